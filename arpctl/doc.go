@@ -1,0 +1,2 @@
+// Package arpctl is part of lvskit; see the repository README.
+package arpctl

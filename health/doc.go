@@ -1,0 +1,2 @@
+// Package health is part of lvskit; see the repository README.
+package health

@@ -1,0 +1,2 @@
+// Package ipvs is part of lvskit; see the repository README.
+package ipvs

@@ -1,0 +1,2 @@
+// Package vip is part of lvskit; see the repository README.
+package vip

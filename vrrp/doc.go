@@ -1,0 +1,2 @@
+// Package vrrp is part of lvskit; see the repository README.
+package vrrp
