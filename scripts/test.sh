@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# lvskit's whole test suite, the one command the README gives and CI runs.
+#
+#   sudo scripts/test.sh          # everything
+#   scripts/test.sh -quick        # static checks and unit tests only, any user
+#
+# Steps: install what is missing (Debian packages from .ci/packages.txt, staticcheck),
+# gofmt, go vet, staticcheck, go mod tidy, go test -race (as root the namespace tests run
+# for real), go test as the unprivileged user nobody (privileged tests must skip, not
+# fail), and the kernel tests inside a qemu guest booting Debian's kernel (vmtest).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "-quick" ] && quick=1
+staticcheck_version=v0.8.2
+# Packages whose TestIntegration tests need the guest's kernel (IPVS) or run there too.
+kernel_packages=(./ipvs/... ./internal/...)
+# Host programs the kernel tests use inside the guest.
+guest_programs=(ipvsadm)
+
+passed=0 failed=0 failures=()
+step() {
+	local name=$1; shift
+	echo "=== step: $name"
+	local start=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1)); echo "--- step ok: $name ($((SECONDS - start))s)"
+	else
+		failed=$((failed + 1)); failures+=("$name"); echo "--- step FAILED: $name ($((SECONDS - start))s)"
+	fi
+}
+
+install_packages() {
+	local missing=()
+	while read -r pkg; do
+		case "$pkg" in ''|'#'*) continue ;; esac
+		dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+	done < .ci/packages.txt
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages (tests that need them will skip): ${missing[*]}"
+		return 0
+	fi
+	echo "installing ${missing[*]}"
+	apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+staticcheck_bin() { echo "$(go env GOPATH)/bin/staticcheck"; }
+install_staticcheck() {
+	[ -x "$(staticcheck_bin)" ] && "$(staticcheck_bin)" -version | grep -q "${staticcheck_version#v}" && return 0
+	GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+}
+
+# Every Go module in the tree: the library and the examples that carry their own go.mod.
+modules() { git ls-files -co --exclude-standard -- '*go.mod' | xargs -n1 dirname; }
+in_modules() { local rc=0 m; for m in $(modules); do (cd "$m" && "$@") || rc=1; done; return $rc; }
+
+check_gofmt() {
+	local bad
+	bad=$(git ls-files -co --exclude-standard -- '*.go' | xargs gofmt -l)
+	[ -z "$bad" ] || { echo "gofmt needed:"; echo "$bad"; return 1; }
+}
+check_tidy() { go mod tidy -diff; }
+run_staticcheck() { "$(staticcheck_bin)" ./...; }
+
+test_race() { go test -race -count=1 ./...; }
+
+# As nobody, from a copy nobody can read, with its own caches: privileged tests must skip.
+test_unprivileged() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "not root: the run above already was unprivileged"
+		return 0
+	fi
+	local dir=/tmp/lvskit-nobody
+	rm -rf "$dir" && mkdir -p "$dir/src" && cp -r . "$dir/src" && rm -rf "$dir/src/.git"
+	chown -R nobody:nogroup "$dir"
+	runuser -u nobody -- env -i PATH="$PATH" HOME="$dir" GOCACHE="$dir/cache" GOMODCACHE="$dir/mod" \
+		GOFLAGS=-modcacherw GOTOOLCHAIN=local bash -c "cd $dir/src && go test -count=1 ./..."
+}
+
+test_kernel() {
+	local copies=() p
+	for p in "${guest_programs[@]}"; do copies+=(-copy "$p"); done
+	go run ./internal/cmd/vmtest -v "${copies[@]}" -run Integration "${kernel_packages[@]}"
+}
+
+step "install packages" install_packages
+step "install staticcheck" install_staticcheck
+step "gofmt" check_gofmt
+step "go vet" in_modules go vet ./...
+step "staticcheck" in_modules run_staticcheck
+step "go mod tidy" in_modules check_tidy
+step "go test -race" in_modules test_race
+if [ $quick -eq 0 ]; then
+	step "go test as nobody" test_unprivileged
+	if [ "$(id -u)" -eq 0 ]; then
+		step "kernel tests in the qemu guest" test_kernel
+	else
+		echo "=== step skipped: kernel tests in the qemu guest need root (apt, the kernel cache)"
+	fi
+fi
+
+for f in "${failures[@]}"; do echo "FAILED step: $f"; done
+echo "checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
