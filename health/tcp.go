@@ -1,0 +1,59 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// TCPChecker connects to a TCP port (keepalived's TCP_CHECK), optionally sends bytes and
+// checks the reply. It closes with SO_LINGER 0 (a RST), so no TIME_WAIT entry stays on
+// the checking host per probe.
+type TCPChecker struct {
+	// Address is host:port to connect to. Required.
+	Address string
+	// Dial binds the socket (source, interface, fwmark).
+	Dial DialConfig
+	// Send is written after the connection is established; nil writes nothing.
+	Send []byte
+	// Expect, when non-nil and non-zero, is the reply required after Send.
+	Expect *Expect
+	// MaxRead caps how many reply bytes are read; zero means 64 KiB.
+	MaxRead int
+}
+
+// Check implements Checker.
+func (c *TCPChecker) Check(ctx context.Context) (Result, error) {
+	ctx, cancel, deadline := withDeadline(ctx)
+	defer cancel()
+	if err := c.check(ctx, deadline); err != nil {
+		return Result{}, wrapErr(ctx, "tcp "+c.Address, err)
+	}
+	return Result{Detail: "connected"}, nil
+}
+
+func (c *TCPChecker) check(ctx context.Context, deadline time.Time) error {
+	conn, err := c.Dial.dial(ctx, "tcp", c.Address, deadline)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer closeOnDone(ctx, conn)()
+	if len(c.Send) > 0 {
+		if _, err := conn.Write(c.Send); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	}
+	if c.Expect.isZero() {
+		return nil
+	}
+	if err := readExpect(conn, c.Expect, c.MaxRead); err != nil {
+		if !errors.Is(err, ErrMismatch) && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read: %w", err)
+		}
+		return err
+	}
+	return nil
+}
