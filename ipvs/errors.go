@@ -1,0 +1,103 @@
+package ipvs
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/mdlayher/netlink"
+)
+
+// Sentinel errors. Errors returned by the Client match them with errors.Is; the kernel's
+// errno stays reachable too, so errors.Is(err, unix.ESRCH) and errors.Is(err,
+// os.ErrPermission) (EPERM: the caller lacks CAP_NET_ADMIN) also work.
+var (
+	// ErrServiceNotFound: the service does not exist (the kernel's ESRCH).
+	ErrServiceNotFound = errors.New("ipvs: service not found")
+	// ErrDestinationNotFound: the destination does not exist in its service (ENOENT on a
+	// destination operation).
+	ErrDestinationNotFound = errors.New("ipvs: destination not found")
+	// ErrExists: the service or destination already exists (EEXIST).
+	ErrExists = errors.New("ipvs: already exists")
+	// ErrUnavailable: the kernel has no IPVS (the generic-netlink family "IPVS" does not
+	// resolve).
+	ErrUnavailable = errors.New("ipvs: IPVS is not available in this kernel")
+	// ErrClosed: the Client was closed.
+	ErrClosed = errors.New("ipvs: client closed")
+)
+
+// Error is a failed operation on a service, destination or other IPVS object. Err is
+// the cause, usually a syscall.Errno from the kernel.
+type Error struct {
+	// Op is what was attempted, e.g. "create service".
+	Op string
+	// Object names the service, "SERVICE -> DESTINATION", or is empty.
+	Object string
+	// Err is the cause.
+	Err error
+
+	dest bool
+}
+
+func (e *Error) Error() string {
+	var what string
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		switch errno {
+		case syscall.ESRCH:
+			what = "service not found: "
+		case syscall.ENOENT:
+			if e.dest {
+				what = "destination not found: "
+			} else if e.Op == "create service" || e.Op == "update service" {
+				what = "scheduler or persistence engine not available: "
+			}
+		case syscall.EEXIST:
+			what = "already exists: "
+		}
+	}
+	if e.Object == "" {
+		return fmt.Sprintf("ipvs: %s: %s%v", e.Op, what, e.Err)
+	}
+	return fmt.Sprintf("ipvs: %s %s: %s%v", e.Op, e.Object, what, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the package's sentinels.
+func (e *Error) Is(target error) bool {
+	var errno syscall.Errno
+	if !errors.As(e.Err, &errno) {
+		return false
+	}
+	switch target {
+	case ErrServiceNotFound:
+		return errno == syscall.ESRCH
+	case ErrDestinationNotFound:
+		return e.dest && errno == syscall.ENOENT
+	case ErrExists:
+		return errno == syscall.EEXIST
+	}
+	return false
+}
+
+// kernelErrno extracts the errno of a netlink error message, reporting whether err is a
+// reply of the kernel (as opposed to a failure of the socket).
+func kernelErrno(err error) (syscall.Errno, bool) {
+	var oe *netlink.OpError
+	if !errors.As(err, &oe) {
+		return 0, false
+	}
+	errno, ok := oe.Err.(syscall.Errno)
+	return errno, ok
+}
+
+func newError(op, object string, dest bool, err error) error {
+	if errno, ok := kernelErrno(err); ok {
+		err = errno
+	}
+	return &Error{Op: op, Object: object, Err: err, dest: dest}
+}
+
+func destObject(s Service, d Destination) string { return s.String() + " -> " + d.String() }
