@@ -1,2 +1,4 @@
-// Package vip is part of lvskit; see the repository README.
+// Package vip adds and removes virtual IP addresses through rtnetlink, marks them as
+// lvskit's own, watches them, and announces them with gratuitous ARP and unsolicited
+// neighbour advertisements.
 package vip

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vip
+
+func kernelHasIFAProto() bool { return false }
