@@ -75,5 +75,3 @@ func (c *UDPChecker) check(ctx context.Context, deadline time.Time) (Result, err
 	}
 	return Result{Detail: fmt.Sprintf("%d-byte reply", n)}, nil
 }
-
-

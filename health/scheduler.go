@@ -1,0 +1,581 @@
+package health
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for zero fields of Check and SchedulerConfig.
+const (
+	DefaultInterval      = 5 * time.Second
+	DefaultRetryDelay    = time.Second
+	DefaultMaxConcurrent = 256
+)
+
+// Errors returned by the Scheduler's methods.
+var (
+	ErrCheckExists   = errors.New("health: check already exists")
+	ErrCheckNotFound = errors.New("health: no such check")
+	ErrClosed        = errors.New("health: scheduler has stopped")
+)
+
+// Check is one scheduled health check: a Checker and the timing and counting rules that
+// turn its results into an up/down state. The zero value of every field but Checker is
+// usable.
+//
+// Counting: while up, a failed attempt is retried Retry times, RetryDelay apart; only
+// when all Retry+1 attempts fail does the round count as one failure, and Fall
+// consecutive failed rounds make the check down. While down there are no retries, and
+// Rise consecutive successful attempts make it up. Any opposite result resets the count.
+// keepalived's checkers are Rise 1, Fall 1, Retry = retry (nb_get_retry), RetryDelay =
+// delay_before_retry, Interval = delay_loop; HAProxy's are Rise rise, Fall fall,
+// FastInterval fastinter, DownInterval downinter.
+type Check struct {
+	// Checker probes the target. Required.
+	Checker Checker
+	// Interval is the time between the starts of two scheduled attempts while the
+	// state is stable; zero means DefaultInterval. An attempt that lasts longer than
+	// the interval is followed at once by the next, never overlapped.
+	Interval time.Duration
+	// Timeout bounds one attempt (the Checker's ctx deadline); zero means the smaller
+	// of Interval and DefaultTimeout.
+	Timeout time.Duration
+	// Rise is how many consecutive successes bring a down check up; zero means 1.
+	Rise int
+	// Fall is how many consecutive failed rounds bring an up check down; zero means 1.
+	Fall int
+	// Retry is how many times a failed attempt is retried, while up, before the round
+	// counts as failed; zero means no retry.
+	Retry int
+	// RetryDelay separates the end of a failed attempt from its retry; zero means
+	// DefaultRetryDelay.
+	RetryDelay time.Duration
+	// FastInterval replaces Interval while a rise or fall count is in progress; zero
+	// means Interval.
+	FastInterval time.Duration
+	// DownInterval replaces Interval while the check is down and not rising; zero means
+	// Interval.
+	DownInterval time.Duration
+	// Warmup delays the first attempt by a uniform random duration in [0, Warmup), so
+	// that many checks added together spread out; zero starts at once.
+	Warmup time.Duration
+	// Jitter adds a uniform random duration in [0, Jitter) to every interval (not to
+	// retry delays); zero adds none.
+	Jitter time.Duration
+	// StartDown makes the check start down (keepalived's alpha) instead of up.
+	StartDown bool
+}
+
+func (c Check) validate() error {
+	if c.Checker == nil {
+		return errors.New("health: check has no Checker")
+	}
+	for _, d := range []time.Duration{c.Interval, c.Timeout, c.RetryDelay, c.FastInterval, c.DownInterval, c.Warmup, c.Jitter} {
+		if d < 0 {
+			return fmt.Errorf("health: negative duration %v in check", d)
+		}
+	}
+	if c.Rise < 0 || c.Fall < 0 || c.Retry < 0 {
+		return errors.New("health: negative Rise, Fall or Retry in check")
+	}
+	return nil
+}
+
+func (c Check) interval() time.Duration     { return cmp.Or(c.Interval, DefaultInterval) }
+func (c Check) fastInterval() time.Duration { return cmp.Or(c.FastInterval, c.interval()) }
+func (c Check) downInterval() time.Duration { return cmp.Or(c.DownInterval, c.interval()) }
+func (c Check) retryDelay() time.Duration   { return cmp.Or(c.RetryDelay, DefaultRetryDelay) }
+func (c Check) rise() int                   { return max(c.Rise, 1) }
+func (c Check) fall() int                   { return max(c.Fall, 1) }
+func (c Check) timeout() time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return min(c.interval(), DefaultTimeout)
+}
+
+// Event is the kind of a Transition.
+type Event int
+
+// Events a Transition reports.
+const (
+	EventUp     Event = iota + 1 // the check went up
+	EventDown                    // the check went down
+	EventWeight                  // an up check reported a new dynamic weight
+)
+
+// String returns "up", "down" or "weight".
+func (e Event) String() string {
+	switch e {
+	case EventUp:
+		return "up"
+	case EventDown:
+		return "down"
+	case EventWeight:
+		return "weight"
+	}
+	return fmt.Sprintf("Event(%d)", int(e))
+}
+
+// Transition reports a change of a check's state or weight.
+type Transition struct {
+	// Name is the check's name.
+	Name string
+	// Event says what changed.
+	Event Event
+	// Up is the check's state after the change.
+	Up bool
+	// Weight and WeightSet are the check's dynamic weight after the change.
+	Weight    int
+	WeightSet bool
+	// Reason says why, e.g. "3 consecutive failures".
+	Reason string
+	// Err is the last attempt's error (nil when it succeeded).
+	Err error
+	// At is when the deciding attempt ended.
+	At time.Time
+	// Coalesced counts earlier transitions of the same check that this one replaced
+	// because the consumer had not taken them yet.
+	Coalesced int
+}
+
+// Status is a snapshot of one check's state and counters.
+type Status struct {
+	Name string
+	// Up is the current state.
+	Up bool
+	// Weight and WeightSet are the last dynamic weight reported.
+	Weight    int
+	WeightSet bool
+	// Rising counts consecutive successes while down; Falling counts consecutive failed
+	// rounds while up; Retries counts retries spent in the current round.
+	Rising, Falling, Retries int
+	// Attempts and Failures count every attempt and every failed attempt.
+	Attempts, Failures uint64
+	// Transitions counts state and weight changes.
+	Transitions uint64
+	// LastError is the error of the most recent failed attempt (kept after successes).
+	LastError error
+	// LastDetail is the Result.Detail of the most recent successful attempt.
+	LastDetail string
+	// LastStart, LastDuration and LastLateness describe the most recent attempt;
+	// lateness is how long after its scheduled time it started.
+	LastStart    time.Time
+	LastDuration time.Duration
+	LastLateness time.Duration
+	// Running reports whether an attempt is in progress; Next is when the next one is
+	// due (zero while running or before Run).
+	Running bool
+	Next    time.Time
+}
+
+// SchedulerConfig configures a Scheduler. A nil *SchedulerConfig means all defaults.
+type SchedulerConfig struct {
+	// MaxConcurrent bounds how many attempts run at once across all checks; zero
+	// means DefaultMaxConcurrent. A due check waits for a free slot; that wait counts
+	// as lateness.
+	MaxConcurrent int
+	// OnTransition, when set, receives transitions instead of the Transitions channel.
+	// It is called from one goroutine, one transition at a time; while it runs, newer
+	// transitions are coalesced as described on Scheduler. It must not call Run.
+	OnTransition func(Transition)
+}
+
+// Scheduler runs many checks, each on its own timer, never overlapping a check with
+// itself, and with at most MaxConcurrent attempts in flight.
+//
+// Delivery: transitions go to one delivery goroutine that hands them to OnTransition or
+// the Transitions channel. Checks never wait for the consumer. If a check changes again
+// before its previous transition was taken, the newer transition replaces the older
+// one (latest state wins; its Coalesced field and Scheduler.Coalesced count the
+// replaced ones). A consumer therefore always converges to every check's current state,
+// but may not see every intermediate flap.
+type Scheduler struct {
+	sem     chan struct{}
+	onTrans func(Transition)
+	out     chan Transition
+	wake    chan struct{}
+
+	mu      sync.Mutex
+	checks  map[string]*entry
+	ctx     context.Context // set by Run
+	started bool
+	stopped bool
+	pending map[string]*Transition
+	order   []string
+	flight  sync.WaitGroup
+
+	coalesced atomic.Uint64
+}
+
+type entry struct {
+	name    string
+	cfg     Check
+	st      Status
+	timer   *time.Timer
+	armed   bool
+	removed bool
+	due     time.Time
+}
+
+// NewScheduler returns a Scheduler with no checks. Checks run once Run is called.
+func NewScheduler(cfg *SchedulerConfig) *Scheduler {
+	var c SchedulerConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	return &Scheduler{
+		sem:     make(chan struct{}, cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)),
+		onTrans: c.OnTransition,
+		out:     make(chan Transition),
+		wake:    make(chan struct{}, 1),
+		checks:  make(map[string]*entry),
+		pending: make(map[string]*Transition),
+	}
+}
+
+// Transitions returns the channel transitions are delivered on when no OnTransition is
+// set. It is closed when Run returns.
+func (s *Scheduler) Transitions() <-chan Transition { return s.out }
+
+// Coalesced returns how many transitions were replaced by newer ones before delivery.
+func (s *Scheduler) Coalesced() uint64 { return s.coalesced.Load() }
+
+// Add adds a check under name. If Run is in progress the check is scheduled at once
+// (after its Warmup).
+func (s *Scheduler) Add(name string, c Check) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return ErrClosed
+	}
+	if _, ok := s.checks[name]; ok {
+		return fmt.Errorf("%w: %q", ErrCheckExists, name)
+	}
+	e := &entry{name: name, cfg: c, st: Status{Name: name, Up: !c.StartDown}}
+	s.checks[name] = e
+	if s.started {
+		s.armFirst(e)
+	}
+	return nil
+}
+
+// Update replaces the configuration of the check called name, keeping its state and
+// counters. An attempt in progress finishes under the old Checker; otherwise the check
+// is rescheduled one interval of the new configuration from now.
+func (s *Scheduler) Update(name string, c Check) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.checks[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrCheckNotFound, name)
+	}
+	e.cfg = c
+	if e.armed {
+		s.arm(e, time.Now().Add(s.withJitter(c, s.nextInterval(e))))
+	}
+	return nil
+}
+
+// Remove stops and forgets the check called name, and drops its undelivered transition.
+// An attempt in progress is left to finish (its ctx is not cancelled) but its result is
+// discarded.
+func (s *Scheduler) Remove(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.checks[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrCheckNotFound, name)
+	}
+	delete(s.checks, name)
+	e.removed = true
+	s.disarm(e)
+	if _, ok := s.pending[name]; ok {
+		delete(s.pending, name)
+		s.order = slices.DeleteFunc(s.order, func(n string) bool { return n == name })
+	}
+	return nil
+}
+
+// Status returns a snapshot of the check called name.
+func (s *Scheduler) Status(name string) (Status, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.checks[name]
+	if !ok {
+		return Status{}, false
+	}
+	return e.status(), true
+}
+
+// Statuses returns a snapshot of every check, sorted by name.
+func (s *Scheduler) Statuses() []Status {
+	s.mu.Lock()
+	out := make([]Status, 0, len(s.checks))
+	for _, e := range s.checks {
+		out = append(out, e.status())
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+func (e *entry) status() Status {
+	st := e.st
+	if e.armed {
+		st.Next = e.due
+	}
+	return st
+}
+
+// Run schedules every check and runs them until ctx is done. It then stops all timers,
+// cancels attempts in progress, waits for them, closes the Transitions channel and
+// returns ctx's error. Run may be called once.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started || s.stopped {
+		s.mu.Unlock()
+		return errors.New("health: Scheduler.Run called twice")
+	}
+	s.started = true
+	s.ctx = ctx
+	for _, e := range s.checks {
+		s.armFirst(e)
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.deliver(ctx)
+	}()
+	<-ctx.Done()
+
+	s.mu.Lock()
+	s.stopped = true
+	for _, e := range s.checks {
+		s.disarm(e)
+	}
+	s.mu.Unlock()
+	s.flight.Wait()
+	<-done
+	close(s.out)
+	return ctx.Err()
+}
+
+// armFirst schedules a check's first attempt after a random warmup. s.mu is held.
+func (s *Scheduler) armFirst(e *entry) {
+	var d time.Duration
+	if e.cfg.Warmup > 0 {
+		d = rand.N(e.cfg.Warmup)
+	}
+	s.arm(e, time.Now().Add(d))
+}
+
+// arm (re)schedules e at due. s.mu is held.
+func (s *Scheduler) arm(e *entry, due time.Time) {
+	e.due = due
+	e.armed = true
+	d := time.Until(due)
+	if e.timer == nil {
+		e.timer = time.AfterFunc(d, func() { s.fire(e) })
+		return
+	}
+	e.timer.Reset(d)
+}
+
+func (s *Scheduler) disarm(e *entry) {
+	e.armed = false
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+}
+
+func (s *Scheduler) withJitter(c Check, d time.Duration) time.Duration {
+	if c.Jitter > 0 {
+		d += rand.N(c.Jitter)
+	}
+	return d
+}
+
+// nextInterval is the interval that follows the current state. s.mu is held.
+func (s *Scheduler) nextInterval(e *entry) time.Duration {
+	switch {
+	case e.st.Rising > 0 || e.st.Falling > 0:
+		return e.cfg.fastInterval()
+	case !e.st.Up:
+		return e.cfg.downInterval()
+	}
+	return e.cfg.interval()
+}
+
+// fire runs one attempt of e. It is the timer's function.
+func (s *Scheduler) fire(e *entry) {
+	s.mu.Lock()
+	// A timer that was stopped or reset while this function was already starting
+	// arrives here stale: armed is false, or the new due time is still ahead.
+	if !e.armed || e.removed || s.stopped || time.Now().Before(e.due) {
+		s.mu.Unlock()
+		return
+	}
+	e.armed = false
+	e.st.Running = true
+	due, cfg, ctx := e.due, e.cfg, s.ctx
+	s.flight.Add(1)
+	s.mu.Unlock()
+	defer s.flight.Done()
+
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		s.mu.Lock()
+		e.st.Running = false
+		s.mu.Unlock()
+		return
+	}
+	start := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, cfg.timeout())
+	res, err := cfg.Checker.Check(cctx)
+	cancel()
+	end := time.Now()
+	<-s.sem
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.st.Running = false
+	if e.removed || s.stopped {
+		return
+	}
+	e.st.LastStart, e.st.LastDuration, e.st.LastLateness = start, end.Sub(start), start.Sub(due)
+	next := s.record(e, res, err, end)
+	if !next.After(end) {
+		next = end
+	}
+	s.arm(e, next)
+}
+
+// record applies one attempt's outcome and returns when the next attempt is due.
+// s.mu is held.
+func (s *Scheduler) record(e *entry, res Result, err error, end time.Time) time.Time {
+	cfg := e.cfg
+	st := &e.st
+	st.Attempts++
+	var ev Event
+	var reason string
+	if err != nil {
+		st.Failures++
+		st.LastError = err
+		if st.Up {
+			if st.Retries < cfg.Retry {
+				st.Retries++
+				return end.Add(cfg.retryDelay())
+			}
+			st.Retries = 0
+			st.Falling++
+			if st.Falling >= cfg.fall() {
+				reason = fmt.Sprintf("%d consecutive failed rounds of %d attempts", st.Falling, cfg.Retry+1)
+				st.Up, st.Falling, ev = false, 0, EventDown
+			}
+		} else {
+			st.Rising = 0
+		}
+	} else {
+		st.LastDetail = res.Detail
+		oldW, oldSet := st.Weight, st.WeightSet
+		if res.WeightSet {
+			st.Weight, st.WeightSet = res.Weight, true
+		}
+		if st.Up {
+			st.Falling, st.Retries = 0, 0
+			if st.WeightSet && (st.Weight != oldW || !oldSet) {
+				ev = EventWeight
+				reason = fmt.Sprintf("weight %d -> %d", oldW, st.Weight)
+				if !oldSet {
+					reason = fmt.Sprintf("weight set to %d", st.Weight)
+				}
+			}
+		} else {
+			st.Rising++
+			if st.Rising >= cfg.rise() {
+				reason = fmt.Sprintf("%d consecutive successes", st.Rising)
+				st.Up, st.Rising, ev = true, 0, EventUp
+			}
+		}
+	}
+	if ev != 0 {
+		st.Transitions++
+		s.push(Transition{Name: e.name, Event: ev, Up: st.Up, Weight: st.Weight, WeightSet: st.WeightSet,
+			Reason: reason, Err: err, At: end})
+	}
+	// The schedule is anchored to the due time of this round, so lateness does not
+	// accumulate; a long attempt is followed at once by the next.
+	return e.due.Add(s.withJitter(cfg, s.nextInterval(e)))
+}
+
+// push queues t for delivery, replacing an undelivered transition of the same check.
+// s.mu is held.
+func (s *Scheduler) push(t Transition) {
+	if old, ok := s.pending[t.Name]; ok {
+		t.Coalesced = old.Coalesced + 1
+		s.coalesced.Add(1)
+	} else {
+		s.order = append(s.order, t.Name)
+	}
+	s.pending[t.Name] = &t
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) pop() (Transition, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.order) == 0 {
+		return Transition{}, false
+	}
+	name := s.order[0]
+	s.order = s.order[1:]
+	t := s.pending[name]
+	delete(s.pending, name)
+	return *t, true
+}
+
+// deliver hands transitions to the consumer until ctx is done.
+func (s *Scheduler) deliver(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		for {
+			t, ok := s.pop()
+			if !ok {
+				break
+			}
+			if s.onTrans != nil {
+				s.onTrans(t)
+				continue
+			}
+			select {
+			case s.out <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
