@@ -36,8 +36,17 @@ type Error struct {
 	// Err is the cause.
 	Err error
 
-	dest bool
+	kind objKind
 }
+
+// objKind says what an Error's object is, for matching ESRCH and ENOENT to sentinels.
+type objKind uint8
+
+const (
+	objOther objKind = iota
+	objService
+	objDest
+)
 
 func (e *Error) Error() string {
 	var what string
@@ -45,9 +54,11 @@ func (e *Error) Error() string {
 	if errors.As(e.Err, &errno) {
 		switch errno {
 		case syscall.ESRCH:
-			what = "service not found: "
+			if e.kind != objOther {
+				what = "service not found: "
+			}
 		case syscall.ENOENT:
-			if e.dest {
+			if e.kind == objDest {
 				what = "destination not found: "
 			} else if e.Op == "create service" || e.Op == "update service" {
 				what = "scheduler or persistence engine not available: "
@@ -73,9 +84,9 @@ func (e *Error) Is(target error) bool {
 	}
 	switch target {
 	case ErrServiceNotFound:
-		return errno == syscall.ESRCH
+		return e.kind != objOther && errno == syscall.ESRCH
 	case ErrDestinationNotFound:
-		return e.dest && errno == syscall.ENOENT
+		return e.kind == objDest && errno == syscall.ENOENT
 	case ErrExists:
 		return errno == syscall.EEXIST
 	}
@@ -93,11 +104,11 @@ func kernelErrno(err error) (syscall.Errno, bool) {
 	return errno, ok
 }
 
-func newError(op, object string, dest bool, err error) error {
+func newError(op, object string, kind objKind, err error) error {
 	if errno, ok := kernelErrno(err); ok {
 		err = errno
 	}
-	return &Error{Op: op, Object: object, Err: err, dest: dest}
+	return &Error{Op: op, Object: object, Err: err, kind: kind}
 }
 
 func destObject(s Service, d Destination) string { return s.String() + " -> " + d.String() }

@@ -17,7 +17,7 @@ func (c *Client) Services(ctx context.Context) ([]ServiceStatus, error) {
 		return err
 	})
 	if err != nil {
-		return nil, newError("list services", "", false, err)
+		return nil, newError("list services", "", objOther, err)
 	}
 	return out, nil
 }
@@ -56,7 +56,7 @@ func (c *Client) Service(ctx context.Context, s Service) (ServiceStatus, error) 
 		return err
 	})
 	if err != nil {
-		return ServiceStatus{}, newError("get service", s.String(), false, err)
+		return ServiceStatus{}, newError("get service", s.String(), objService, err)
 	}
 	return out, nil
 }
@@ -71,7 +71,7 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationStat
 		return err
 	})
 	if err != nil {
-		return nil, newError("list destinations of", s.String(), false, err)
+		return nil, newError("list destinations of", s.String(), objService, err)
 	}
 	return out, nil
 }
@@ -94,20 +94,20 @@ func (c *Client) destinations(s Service) ([]DestinationStatus, error) {
 	return out, nil
 }
 
-func (c *Client) simple(ctx context.Context, op, object string, dest bool, cmd uint8, build func(*netlink.AttributeEncoder)) error {
+func (c *Client) simple(ctx context.Context, op, object string, kind objKind, cmd uint8, build func(*netlink.AttributeEncoder)) error {
 	err := c.do(ctx, func() error {
 		_, err := c.exec(cmd, false, build)
 		return err
 	})
 	if err != nil {
-		return newError(op, object, dest, err)
+		return newError(op, object, kind, err)
 	}
 	return nil
 }
 
 // CreateService adds service s. It fails with ErrExists if it exists.
 func (c *Client) CreateService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "create service", s.String(), false, cmdNewService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "create service", s.String(), objService, cmdNewService, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, true)
 	})
 }
@@ -115,14 +115,14 @@ func (c *Client) CreateService(ctx context.Context, s Service) error {
 // UpdateService replaces the configuration of service s (every field is sent; zero
 // fields mean their defaults). It fails with ErrServiceNotFound if s does not exist.
 func (c *Client) UpdateService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "update service", s.String(), false, cmdSetService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "update service", s.String(), objService, cmdSetService, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, true)
 	})
 }
 
 // DeleteService removes service s and its destinations.
 func (c *Client) DeleteService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "delete service", s.String(), false, cmdDelService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "delete service", s.String(), objService, cmdDelService, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 	})
 }
@@ -130,7 +130,7 @@ func (c *Client) DeleteService(ctx context.Context, s Service) error {
 // CreateDestination adds d to service s: ErrServiceNotFound if s is missing, ErrExists
 // if d is already there.
 func (c *Client) CreateDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "create destination", destObject(s, d), true, cmdNewDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "create destination", destObject(s, d), objDest, cmdNewDest, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, true)
 	})
@@ -139,7 +139,7 @@ func (c *Client) CreateDestination(ctx context.Context, s Service, d Destination
 // UpdateDestination replaces the configuration of destination d of service s:
 // ErrDestinationNotFound if d is not in s.
 func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "update destination", destObject(s, d), true, cmdSetDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "update destination", destObject(s, d), objDest, cmdSetDest, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, true)
 	})
@@ -147,7 +147,7 @@ func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination
 
 // DeleteDestination removes destination d (by Address and Port) from service s.
 func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "delete destination", destObject(s, d), true, cmdDelDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "delete destination", destObject(s, d), objDest, cmdDelDest, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, false)
 	})
@@ -155,17 +155,17 @@ func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination
 
 // Flush removes every service of the namespace.
 func (c *Client) Flush(ctx context.Context) error {
-	return c.simple(ctx, "flush", "", false, cmdFlush, nil)
+	return c.simple(ctx, "flush", "", objOther, cmdFlush, nil)
 }
 
 // Zero resets the counters of every service and destination.
 func (c *Client) Zero(ctx context.Context) error {
-	return c.simple(ctx, "zero counters", "", false, cmdZero, nil)
+	return c.simple(ctx, "zero counters", "", objOther, cmdZero, nil)
 }
 
 // ZeroService resets the counters of service s and of its destinations.
 func (c *Client) ZeroService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "zero counters of", s.String(), false, cmdZero, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "zero counters of", s.String(), objService, cmdZero, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 	})
 }
@@ -185,14 +185,14 @@ func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) {
 		return err
 	})
 	if err != nil {
-		return Timeouts{}, newError("get timeouts", "", false, err)
+		return Timeouts{}, newError("get timeouts", "", objOther, err)
 	}
 	return t, nil
 }
 
 // SetTimeouts sets the connection timeouts; zero fields are left unchanged.
 func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
-	return c.simple(ctx, "set timeouts", "", false, cmdSetConfig, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "set timeouts", "", objOther, cmdSetConfig, func(ae *netlink.AttributeEncoder) {
 		encodeTimeouts(ae, t)
 	})
 }
@@ -215,21 +215,21 @@ func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, newError("list sync daemons", "", false, err)
+		return nil, newError("list sync daemons", "", objOther, err)
 	}
 	return out, nil
 }
 
 // StartDaemon starts a sync daemon; State, Interface and SyncID are required.
 func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
-	return c.simple(ctx, "start sync daemon", d.State.String(), false, cmdNewDaemon, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "start sync daemon", d.State.String(), objOther, cmdNewDaemon, func(ae *netlink.AttributeEncoder) {
 		encodeDaemon(ae, d, true)
 	})
 }
 
 // StopDaemon stops the sync daemon in the given state.
 func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
-	return c.simple(ctx, "stop sync daemon", state.String(), false, cmdDelDaemon, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "stop sync daemon", state.String(), objOther, cmdDelDaemon, func(ae *netlink.AttributeEncoder) {
 		encodeDaemon(ae, Daemon{State: state}, false)
 	})
 }
@@ -249,7 +249,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		return err
 	})
 	if err != nil {
-		return Info{}, newError("get info", "", false, err)
+		return Info{}, newError("get info", "", objOther, err)
 	}
 	return in, nil
 }

@@ -34,7 +34,7 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceStatus, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, newError("snapshot", "", false, err)
+		return nil, newError("snapshot", "", objOther, err)
 	}
 	return out, nil
 }
@@ -88,6 +88,13 @@ func (k OpKind) String() string {
 }
 
 func (k OpKind) dest() bool { return k >= OpCreateDestination }
+
+func (k OpKind) object() objKind {
+	if k.dest() {
+		return objDest
+	}
+	return objService
+}
 
 // Op is one change of the table. Destination is used by the destination kinds only.
 type Op struct {
@@ -207,7 +214,7 @@ func (c *Client) Apply(ctx context.Context, ops []Op) error {
 	for i, e := range errs {
 		if e != nil {
 			ae.Errors = append(ae.Errors, &OpError{Index: i, Op: ops[i],
-				Err: newError(ops[i].Kind.String(), ops[i].object(), ops[i].Kind.dest(), e)})
+				Err: newError(ops[i].Kind.String(), ops[i].object(), ops[i].Kind.object(), e)})
 		}
 	}
 	if len(ae.Errors) > 0 {
