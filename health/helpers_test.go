@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -213,3 +214,5 @@ func checkErr(t *testing.T, c Checker, timeout time.Duration, wantErr error) (Re
 }
 
 var errConnRefused = syscall.ECONNREFUSED
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -37,10 +37,15 @@ func (c *ICMPChecker) Check(ctx context.Context) (Result, error) {
 		return Result{}, wrapErr(ctx, "icmp "+c.Address, err)
 	}
 	start := time.Now()
-	if err := ping(ctx, c.Dial, dst, max(c.Size, 16), deadline); err != nil {
+	raw, err := ping(ctx, c.Dial, dst, max(c.Size, 16), deadline)
+	if err != nil {
 		return Result{}, wrapErr(ctx, "icmp "+c.Address, err)
 	}
-	return Result{Detail: fmt.Sprintf("echo reply in %v", time.Since(start).Round(time.Microsecond))}, nil
+	via := "ping socket"
+	if raw {
+		via = "raw socket"
+	}
+	return Result{Detail: fmt.Sprintf("echo reply in %v via %s", time.Since(start).Round(time.Microsecond), via)}, nil
 }
 
 func resolveAddr(ctx context.Context, host string) (netip.Addr, error) {

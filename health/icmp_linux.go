@@ -93,10 +93,10 @@ func permissionError(pingErr, rawErr error) error {
 		ErrICMPPermission, os.Getegid(), rng, ns, pingErr, rawErr)
 }
 
-func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline time.Time) error {
+func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline time.Time) (bool, error) {
 	pc, raw, err := openICMP(d, dst)
 	if err != nil {
-		return err
+		return raw, err
 	}
 	defer pc.Close()
 	defer closeOnDone(ctx, pc)()
@@ -109,27 +109,27 @@ func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline 
 	}
 	payload := make([]byte, size)
 	if _, err := rand.Read(payload); err != nil {
-		return err
+		return raw, err
 	}
 	id := int(binary.BigEndian.Uint16(payload))
 	seq := int(binary.BigEndian.Uint16(payload[2:]))
 	msg := icmp.Message{Type: typ, Body: &icmp.Echo{ID: id, Seq: seq, Data: payload}}
 	b, err := msg.Marshal(nil)
 	if err != nil {
-		return err
+		return raw, err
 	}
 	var to net.Addr = &net.UDPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}
 	if raw {
 		to = &net.IPAddr{IP: dst.AsSlice(), Zone: dst.Zone()}
 	}
 	if _, err := pc.WriteTo(b, to); err != nil {
-		return fmt.Errorf("send echo: %w", err)
+		return raw, fmt.Errorf("send echo: %w", err)
 	}
 	buf := make([]byte, size+512)
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
-			return fmt.Errorf("wait for echo reply: %w", err)
+			return raw, fmt.Errorf("wait for echo reply: %w", err)
 		}
 		if raw && addrOf(from) != dst {
 			continue
@@ -143,7 +143,7 @@ func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline 
 		if !ok || e.Seq != seq || (raw && e.ID != id) || !bytes.Equal(e.Data, payload) {
 			continue
 		}
-		return nil
+		return raw, nil
 	}
 }
 

@@ -10,6 +10,6 @@ import (
 	"time"
 )
 
-func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline time.Time) error {
-	return fmt.Errorf("health: icmp checks on %s/%s: %w", runtime.GOOS, runtime.GOARCH, ErrUnsupported)
+func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline time.Time) (bool, error) {
+	return false, fmt.Errorf("health: icmp checks on %s/%s: %w", runtime.GOOS, runtime.GOARCH, ErrUnsupported)
 }
