@@ -186,8 +186,11 @@ func (m *Machine) effective() uint8 {
 }
 
 // faulted reports whether something holds the instance in FAULT.
-func (m *Machine) faulted() bool {
-	if m.ifaceDown || m.syncFault {
+func (m *Machine) faulted() bool { return m.syncFault || m.ownFault() }
+
+// ownFault reports a fault of the instance's own: its interface or a weight-0 tracker.
+func (m *Machine) ownFault() bool {
+	if m.ifaceDown {
 		return true
 	}
 	for i, t := range m.cfg.Trackers {

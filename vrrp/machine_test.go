@@ -261,7 +261,7 @@ func TestConformance06SkewAndMasterDown(t *testing.T) {
 		{"v2 prio 100 int 1s", 2, 100, time.Second, 609375 * time.Microsecond, 3609375 * time.Microsecond},
 		{"v2 prio 100 int 5s", 2, 100, 5 * time.Second, 609375 * time.Microsecond, 15609375 * time.Microsecond},
 		{"v2 prio 254", 2, 254, time.Second, 7812 * time.Microsecond, 3007812 * time.Microsecond}, // 7812.5 truncated
-		{"v2 prio 1", 2, 1, time.Second, 996093 * time.Microsecond, 3996093 * time.Microsecond},  // 996093.75 truncated
+		{"v2 prio 1", 2, 1, time.Second, 996093 * time.Microsecond, 3996093 * time.Microsecond},   // 996093.75 truncated
 		// v3: (256-p) * Master_Adver_Interval / 256.
 		{"v3 prio 100 int 1s", 3, 100, time.Second, 609375 * time.Microsecond, 3609375 * time.Microsecond},
 		{"v3 prio 90 int 100ms", 3, 90, 100 * time.Millisecond, 64843 * time.Microsecond, 364843 * time.Microsecond},
