@@ -1,0 +1,154 @@
+package vip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// EventKind says what a watch Event reports.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// AddressRemoved: an owned address disappeared (someone deleted it, or the kernel
+	// did, as it does to IPv6 addresses when a link goes down).
+	AddressRemoved EventKind = iota + 1
+	// AddressAdded: an owned address appeared.
+	AddressAdded
+	// LinkDown: an interface lost its up or running state, or vanished.
+	LinkDown
+	// LinkUp: an interface became up and running.
+	LinkUp
+	// Overrun: the kernel dropped notifications because the socket's buffer was
+	// full. Events may be missing: list the addresses again.
+	Overrun
+)
+
+// String names the kind.
+func (k EventKind) String() string {
+	switch k {
+	case AddressRemoved:
+		return "address removed"
+	case AddressAdded:
+		return "address added"
+	case LinkDown:
+		return "link down"
+	case LinkUp:
+		return "link up"
+	case Overrun:
+		return "overrun"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one change that Watch reports.
+type Event struct {
+	Kind EventKind
+	// Interface is the interface's name (empty for Overrun).
+	Interface string
+	// Address is the owned address, for AddressRemoved and AddressAdded.
+	Address Address
+}
+
+// Watch subscribes to the kernel's address and link notifications in the Client's
+// namespace and calls fn, from the calling goroutine, for each change to an owned
+// address and each link that goes up or down. It blocks until ctx ends and then
+// returns nil, or returns the socket's error.
+func (c *Client) Watch(ctx context.Context, fn func(Event)) error {
+	groups := uint32(1<<(rtnlgrpLink-1) | 1<<(rtnlgrpIPv4Ifaddr-1) | 1<<(rtnlgrpIPv6Ifaddr-1))
+	conn, err := dialRoute(c.netns, groups)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Learn the links' current state (after subscribing, so nothing is missed),
+	// to report transitions only.
+	up := map[uint32]bool{}
+	names := map[uint32]string{}
+	ls, err := c.linksLocked()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		up[l.index] = l.up()
+		names[l.index] = l.name
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		msgs, err := conn.Receive()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			fn(Event{Kind: Overrun})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("vip: watch: %w", err)
+		}
+		for _, m := range msgs {
+			if ev, ok := c.event(m, up, names); ok {
+				fn(ev)
+			}
+		}
+	}
+}
+
+func (c *Client) linksLocked() ([]link, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.links()
+}
+
+// event turns one notification into an Event, tracking link state in up and names.
+func (c *Client) event(m netlink.Message, up map[uint32]bool, names map[uint32]string) (Event, bool) {
+	switch m.Header.Type {
+	case rtmNewLink, rtmDelLink:
+		var l link
+		if l.unmarshal(m.Data) != nil {
+			return Event{}, false
+		}
+		if l.name != "" {
+			names[l.index] = l.name
+		}
+		was := up[l.index]
+		now := m.Header.Type == rtmNewLink && l.up()
+		up[l.index] = now
+		if m.Header.Type == rtmDelLink {
+			delete(up, l.index)
+		}
+		switch {
+		case was && !now:
+			return Event{Kind: LinkDown, Interface: names[l.index]}, true
+		case !was && now:
+			return Event{Kind: LinkUp, Interface: names[l.index]}, true
+		}
+	case rtmNewAddr, rtmDelAddr:
+		var a ifaddr
+		if a.unmarshal(m.Data) != nil {
+			return Event{}, false
+		}
+		var recorded []Address
+		if !c.kernelProto {
+			c.mu.Lock()
+			recorded, _ = c.readState()
+			c.mu.Unlock()
+		}
+		addr := c.toAddress(a, names[a.index], recorded)
+		if !addr.Owned {
+			return Event{}, false
+		}
+		kind := AddressAdded
+		if m.Header.Type == rtmDelAddr {
+			kind = AddressRemoved
+		}
+		return Event{Kind: kind, Interface: addr.Interface, Address: addr}, true
+	}
+	return Event{}, false
+}
