@@ -3,7 +3,6 @@ package ipvs_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -542,11 +541,12 @@ func TestClosedAndCancelled(t *testing.T) {
 }
 
 func fmtOps(ops []ipvs.Op) []string {
+	if len(ops) == 0 {
+		return nil
+	}
 	out := make([]string, len(ops))
 	for i, o := range ops {
 		out[i] = o.String()
 	}
 	return out
 }
-
-var _ = fmt.Sprint

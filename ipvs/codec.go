@@ -346,7 +346,7 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 		case svcTimeout:
 			var n uint64
 			n, err = uintAttr(v)
-			s.Timeout = time.Duration(n) * time.Second
+			s.Timeout = time.Duration(uint32(n)) * time.Second
 		case svcNetmask:
 			rawMask = v
 		case svcPEName:
@@ -364,7 +364,7 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 		return st, err
 	}
 	if s.FWMark != 0 {
-		s.Protocol = 0
+		s.Protocol, s.Port = 0, 0 // a mark is the whole identity
 	} else if rawAddr != nil {
 		if s.Address, err = parseAddr(rawAddr, s.Family); err != nil {
 			return st, fmt.Errorf("service address: %w", err)
