@@ -1,0 +1,133 @@
+package vrrptest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+// Network is an in-memory segment for vrrp.Routers: each Transport it hands out
+// delivers multicast adverts to every other attached endpoint and unicast adverts to
+// the endpoint with that address. Unlike Segment it is goroutine-safe and runs in real
+// (or synctest) time, so it exercises the Router itself. Run Routers on it inside
+// testing/synctest to make their timing exact.
+type Network struct {
+	mu  sync.Mutex
+	eps []*Endpoint
+}
+
+// NewNetwork returns an empty network.
+func NewNetwork() *Network { return &Network{} }
+
+// Packet is a packet an Endpoint sent, as its log records it.
+type Packet struct {
+	Data     []byte
+	Src, Dst netip.Addr
+	TTL      uint8
+}
+
+// Endpoint is one host's attachment to a Network. It implements vrrp.Transport.
+type Endpoint struct {
+	net    *Network
+	addr   netip.Addr
+	in     chan Packet
+	done   chan struct{}
+	mu     sync.Mutex
+	up     bool
+	closed bool
+	sent   []Packet
+}
+
+var _ vrrp.Transport = (*Endpoint)(nil)
+
+// Attach adds an endpoint with the given address (the address unicast adverts are
+// delivered to).
+func (n *Network) Attach(addr netip.Addr) *Endpoint {
+	ep := &Endpoint{net: n, addr: addr, in: make(chan Packet, 1024), done: make(chan struct{}), up: true}
+	n.mu.Lock()
+	n.eps = append(n.eps, ep)
+	n.mu.Unlock()
+	return ep
+}
+
+// SetUp takes the endpoint's link up or down; a down link neither sends nor receives
+// (what a pulled cable or a killed host looks like to its peers).
+func (ep *Endpoint) SetUp(up bool) {
+	ep.mu.Lock()
+	ep.up = up
+	ep.mu.Unlock()
+}
+
+// Sent returns copies of the packets the endpoint sent (while up), oldest first.
+func (ep *Endpoint) Sent() []Packet {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return append([]Packet(nil), ep.sent...)
+}
+
+// Inject queues a packet for the endpoint to read as if it came from the network,
+// such as a crafted advert with a wrong TTL.
+func (ep *Endpoint) Inject(p Packet) {
+	p.Data = bytes.Clone(p.Data)
+	select {
+	case ep.in <- p:
+	default:
+	}
+}
+
+// ReadFrom implements vrrp.Transport.
+func (ep *Endpoint) ReadFrom(b []byte) (int, vrrp.PacketInfo, error) {
+	select {
+	case p := <-ep.in:
+		return copy(b, p.Data), vrrp.PacketInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, nil
+	case <-ep.done:
+		return 0, vrrp.PacketInfo{}, fmt.Errorf("vrrptest: read: %w", net.ErrClosed)
+	}
+}
+
+// WriteTo implements vrrp.Transport: it delivers b with TTL 255.
+func (ep *Endpoint) WriteTo(b []byte, src, dst netip.Addr) error {
+	ep.mu.Lock()
+	if ep.closed {
+		ep.mu.Unlock()
+		return fmt.Errorf("vrrptest: write: %w", net.ErrClosed)
+	}
+	up := ep.up
+	p := Packet{Data: bytes.Clone(b), Src: src, Dst: dst, TTL: 255}
+	if up {
+		ep.sent = append(ep.sent, p)
+	}
+	ep.mu.Unlock()
+	if !up {
+		return nil
+	}
+	ep.net.mu.Lock()
+	defer ep.net.mu.Unlock()
+	for _, o := range ep.net.eps {
+		if o == ep || (!dst.IsMulticast() && o.addr != dst) {
+			continue
+		}
+		o.mu.Lock()
+		ok := o.up && !o.closed
+		o.mu.Unlock()
+		if ok {
+			o.Inject(p)
+		}
+	}
+	return nil
+}
+
+// Close implements vrrp.Transport.
+func (ep *Endpoint) Close() error {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if !ep.closed {
+		ep.closed = true
+		close(ep.done)
+	}
+	return nil
+}
