@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -55,49 +56,78 @@ type Event struct {
 	Address Address
 }
 
-// Watch subscribes to the kernel's address and link notifications in the Client's
-// namespace and calls fn, from the calling goroutine, for each change to an owned
-// address and each link that goes up or down. It blocks until ctx ends and then
-// returns nil, or returns the socket's error.
-func (c *Client) Watch(ctx context.Context, fn func(Event)) error {
+// Watcher reports changes to owned addresses and to links' up and running state.
+// Create one with Client.NewWatcher and read events with Next.
+type Watcher struct {
+	c     *Client
+	conn  *netlink.Conn
+	up    map[uint32]bool
+	names map[uint32]string
+	queue []Event
+}
+
+// NewWatcher subscribes to the kernel's address and link notifications in the
+// Client's namespace. Every change after NewWatcher returns is reported by Next.
+func (c *Client) NewWatcher() (*Watcher, error) {
 	groups := uint32(1<<(rtnlgrpLink-1) | 1<<(rtnlgrpIPv4Ifaddr-1) | 1<<(rtnlgrpIPv6Ifaddr-1))
 	conn, err := dialRoute(c.netns, groups)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close()
-	// Learn the links' current state (after subscribing, so nothing is missed),
+	w := &Watcher{c: c, conn: conn, up: map[uint32]bool{}, names: map[uint32]string{}}
+	// Learn the links' current state after subscribing, so that nothing is missed,
 	// to report transitions only.
-	up := map[uint32]bool{}
-	names := map[uint32]string{}
 	ls, err := c.linksLocked()
 	if err != nil {
-		return err
+		conn.Close()
+		return nil, err
 	}
 	for _, l := range ls {
-		up[l.index] = l.up()
-		names[l.index] = l.name
+		w.up[l.index] = l.up()
+		w.names[l.index] = l.name
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	for {
-		msgs, err := conn.Receive()
+	return w, nil
+}
+
+// Close ends the subscription.
+func (w *Watcher) Close() error { return w.conn.Close() }
+
+// Next blocks until the next change to an owned address or a link going up or down,
+// and returns it. It returns ctx.Err() when ctx ends first. Next is not safe for
+// concurrent use.
+func (w *Watcher) Next(ctx context.Context) (Event, error) {
+	for len(w.queue) == 0 {
+		if err := ctx.Err(); err != nil {
+			return Event{}, err
+		}
+		if err := w.conn.SetReadDeadline(time.Time{}); err != nil {
+			return Event{}, fmt.Errorf("vip: watch: %w", err)
+		}
+		stop := context.AfterFunc(ctx, func() { w.conn.SetReadDeadline(time.Unix(1, 0)) })
+		msgs, err := w.conn.Receive()
+		stop()
 		if ctx.Err() != nil {
-			return nil
+			return Event{}, ctx.Err()
 		}
 		if errors.Is(err, unix.ENOBUFS) {
-			fn(Event{Kind: Overrun})
+			w.queue = append(w.queue, Event{Kind: Overrun})
 			continue
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // a deadline left by an earlier, cancelled Next
+		}
 		if err != nil {
-			return fmt.Errorf("vip: watch: %w", err)
+			return Event{}, fmt.Errorf("vip: watch: %w", err)
 		}
 		for _, m := range msgs {
-			if ev, ok := c.event(m, up, names); ok {
-				fn(ev)
+			if ev, ok := w.c.event(m, w.up, w.names); ok {
+				w.queue = append(w.queue, ev)
 			}
 		}
 	}
+	ev := w.queue[0]
+	w.queue = w.queue[1:]
+	return ev, nil
 }
 
 func (c *Client) linksLocked() ([]link, error) {
