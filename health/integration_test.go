@@ -1,6 +1,9 @@
+//go:build linux
+
 package health
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -43,8 +46,23 @@ func TestIntegrationDialThroughVIP(t *testing.T) {
 			if err != nil {
 				return
 			}
-			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\nvip ok\n")
-			c.Close()
+			go func() {
+				// Read the request (if any) first: closing with unread data would reset
+				// the connection before the client reads the reply.
+				defer c.Close()
+				c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\nvip ok\n")
+				c.(*net.TCPConn).CloseWrite()
+				c.SetReadDeadline(time.Now().Add(time.Second))
+				io.Copy(io.Discard, c)
+			}()
 		}
 	}()
 
