@@ -1,0 +1,135 @@
+package kaconf
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+)
+
+// ReadFile reads the keepalived.conf at name from the operating system's file system.
+// Includes are resolved relative to the including file's directory, absolute include
+// paths as they are.
+//
+// On any error it returns a nil Config and all the errors found, joined with
+// errors.Join; each is an *Error naming file:line and the keyword. The warnings are
+// returned either way.
+func ReadFile(name string) (*Config, []Warning, error) {
+	return read(osSource{}, name)
+}
+
+// Read is ReadFile on fsys: name and relative include paths are fs.FS paths ("a/b.conf",
+// no leading slash), and an absolute include path such as /etc/keepalived/x.conf names
+// etc/keepalived/x.conf in fsys (so os.DirFS("/") behaves like ReadFile).
+func Read(fsys fs.FS, name string) (*Config, []Warning, error) {
+	return read(fsSource{fsys}, path.Clean(name))
+}
+
+func readOSFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// state is the whole file while it is read.
+type state struct {
+	global  globalRaw
+	gseen   seen
+	gnode   *node
+	scripts []*scriptRaw
+	insts   []*instRaw
+	groups  []*groupRaw
+	vss     []*vsRaw
+}
+
+func topTable() table[state] {
+	return table[state]{
+		"global_defs": {block: true, fn: func(d *decoder, n *node, st *state) {
+			if st.gnode == nil {
+				st.gnode = n
+				st.global.g.Pos = n.pos
+			}
+			// Several global_defs blocks merge, as in keepalived.
+			for k, v := range decode(d, "global_defs", n.children, &st.global, globalTable()) {
+				st.gseen[k] = v
+			}
+		}},
+		"vrrp_script": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
+			r := &scriptRaw{s: Script{Pos: n.pos, Name: n.arg(0)}, seq: n.seq}
+			r.seen = decode(d, "vrrp_script", n.children, r, scriptTable())
+			if resolveScript(d, n, r) {
+				st.scripts = append(st.scripts, r)
+			}
+		}},
+		"vrrp_instance": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
+			r := &instRaw{in: Instance{Pos: n.pos, Name: n.arg(0)}, node: n}
+			r.seen = decode(d, "vrrp_instance", n.children, r, instanceTable())
+			st.insts = append(st.insts, r)
+		}},
+		"vrrp_sync_group": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
+			r := &groupRaw{g: SyncGroup{Pos: n.pos, Name: n.arg(0)}, node: n}
+			r.seen = decode(d, "vrrp_sync_group", n.children, r, syncGroupTable())
+			st.groups = append(st.groups, r)
+		}},
+		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
+			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
+			switch n.arg(0) {
+			case "fwmark":
+				if len(n.args) != 2 {
+					d.errf(n, ErrSyntax, "fwmark needs a mark")
+					return
+				}
+				m, err := strconv.ParseUint(n.arg(1), 0, 32)
+				if err != nil || m == 0 {
+					d.errf(n, ErrValue, "fwmark %q is not a number in 1..4294967295", n.arg(1))
+					return
+				}
+				r.vs.FWMark = uint32(m)
+			case "group":
+				d.errf(n, ErrUnknownKeyword, "virtual_server group (virtual_server_group) is not supported")
+				return
+			default:
+				ap, ok := addrPort(d, n, n.args)
+				if !ok {
+					return
+				}
+				r.vs.Addr = ap
+			}
+			r.seen = decode(d, "virtual_server", n.children, r, vsTable())
+			st.vss = append(st.vss, r)
+		}},
+	}
+}
+
+func read(src source, name string) (*Config, []Warning, error) {
+	d := &decoder{}
+	t := &tree{src: src, d: d}
+	nodes := t.file(name, nil)
+	st := &state{gseen: seen{}}
+	decode(d, "the top level", nodes, st, topTable())
+
+	cfg := &Config{}
+	resolveGlobal(&st.global.g, st.gseen)
+	cfg.Global = st.global.g
+	for _, r := range st.scripts {
+		cfg.Scripts = append(cfg.Scripts, r.s)
+	}
+	for _, r := range st.insts {
+		resolveInstance(d, &cfg.Global, r)
+	}
+	crossCheckVRRP(d, &cfg.Global, st.scripts, st.insts, st.groups)
+	for _, r := range st.insts {
+		cfg.Instances = append(cfg.Instances, r.in)
+	}
+	for _, r := range st.groups {
+		cfg.SyncGroups = append(cfg.SyncGroups, r.g)
+	}
+	for _, r := range st.vss {
+		resolveVS(d, &cfg.Global, r)
+	}
+	crossCheckLVS(d, st.vss)
+	for _, r := range st.vss {
+		cfg.VirtualServers = append(cfg.VirtualServers, r.vs)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.warns, errors.Join(d.errs...)
+	}
+	return cfg, d.warns, nil
+}
