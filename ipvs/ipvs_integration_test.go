@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
+	"golang.org/x/sys/unix"
 )
 
 // dialNS returns a Client for the IPVS of a fresh network namespace. It skips on the
@@ -108,6 +109,11 @@ func TestIntegrationEveryScheduler(t *testing.T) {
 	for i, s := range ipvs.Schedulers() {
 		svc := ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: uint16(100 + i), Scheduler: s}
 		if err := c.CreateService(ctx, svc); err != nil {
+			if s == ipvs.TwoRandomChoices && errors.Is(err, unix.ENOENT) {
+				// ip_vs_twos is newer than the guest's Debian 6.1 kernel.
+				t.Logf("scheduler %s: %v (not in this kernel)", s, err)
+				continue
+			}
 			t.Errorf("scheduler %s: %v", s, err)
 			continue
 		}
@@ -344,6 +350,8 @@ func TestIntegrationIpvsadmReadsWhatLvskitWrites(t *testing.T) {
 		{Kind: ipvs.OpCreateDestination, Service: svc, Destination: ipvs.Destination{Address: rip4b, Port: 80, Forward: ipvs.DirectRoute, Weight: 2, UpperThreshold: 50, LowerThreshold: 5}},
 		{Kind: ipvs.OpCreateService, Service: fwm},
 		{Kind: ipvs.OpCreateDestination, Service: fwm, Destination: ipvs.Destination{Address: rip4a, Forward: ipvs.Tunnel, Weight: 1}},
+		{Kind: ipvs.OpCreateDestination, Service: fwm, Destination: ipvs.Destination{Address: rip4b, Forward: ipvs.Tunnel, Weight: 1, TunnelType: ipvs.TunnelGUE, TunnelPort: 6080}},
+		{Kind: ipvs.OpCreateDestination, Service: fwm, Destination: ipvs.Destination{Address: netip.MustParseAddr("198.51.100.12"), Forward: ipvs.Tunnel, Weight: 1, TunnelType: ipvs.TunnelGRE, TunnelFlags: ipvs.TunnelChecksum}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -351,9 +359,11 @@ func TestIntegrationIpvsadmReadsWhatLvskitWrites(t *testing.T) {
 	got := ipvsadm(t, ns, "", "-Sn")
 	want := "-A -t 192.0.2.1:80 -s rr -p 300 -M 255.255.255.0\n" +
 		"-a -t 192.0.2.1:80 -r 198.51.100.10:8080 -m -w 1\n" +
-		"-a -t 192.0.2.1:80 -r 198.51.100.11:80 -g -w 2 -x 50 -y 5\n" +
+		"-a -t 192.0.2.1:80 -r 198.51.100.11:80 -g -w 2\n" + // -S prints no thresholds
 		"-A -f 100 -s sh -b sh-fallback\n" +
-		"-a -f 100 -r 198.51.100.10:0 -i -w 1\n"
+		"-a -f 100 -r 198.51.100.10:0 -i -w 1 --tun-type ipip\n" +
+		"-a -f 100 -r 198.51.100.11:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum\n" +
+		"-a -f 100 -r 198.51.100.12:0 -i -w 1 --tun-type gre --tun-csum\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ipvsadm -Sn (-want +got):\n%s", diff)
 	}
