@@ -427,7 +427,7 @@ func (s *Scheduler) fire(e *entry) {
 	s.mu.Lock()
 	// A timer that was stopped or reset while this function was already starting
 	// arrives here stale: armed is false, or the new due time is still ahead.
-	if !e.armed || e.removed || s.stopped || time.Now().Before(e.due) {
+	if !e.armed || e.removed || s.stopped || s.ctx.Err() != nil || time.Now().Before(e.due) {
 		s.mu.Unlock()
 		return
 	}
@@ -441,9 +441,12 @@ func (s *Scheduler) fire(e *entry) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		s.mu.Lock()
-		e.st.Running = false
-		s.mu.Unlock()
+		s.idle(e)
+		return
+	}
+	if ctx.Err() != nil { // both cases were ready: shutting down, start nothing new
+		<-s.sem
+		s.idle(e)
 		return
 	}
 	start := time.Now()
@@ -456,7 +459,8 @@ func (s *Scheduler) fire(e *entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.st.Running = false
-	if e.removed || s.stopped {
+	if e.removed || s.stopped || ctx.Err() != nil {
+		// Removed, or cut short by shutdown: not a result about the target.
 		return
 	}
 	e.st.LastStart, e.st.LastDuration, e.st.LastLateness = start, end.Sub(start), start.Sub(due)
@@ -465,6 +469,12 @@ func (s *Scheduler) fire(e *entry) {
 		next = end
 	}
 	s.arm(e, next)
+}
+
+func (s *Scheduler) idle(e *entry) {
+	s.mu.Lock()
+	e.st.Running = false
+	s.mu.Unlock()
 }
 
 // record applies one attempt's outcome and returns when the next attempt is due.

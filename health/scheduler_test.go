@@ -439,3 +439,28 @@ func TestCheckValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerShutdownNoFalseDown stops the scheduler while an attempt is in flight:
+// the cancelled attempt is not a failure and starts nothing new.
+func TestSchedulerShutdownNoFalseDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attempts atomic.Int32
+		s := NewScheduler(nil)
+		get := collect(s)
+		s.Add("rs1", Check{Interval: time.Second, Timeout: 10 * time.Second, Checker: CheckerFunc(func(ctx context.Context) (Result, error) {
+			attempts.Add(1)
+			<-ctx.Done()
+			return Result{}, ctx.Err()
+		})})
+		stop := runScheduler(t, s)
+		time.Sleep(500 * time.Millisecond)
+		stop()
+		if got := get(); len(got) != 0 {
+			t.Errorf("transitions on shutdown: %+v", got)
+		}
+		st, _ := s.Status("rs1")
+		if st.Failures != 0 || !st.Up || attempts.Load() != 1 {
+			t.Errorf("after shutdown: %d attempts, status %+v; want 1 attempt, up, no failures", attempts.Load(), st)
+		}
+	})
+}
