@@ -159,3 +159,8 @@ func TestAnnouncerRound(t *testing.T) {
 		t.Errorf("NA source without link-local = %s, want %s", na2.srcIP, v6)
 	}
 }
+
+type discard struct{}
+
+func (discard) WriteTo(b []byte, _ net.Addr) (int, error) { return len(b), nil }
+func (discard) Close() error                              { return nil }
