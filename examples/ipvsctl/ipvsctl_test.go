@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/ipvs/ipvstest"
+)
+
+func TestFormatGolden(t *testing.T) {
+	info := ipvs.Info{Version: 0x010201, ConnTableSize: 4096}
+	snap := []ipvs.ServiceStatus{
+		{Service: ipvs.Service{Family: ipvs.IPv6, FWMark: 100, Scheduler: "rr"}},
+		{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "sh",
+			Flags: ipvs.FlagSHFallback | ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300 * time.Second, Netmask: 24, PersistenceEngine: "sip"},
+			Stats: ipvs.Stats{Connections: 12, PacketsIn: 123456789, PacketsOut: 1234567890, BytesIn: 123456789012, BytesOut: 1 << 50},
+			Destinations: []ipvs.DestinationStatus{
+				{Destination: ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("192.168.1.10"), Port: 8080, Weight: 1, UpperThreshold: 9, LowerThreshold: 2},
+					ActiveConns: 3, InactiveConns: 4, PersistentConns: 5},
+				{Destination: ipvs.Destination{Family: ipvs.IPv6, Address: netip.MustParseAddr("2001:db8::10"), Port: 80, Forward: ipvs.Tunnel, Weight: 2,
+					TunnelType: ipvs.TunnelGUE, TunnelPort: 6080}},
+			}},
+	}
+	tests := []struct {
+		name string
+		o    listOpts
+		want string
+	}{
+		{"list", listOpts{}, `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
+  -> 192.168.1.10:8080            Masq    1      3          4         
+  -> [2001:db8::10]:80            Tunnel  2      0          0         
+FWM  100 IPv6 rr
+`},
+		{"stats", listOpts{f: fmtStats}, `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
+  -> RemoteAddress:Port
+TCP  10.0.0.1:80                        12  123456K    1234M     123G    1125T
+  -> 192.168.1.10:8080                   0        0        0        0        0
+  -> [2001:db8::10]:80                   0        0        0        0        0
+FWM  100 IPv6                            0        0        0        0        0
+`},
+		{"thresholds", listOpts{f: fmtThresholds}, `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port
+  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn
+TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
+  -> 192.168.1.10:8080            9          2          3          4         
+  -> [2001:db8::10]:80            0          0          0          0         
+FWM  100 IPv6 rr
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			writeList(&b, info, snap, tt.o, true, true)
+			if diff := cmp.Diff(tt.want, b.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("save", func(t *testing.T) {
+		var b bytes.Buffer
+		writeSave(&b, snap, true)
+		want := "-A -t 10.0.0.1:80 -s sh -p 300 -M 255.255.255.0 --pe sip -o -b sh-fallback\n" +
+			"-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 1\n" +
+			"-a -t 10.0.0.1:80 -r [2001:db8::10]:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum\n" +
+			"-A -f 100 -6 -s rr\n"
+		if diff := cmp.Diff(want, b.String()); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestLargenum(t *testing.T) {
+	tests := []struct {
+		n     uint64
+		exact bool
+		want  string
+	}{
+		{0, false, "        0"},
+		{99999999, false, " 99999999"},
+		{100000000, false, "  100000K"},
+		{999999999, false, "  999999K"},
+		{1000000000, false, "    1000M"},
+		{100000000000, false, "     100G"},
+		{100000000000000, false, "     100T"},
+		{5, true, "         5"},
+		{123456789, true, "  123456789"},
+	}
+	for _, tt := range tests {
+		if got := largenum(tt.n, tt.exact); got != tt.want {
+			t.Errorf("largenum(%d, %v) = %q, want %q", tt.n, tt.exact, got, tt.want)
+		}
+	}
+}
+
+func ctl(t *testing.T, srv *ipvstest.Server, stdin string, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, func() (*ipvs.Client, error) {
+		return ipvs.NewClient(srv.Dial())
+	})
+	if err != nil {
+		t.Fatalf("ipvsctl %v: %v", args, err)
+	}
+	return out.String()
+}
+
+func TestCommandsAgainstFake(t *testing.T) {
+	srv := ipvstest.New(nil)
+	ctl(t, srv, "", "-A", "-t", "192.0.2.1:80", "-s", "rr", "-p")
+	ctl(t, srv, "", "-a", "-t", "192.0.2.1:80", "-r", "198.51.100.10", "-w", "3")
+	ctl(t, srv, "", "-a", "-t", "192.0.2.1:80", "-r", "198.51.100.11:8080", "-m")
+	ctl(t, srv, "", "-e", "-t", "192.0.2.1:80", "-r", "198.51.100.11:8080", "-m", "-w", "0")
+	ctl(t, srv, "", "-A", "-f", "5", "-6", "-s", "mh", "-b", "mh-fallback,mh-port")
+	ctl(t, srv, "", "-a", "-f", "5", "-6", "-r", "[2001:db8::10]", "-i", "--tun-type", "gre", "--tun-remcsum")
+	ctl(t, srv, "", "--set", "100", "20", "30")
+	got := ctl(t, srv, "", "-Sn")
+	want := "-A -t 192.0.2.1:80 -s rr -p 300\n" +
+		"-a -t 192.0.2.1:80 -r 198.51.100.10:80 -g -w 3\n" +
+		"-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 0\n" +
+		"-A -f 5 -6 -s mh -b mh-fallback,mh-port\n" +
+		"-a -f 5 -6 -r [2001:db8::10]:0 -i -w 1 --tun-type gre --tun-remcsum\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("-Sn (-want +got):\n%s", diff)
+	}
+	if got := ctl(t, srv, "", "-L", "--timeout"); got != "Timeout (tcp tcpfin udp): 100 20 30\n" {
+		t.Errorf("--timeout: %q", got)
+	}
+	// Save, clear, restore: the same table comes back.
+	ctl(t, srv, "", "-C")
+	if got := ctl(t, srv, "", "-Sn"); got != "" {
+		t.Fatalf("after -C: %q", got)
+	}
+	before := srv.Requests()
+	ctl(t, srv, want, "-R")
+	if n := srv.Requests() - before; n != 5 {
+		t.Errorf("restore made %d requests, want 5 (one per rule)", n)
+	}
+	if diff := cmp.Diff(want, ctl(t, srv, "", "-Sn")); diff != "" {
+		t.Errorf("after -R (-want +got):\n%s", diff)
+	}
+	ctl(t, srv, "", "-d", "-t", "192.0.2.1:80", "-r", "198.51.100.10:80")
+	ctl(t, srv, "", "-D", "-f", "5", "-6")
+	ctl(t, srv, "", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "3")
+	if got := ctl(t, srv, "", "-L", "--daemon"); got != "master sync daemon (mcast=eth0, syncid=3)\n" {
+		t.Errorf("--daemon: %q", got)
+	}
+	ctl(t, srv, "", "--stop-daemon", "master")
+	if diff := cmp.Diff("-A -t 192.0.2.1:80 -s rr -p 300\n-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 0\n", ctl(t, srv, "", "-Sn")); diff != "" {
+		t.Errorf("final (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-A"},
+		{"-a", "-t", "192.0.2.1:80"},
+		{"-A", "-t", "not-an-address"},
+		{"-A", "-D", "-t", "192.0.2.1:80"},
+		{"-a", "-t", "192.0.2.1:80", "-r", "198.51.100.1", "-w", "-1"},
+		{"--bogus"},
+	} {
+		if _, err := parseCommand(args); err == nil {
+			t.Errorf("parseCommand(%q) accepted", args)
+		}
+	}
+}

@@ -1,0 +1,29 @@
+// Command ipvsctl is an ipvsadm-compatible front end to the ipvs package: the same
+// options, the same -Ln and -Sn output, and -R restores a saved table with one pipelined
+// bulk apply instead of one request per rule.
+//
+//	ipvsctl -A -t 192.0.2.1:80 -s rr
+//	ipvsctl -a -t 192.0.2.1:80 -r 198.51.100.10:80 -g -w 1
+//	ipvsctl -Ln
+//	ipvsctl -Sn > rules; ipvsctl -C; ipvsctl -R < rules
+//
+// Addresses are numeric only (-n is implied).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, func() (*ipvs.Client, error) { return ipvs.Dial(nil) }); err != nil {
+		fmt.Fprintln(os.Stderr, "ipvsctl:", err)
+		os.Exit(1)
+	}
+}
