@@ -111,7 +111,6 @@ func capture(t *testing.T, ns *testenv.NetNS, v6 bool, from netip.Addr, count in
 	return out
 }
 
-
 func TestIntegrationTwoRouters(t *testing.T) {
 	testenv.RequireRoot(t)
 	tests := []struct {
