@@ -197,7 +197,7 @@ func checkTable(ct CheckType) table[checkRaw] {
 			}
 			t.c.Misc = c
 		})
-		tb["misc_timeout"] = wholeSecEntry(1, 86400, func(t *checkRaw, v time.Duration) { t.c.MiscTimeout = v })
+		tb["misc_timeout"] = secEntry(time.Microsecond, maxTimer, func(t *checkRaw, v time.Duration) { t.c.MiscTimeout = v })
 		tb["misc_dynamic"] = bareEntry(func(t *checkRaw) { t.c.MiscDynamic = true })
 		tb["user"] = entry[checkRaw]{min: 1, max: 2, fn: func(_ *decoder, n *node, t *checkRaw) {
 			if t.c.Misc == nil {
@@ -240,7 +240,10 @@ func checkTable(ct CheckType) table[checkRaw] {
 	}}
 	if ct == CheckSSL {
 		tb["enable_sni"] = flagEntry(func(t *checkRaw, b bool) { t.c.EnableSNI = b })
-		tb["sni_name"] = strEntry(func(t *checkRaw, s string) { t.c.SNIName = s })
+		tb["sni_name"] = entry[checkRaw]{min: 1, max: 1, fn: func(d *decoder, n *node, t *checkRaw) {
+			t.c.SNIName = n.arg(0)
+			d.warn(n, "keepalived 2.2.7 does not know sni_name (it sends the virtualhost as SNI); read as the SNI name to send")
+		}}
 	}
 	return tb
 }

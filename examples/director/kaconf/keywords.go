@@ -1,0 +1,36 @@
+package kaconf
+
+import "sort"
+
+// Keywords returns the keywords the reader supports, per block. The keys are block
+// names ("" for the top level, then "global_defs", "vrrp_script", "vrrp_instance",
+// "authentication", "vrrp_sync_group", "virtual_server", "real_server", "TCP_CHECK",
+// "HTTP_GET", "SSL_GET", "MISC_CHECK", "url") and the options of the line-valued
+// blocks ("virtual_ipaddress", "track_script", "track_interface", "lvs_sync_daemon").
+// Each list is sorted. The lists are built from the tables the reader itself uses,
+// so documentation checked against them cannot drift from the code. "include" is
+// accepted anywhere, in every block.
+func Keywords() map[string][]string {
+	m := map[string][]string{
+		"":                topTable().keywords(),
+		"global_defs":     globalTable().keywords(),
+		"vrrp_script":     scriptTable().keywords(),
+		"vrrp_instance":   instanceTable().keywords(),
+		"authentication":  authTable().keywords(),
+		"vrrp_sync_group": syncGroupTable().keywords(),
+		"virtual_server":  vsTable().keywords(),
+		"real_server":     rsTable().keywords(),
+		"url":             urlTable().keywords(),
+		// The options that may follow the first word of these blocks' lines.
+		"virtual_ipaddress": {"brd", "broadcast", "dev", "label", "no_track", "scope"},
+		"track_script":      {"no_reverse", "reverse", "weight"},
+		"track_interface":   {"noreverse", "reverse", "weight"},
+		"lvs_sync_daemon":   {"group", "id", "inst", "maxlen", "port", "ttl"},
+	}
+	m[""] = append(m[""], "include")
+	sort.Strings(m[""])
+	for _, ct := range []CheckType{CheckTCP, CheckHTTP, CheckSSL, CheckMisc} {
+		m[string(ct)] = checkTable(ct).keywords()
+	}
+	return m
+}
