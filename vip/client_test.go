@@ -107,6 +107,22 @@ func TestAddRequest(t *testing.T) {
 	}
 }
 
+func TestAddLeavesForeignAddressUnowned(t *testing.T) {
+	k := newFakeKernel(true)
+	k.addrs = append(k.addrs, ifaddr{family: afInet, prefixLen: 32, index: 1, addr: netip.MustParseAddr("192.0.2.10"), label: "lo"})
+	c := k.client(nil)
+	a := Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/32")}
+	if err := c.Add(a); err != nil {
+		t.Fatalf("Add of an address already there = %v, want nil", err)
+	}
+	if len(k.added) != 0 {
+		t.Fatalf("Add sent %d requests for an address already there", len(k.added))
+	}
+	if removed, err := c.Cleanup(); err != nil || len(removed) != 0 || len(k.addrs) != 1 {
+		t.Fatalf("Cleanup = %v, %v: it must not claim an address someone else added", removed, err)
+	}
+}
+
 func TestAddConflictAndRemove(t *testing.T) {
 	k := newFakeKernel(true)
 	c := k.client(nil)
@@ -257,4 +273,22 @@ func FuzzIfaddr(f *testing.F) {
 			t.Fatalf("round trip:\n%+v\n%+v", m, again)
 		}
 	})
+}
+
+// TestRemoveWithoutPrivilege runs for unprivileged users (CI's second pass): the
+// kernel's EPERM must match os.ErrPermission. Remove of an absent address is harmless
+// if the check is wrong and the caller is privileged after all.
+func TestRemoveWithoutPrivilege(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("runs as an unprivileged user only")
+	}
+	c, err := Dial(nil)
+	if err != nil {
+		t.Skipf("no rtnetlink here: %v", err)
+	}
+	defer c.Close()
+	err = c.Remove(Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.254/32")})
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("Remove without CAP_NET_ADMIN = %v, want os.ErrPermission", err)
+	}
 }

@@ -176,3 +176,96 @@ func TestIntegrationRealServer(t *testing.T) {
 		t.Errorf("addresses on lo after SIGTERM (-want +got):\n%s", diff)
 	}
 }
+
+// start runs the built program inside ns and returns it with its output lines up to
+// "ready", and a channel with the rest.
+func start(t *testing.T, ns *testenv.NetNS, bin string, args ...string) (*exec.Cmd, []string, <-chan string) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, bin}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var printed []string
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("realserver exited before ready; printed %q", printed)
+			}
+			printed = append(printed, line)
+			if line == "ready" {
+				return cmd, printed, lines
+			}
+		case <-timeout:
+			t.Fatalf("realserver not ready after 60 s; printed %q", printed)
+		}
+	}
+}
+
+// TestIntegrationRealServerAfterKill kills a realserver with SIGKILL and checks that
+// the next one removes the VIPs it left, and only those.
+func TestIntegrationRealServerAfterKill(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "go", "ip")
+	bin := filepath.Join(t.TempDir(), "realserver")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ns := testenv.NewNetNS(t)
+	ns.MustExec(t, "ip", "addr", "add", "192.0.2.200/32", "dev", "lo")
+
+	first, _, _ := start(t, ns, bin, "-vip", "192.0.2.100", "-vip", "2001:db8::100")
+	if err := first.Process.Signal(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	if out := ns.MustExec(t, "ip", "addr", "show", "dev", "lo"); !strings.Contains(out, "192.0.2.100/32") {
+		t.Fatalf("the killed realserver left no VIP behind, nothing to test:\n%s", out)
+	}
+
+	second, printed, rest := start(t, ns, bin, "-vip", "192.0.2.101")
+	want := []string{
+		"removed 192.0.2.100/32 dev lo left by an earlier run",
+		"removed 2001:db8::100/128 dev lo left by an earlier run",
+	}
+	var got []string
+	for _, l := range printed {
+		if strings.HasSuffix(l, "left by an earlier run") {
+			got = append(got, l)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stale VIPs removed at start (-want +got):\n%s", diff)
+	}
+	if err := second.Process.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range rest {
+	}
+	if err := second.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	out := ns.MustExec(t, "ip", "-br", "addr", "show", "dev", "lo")
+	for _, gone := range []string{"192.0.2.100", "192.0.2.101", "2001:db8::100"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("%s is still on lo: %s", gone, out)
+		}
+	}
+	if !strings.Contains(out, "192.0.2.200/32") {
+		t.Errorf("the address that was never realserver's is gone: %s", out)
+	}
+}
