@@ -105,7 +105,7 @@ func svcName(s ipvs.Service) string {
 		}
 		return fmt.Sprintf("FWM  %d", s.FWMark)
 	}
-	return fmt.Sprintf("%s  %s", s.Protocol, hostPort(s.Address, s.Port))
+	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Port))
 }
 
 // svcRule is the service in rule form: "-t 192.0.2.1:80", "-f 100 -6".
@@ -156,7 +156,7 @@ func largenum(n uint64, exact bool) string {
 		if len(s) <= 8 {
 			w = 9
 		}
-		return fmt.Sprintf(" %*d", w, n)
+		return fmt.Sprintf("%*d", w, n)
 	}
 	switch {
 	case n < 100000000:
@@ -184,7 +184,7 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 	case fmtRate:
 		fmt.Fprintf(w, "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n", "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS")
 	case fmtThresholds:
-		fmt.Fprint(w, "Prot LocalAddress:Port\n  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn\n")
+		fmt.Fprint(w, "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n  -> RemoteAddress:Port\n")
 	case fmtPersistentConn:
 		fmt.Fprint(w, "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n  -> RemoteAddress:Port\n")
 	default:
@@ -226,7 +226,7 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 			case fmtThresholds:
 				fmt.Fprintf(w, "  -> %-28s %-10d %-10d %-10d %-10d\n", name, d.UpperThreshold, d.LowerThreshold, ds.ActiveConns, ds.InactiveConns)
 			case fmtPersistentConn:
-				fmt.Fprintf(w, "  -> %-28s %-9d %-11d %-10d %-9d\n", name, d.Weight, ds.PersistentConns, ds.ActiveConns, ds.InactiveConns)
+				fmt.Fprintf(w, "  -> %-28s %-9d %-11d %-10d %-10d\n", name, d.Weight, ds.PersistentConns, ds.ActiveConns, ds.InactiveConns)
 			default:
 				fmt.Fprintf(w, "  -> %-28s %-7s %-6d %-10d %-10d\n", name, d.Forward, d.Weight, ds.ActiveConns, ds.InactiveConns)
 			}

@@ -37,10 +37,10 @@ func TestIntegrationSameOutputAsIpvsadm(t *testing.T) {
 		}
 		return string(out)
 	}
-	rules := "-A -t 192.0.2.1:80 -s sh -p 300 -M 255.255.255.0 -o -b sh-fallback,sh-port\n" +
+	rules := "-A -t 192.0.2.1:80 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port\n" +
 		"-a -t 192.0.2.1:80 -r 198.51.100.10:8080 -m -w 1 -x 100 -y 10\n" +
 		"-a -t 192.0.2.1:80 -r 198.51.100.2:80 -g -w 5\n" +
-		"-A -u [2001:db8::1]:53 -s rr\n" +
+		"-A -u [2001:db8::1]:53 -s rr -o\n" +
 		"-a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m -w 1\n" +
 		"-A --sctp-service 192.0.2.9:5060 -s wrr -p 60\n" +
 		"-A -f 100 -6 -s rr\n" +

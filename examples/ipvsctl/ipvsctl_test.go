@@ -13,10 +13,13 @@ import (
 	"github.com/lvskit/lvskit/ipvs/ipvstest"
 )
 
+// The expected texts are what ipvsadm 1.31 prints; TestIntegrationSameOutputAsIpvsadm
+// checks every format against the real ipvsadm in the qemu guest.
 func TestFormatGolden(t *testing.T) {
 	info := ipvs.Info{Version: 0x010201, ConnTableSize: 4096}
 	snap := []ipvs.ServiceStatus{
 		{Service: ipvs.Service{Family: ipvs.IPv6, FWMark: 100, Scheduler: "rr"}},
+		{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.SCTP, Address: netip.MustParseAddr("10.0.0.2"), Port: 5060, Scheduler: "wrr"}},
 		{Service: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80, Scheduler: "sh",
 			Flags: ipvs.FlagSHFallback | ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 300 * time.Second, Netmask: 24, PersistenceEngine: "sip"},
 			Stats: ipvs.Stats{Connections: 12, PacketsIn: 123456789, PacketsOut: 1234567890, BytesIn: 123456789012, BytesOut: 1 << 50},
@@ -38,6 +41,7 @@ Prot LocalAddress:Port Scheduler Flags
 TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
   -> 192.168.1.10:8080            Masq    1      3          4         
   -> [2001:db8::10]:80            Tunnel  2      0          0         
+SCTP 10.0.0.2:5060 wrr
 FWM  100 IPv6 rr
 `},
 		{"stats", listOpts{f: fmtStats}, `IP Virtual Server version 1.2.1 (size=4096)
@@ -46,14 +50,16 @@ Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
 TCP  10.0.0.1:80                        12  123456K    1234M     123G    1125T
   -> 192.168.1.10:8080                   0        0        0        0        0
   -> [2001:db8::10]:80                   0        0        0        0        0
+SCTP 10.0.0.2:5060                       0        0        0        0        0
 FWM  100 IPv6                            0        0        0        0        0
 `},
 		{"thresholds", listOpts{f: fmtThresholds}, `IP Virtual Server version 1.2.1 (size=4096)
-Prot LocalAddress:Port
-  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn
+Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn 
+  -> RemoteAddress:Port
 TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
   -> 192.168.1.10:8080            9          2          3          4         
   -> [2001:db8::10]:80            0          0          0          0         
+SCTP 10.0.0.2:5060 wrr
 FWM  100 IPv6 rr
 `},
 	}
@@ -72,6 +78,7 @@ FWM  100 IPv6 rr
 		want := "-A -t 10.0.0.1:80 -s sh -p 300 -M 255.255.255.0 --pe sip -o -b sh-fallback\n" +
 			"-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 1\n" +
 			"-a -t 10.0.0.1:80 -r [2001:db8::10]:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum\n" +
+			"-A --sctp-service 10.0.0.2:5060 -s wrr\n" +
 			"-A -f 100 -6 -s rr\n"
 		if diff := cmp.Diff(want, b.String()); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
@@ -92,8 +99,8 @@ func TestLargenum(t *testing.T) {
 		{1000000000, false, "    1000M"},
 		{100000000000, false, "     100G"},
 		{100000000000000, false, "     100T"},
-		{5, true, "         5"},
-		{123456789, true, "  123456789"},
+		{5, true, "        5"},
+		{123456789, true, " 123456789"},
 	}
 	for _, tt := range tests {
 		if got := largenum(tt.n, tt.exact); got != tt.want {
