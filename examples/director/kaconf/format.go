@@ -413,7 +413,7 @@ func formatVS(w *writer, vs *VirtualServer) {
 func formatRS(w *writer, rs *RealServer) {
 	w.open("real_server", rs.Addr.Addr().String(), strconv.Itoa(int(rs.Addr.Port())))
 	w.num("weight", rs.Weight)
-	w.line("lb_kind", string(rs.Method))
+	w.line("lvs_method", string(rs.Method))
 	w.line("inhibit_on_failure", boolWord(rs.InhibitOnFailure))
 	w.secs("delay_loop", rs.DelayLoop)
 	w.str("virtualhost", rs.Virtualhost)

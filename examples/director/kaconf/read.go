@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // ReadFile reads the keepalived.conf at name from the operating system's file system.
@@ -128,8 +130,24 @@ func read(src source, name string) (*Config, []Warning, error) {
 	for _, r := range st.vss {
 		cfg.VirtualServers = append(cfg.VirtualServers, r.vs)
 	}
+	// Report in file order, whatever stage found the problem.
+	slices.SortStableFunc(d.warns, func(a, b Warning) int { return comparePos(a.Pos, b.Pos) })
+	slices.SortStableFunc(d.errs, func(a, b error) int {
+		var ea, eb *Error
+		if errors.As(a, &ea) && errors.As(b, &eb) {
+			return comparePos(ea.Pos, eb.Pos)
+		}
+		return 0
+	})
 	if len(d.errs) > 0 {
 		return nil, d.warns, errors.Join(d.errs...)
 	}
 	return cfg, d.warns, nil
+}
+
+func comparePos(a, b Pos) int {
+	if c := strings.Compare(a.File, b.File); c != 0 {
+		return c
+	}
+	return a.Line - b.Line
 }

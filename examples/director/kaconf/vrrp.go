@@ -62,7 +62,7 @@ func globalTable() table[globalRaw] {
 		"smtp_alert_vrrp":      flagEntry(func(t *globalRaw, b bool) { t.g.SMTPAlertVRRP = boolPtr(b) }),
 		"smtp_alert_checker":   flagEntry(func(t *globalRaw, b bool) { t.g.SMTPAlertChecker = boolPtr(b) }),
 		"no_email_faults":      bareEntry(func(t *globalRaw) { t.g.NoEmailFaults = true }),
-		"lvs_sync_daemon":      {min: 1, max: 12, fn: lvsSyncDaemon},
+		"lvs_sync_daemon":      {min: 1, max: 13, fn: lvsSyncDaemon},
 		"lvs_flush":            bareEntry(func(t *globalRaw) { t.g.LVSFlush = true }),
 		"vrrp_version":         intEntry(2, 3, func(t *globalRaw, v int) { t.g.VRRPVersion = v }),
 		"vrrp_mcast_group4":    addrEntry(func(t *globalRaw, a netip.Addr) { t.g.VRRPMcastGroup4 = a }),
