@@ -26,7 +26,8 @@
 // and returns a Snapshot whose Restore puts back exactly what was there, including the
 // per-interface forwarding values that a write of ip_forward changes as a side effect.
 // If a write fails half way, Apply restores what it already wrote before returning the
-// error. Profile.SysctlD renders a profile for /etc/sysctl.d.
+// error. Profile.SysctlD renders a profile for /etc/sysctl.d, and ParseSysctlD reads such
+// a file back into a Profile.
 //
 // # Namespaces and testing
 //
