@@ -24,7 +24,8 @@ type DialConfig struct {
 }
 
 func (d DialConfig) dialer(network string, deadline time.Time) *net.Dialer {
-	nd := &net.Dialer{Deadline: deadline, Control: d.control}
+	// Probes are short-lived: no TCP keepalive (it costs three setsockopt calls per dial).
+	nd := &net.Dialer{Deadline: deadline, Control: d.control, KeepAlive: -1}
 	if d.Source.IsValid() {
 		ip := net.IP(d.Source.AsSlice())
 		switch network {

@@ -186,6 +186,22 @@ type SchedulerConfig struct {
 	// It is called from one goroutine, one transition at a time; while it runs, newer
 	// transitions are coalesced as described on Scheduler. It must not call Run.
 	OnTransition func(Transition)
+	// OnAttempt, when set, is called after every attempt with its outcome, for metrics.
+	// It runs on the attempt's goroutine before the next attempt is scheduled, so it
+	// must be quick; nil calls nothing.
+	OnAttempt func(Attempt)
+}
+
+// Attempt describes one finished attempt, for SchedulerConfig.OnAttempt.
+type Attempt struct {
+	Name string
+	// Due is when the attempt was scheduled; Start is when it began (after waiting for
+	// a concurrency slot), so Start.Sub(Due) is its lateness.
+	Due, Start time.Time
+	// Duration is how long the Checker ran.
+	Duration time.Duration
+	// Err is the Checker's error.
+	Err error
 }
 
 // Scheduler runs many checks, each on its own timer, never overlapping a check with
@@ -200,6 +216,7 @@ type SchedulerConfig struct {
 type Scheduler struct {
 	sem     chan struct{}
 	onTrans func(Transition)
+	onAtt   func(Attempt)
 	out     chan Transition
 	wake    chan struct{}
 
@@ -234,6 +251,7 @@ func NewScheduler(cfg *SchedulerConfig) *Scheduler {
 	return &Scheduler{
 		sem:     make(chan struct{}, cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)),
 		onTrans: c.OnTransition,
+		onAtt:   c.OnAttempt,
 		out:     make(chan Transition),
 		wake:    make(chan struct{}, 1),
 		checks:  make(map[string]*entry),
@@ -455,6 +473,9 @@ func (s *Scheduler) fire(e *entry) {
 	cancel()
 	end := time.Now()
 	<-s.sem
+	if s.onAtt != nil && ctx.Err() == nil {
+		s.onAtt(Attempt{Name: e.name, Due: due, Start: start, Duration: end.Sub(start), Err: err})
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,0 +1,205 @@
+// Command soak measures the health Scheduler under load: N TCP checks at a fixed
+// interval against listeners on loopback served by a child process, for a bounded
+// time. It reports CPU used by the checking process, attempt lateness percentiles,
+// failures (false downs) and memory per check. Linux only (RLIMIT_NOFILE, rusage).
+//
+//	go run ./health/internal/soak -checks 10000 -interval 1s -duration 60s
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lvskit/lvskit/health"
+)
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.checks, "checks", 10000, "number of TCP checks")
+	flag.IntVar(&cfg.listeners, "listeners", 100, "number of loopback listeners (in a child process)")
+	flag.DurationVar(&cfg.interval, "interval", time.Second, "check interval")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "measured duration (after one warmup interval and a settle period)")
+	flag.IntVar(&cfg.concurrency, "concurrency", 256, "Scheduler MaxConcurrent")
+	serve := flag.Bool("serve", false, "internal: run the listeners and print their addresses")
+	flag.Parse()
+	raiseNOFILE()
+	var err error
+	if *serve {
+		err = runServer(cfg.listeners)
+	} else {
+		err = run(context.Background(), cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	checks, listeners, concurrency int
+	interval, duration             time.Duration
+}
+
+func raiseNOFILE() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) == nil && r.Cur < r.Max {
+		r.Cur = r.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+}
+
+// runServer listens n times on loopback, prints the addresses and serves until stdin
+// closes. Each connection is read until the prober resets it, so no side keeps
+// TIME_WAIT state.
+func runServer(n int) error {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addrs = append(addrs, ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+					_, _ = io.Copy(io.Discard, c)
+					c.Close()
+				}()
+			}
+		}()
+	}
+	fmt.Println(strings.Join(addrs, " "))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+func run(ctx context.Context, cfg config) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	srv := exec.Command(self, "-serve", "-listeners", fmt.Sprint(cfg.listeners))
+	stdin, _ := srv.StdinPipe()
+	stdout, _ := srv.StdoutPipe()
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { stdin.Close(); _ = srv.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	addrs := strings.Fields(line)
+
+	var (
+		measuring atomic.Bool
+		mu        sync.Mutex
+		late      []time.Duration
+		attempts  atomic.Int64
+		failures  atomic.Int64
+		downs     atomic.Int64
+		firstErr  atomic.Value
+	)
+	s := health.NewScheduler(&health.SchedulerConfig{
+		MaxConcurrent: cfg.concurrency,
+		OnAttempt: func(a health.Attempt) {
+			if !measuring.Load() {
+				return
+			}
+			attempts.Add(1)
+			if a.Err != nil {
+				failures.Add(1)
+				firstErr.CompareAndSwap(nil, a.Err.Error())
+			}
+			mu.Lock()
+			late = append(late, a.Start.Sub(a.Due))
+			mu.Unlock()
+		},
+		OnTransition: func(t health.Transition) {
+			if t.Event == health.EventDown {
+				downs.Add(1)
+			}
+		},
+	})
+	base := heapInUse()
+	for i := range cfg.checks {
+		err := s.Add(fmt.Sprint("c", i), health.Check{
+			Checker:  &health.TCPChecker{Address: addrs[i%len(addrs)]},
+			Interval: cfg.interval,
+			Timeout:  cfg.interval,
+			Warmup:   cfg.interval,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+
+	settle := cfg.interval + 5*time.Second
+	time.Sleep(settle)
+	perCheck := float64(heapInUse()-base) / float64(cfg.checks)
+	goroutines := runtime.NumGoroutine()
+	measuring.Store(true)
+	cpu0, t0 := cpuTime(), time.Now()
+	time.Sleep(cfg.duration)
+	cpu1, t1 := cpuTime(), time.Now()
+	measuring.Store(false)
+	cancel()
+	<-done
+
+	mu.Lock()
+	slices.Sort(late)
+	mu.Unlock()
+	pct := func(p float64) time.Duration {
+		if len(late) == 0 {
+			return 0
+		}
+		return late[min(len(late)-1, int(p*float64(len(late))))]
+	}
+	wall := t1.Sub(t0)
+	fmt.Printf("checks=%d listeners=%d interval=%v duration=%v concurrency=%d GOMAXPROCS=%d\n",
+		cfg.checks, cfg.listeners, cfg.interval, wall.Round(time.Millisecond), cfg.concurrency, runtime.GOMAXPROCS(0))
+	fmt.Printf("attempts=%d (%.0f/s, expected %.0f/s) failures=%d down-transitions=%d\n",
+		attempts.Load(), float64(attempts.Load())/wall.Seconds(), float64(cfg.checks)/cfg.interval.Seconds(), failures.Load(), downs.Load())
+	if e := firstErr.Load(); e != nil {
+		fmt.Printf("first error: %v\n", e)
+	}
+	fmt.Printf("cpu=%.1f%% of one core\n", 100*float64(cpu1-cpu0)/float64(wall))
+	fmt.Printf("lateness p50=%v p90=%v p99=%v p99.9=%v max=%v\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1))
+	fmt.Printf("memory per check=%.0f bytes (heap+stack in use after settling), goroutines=%d\n", perCheck, goroutines)
+	return nil
+}
