@@ -63,8 +63,8 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc, tim
 	return ctx, cancel, d
 }
 
-// wrapErr prefixes err with the probe name and, when the deadline passed, makes
-// ErrTimeout reachable as well as the original cause.
+// wrapErr prefixes err with the probe name and, when the deadline passed or ctx was
+// cancelled, makes ErrTimeout or context.Canceled reachable as well as the cause.
 func wrapErr(ctx context.Context, probe string, err error) error {
 	if err == nil {
 		return nil
@@ -73,6 +73,11 @@ func wrapErr(ctx context.Context, probe string, err error) error {
 		if !errors.Is(err, ErrTimeout) {
 			return fmt.Errorf("health: %s: %w: %w", probe, ErrTimeout, err)
 		}
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// Cancellation closed the socket under a read: report the cause, not just
+		// "use of closed network connection".
+		return fmt.Errorf("health: %s: %w: %w", probe, cerr, err)
 	}
 	return fmt.Errorf("health: %s: %w", probe, err)
 }
