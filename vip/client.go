@@ -301,6 +301,12 @@ func (c *Client) Add(a Address) error {
 		}
 	}
 	if err != nil {
+		if c.state != "" {
+			// Nothing was added: drop the record made above.
+			if ferr := c.recordState(a, false); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
+		}
 		return fmt.Errorf("vip: add %s: %w", a, err)
 	}
 	return nil

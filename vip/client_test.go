@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func TestValidate(t *testing.T) {
@@ -290,5 +291,23 @@ func TestRemoveWithoutPrivilege(t *testing.T) {
 	err = c.Remove(Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.254/32")})
 	if !errors.Is(err, os.ErrPermission) {
 		t.Fatalf("Remove without CAP_NET_ADMIN = %v, want os.ErrPermission", err)
+	}
+}
+
+func TestFailedAddLeavesNoRecord(t *testing.T) {
+	k := newFakeKernel(false)
+	k.failAdd = int(unix.EPERM)
+	state := filepath.Join(t.TempDir(), "vips")
+	c := k.client(&Config{StateFile: state})
+	err := c.Add(Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.77/32")})
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("Add = %v, want os.ErrPermission", err)
+	}
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := parseState(b); err != nil || len(rest) != 0 {
+		t.Fatalf("state file after a failed Add holds %v (%v), want nothing", rest, err)
 	}
 }

@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"encoding/binary"
 	"net"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ type fakeKernel struct {
 	links     []link
 	addrs     []ifaddr
 	keepProto bool // false: drop IFA_PROTO like kernels before 5.18
+	failAdd   int  // non-zero: RTM_NEWADDR fails with this errno
 	// added keeps the bodies of RTM_NEWADDR requests, to check what was sent.
 	added []ifaddr
 	flags []netlink.HeaderFlags
@@ -36,6 +38,15 @@ func (k *fakeKernel) client(cfg *Config) *Client {
 	c := NewClient(nltest.Dial(k.handle), cfg)
 	c.kernelProto = k.keepProto
 	return c
+}
+
+// errReply is an NLMSG_ERROR reply (errno 0 is an ack). nltest.Error would copy the
+// request's flags, and NLM_F_EXCL shares its bit with NLM_F_ACK_TLVS in replies.
+func (k *fakeKernel) errReply(errno int, reqs []netlink.Message) ([]netlink.Message, error) {
+	req := reqs[0]
+	data := binary.NativeEndian.AppendUint32(nil, uint32(int32(-errno)))
+	data = append(data, make([]byte, 16)...)
+	return []netlink.Message{{Header: netlink.Header{Type: netlink.Error, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: data}}, nil
 }
 
 func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
@@ -68,13 +79,16 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 	case rtmNewAddr:
 		var a ifaddr
 		if err := a.unmarshal(req.Data); err != nil {
-			return nltest.Error(int(unix.EINVAL), reqs)
+			return k.errReply(int(unix.EINVAL), reqs)
 		}
 		k.added = append(k.added, a)
 		k.flags = append(k.flags, req.Header.Flags)
+		if k.failAdd != 0 {
+			return k.errReply(k.failAdd, reqs)
+		}
 		for _, e := range k.addrs {
 			if e.index == a.index && e.addr == a.addr {
-				return nltest.Error(int(unix.EEXIST), reqs)
+				return k.errReply(int(unix.EEXIST), reqs)
 			}
 		}
 		if !k.keepProto {
@@ -84,20 +98,20 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 			a.label = k.links[slices.IndexFunc(k.links, func(l link) bool { return l.index == a.index })].name
 		}
 		k.addrs = append(k.addrs, a)
-		return nltest.Error(0, reqs)
+		return k.errReply(0, reqs)
 	case rtmDelAddr:
 		var a ifaddr
 		if err := a.unmarshal(req.Data); err != nil {
-			return nltest.Error(int(unix.EINVAL), reqs)
+			return k.errReply(int(unix.EINVAL), reqs)
 		}
 		i := slices.IndexFunc(k.addrs, func(e ifaddr) bool {
 			return e.index == a.index && e.addr == a.addr && e.prefixLen == a.prefixLen
 		})
 		if i < 0 {
-			return nltest.Error(int(unix.EADDRNOTAVAIL), reqs)
+			return k.errReply(int(unix.EADDRNOTAVAIL), reqs)
 		}
 		k.addrs = slices.Delete(k.addrs, i, i+1)
-		return nltest.Error(0, reqs)
+		return k.errReply(0, reqs)
 	}
-	return nltest.Error(int(unix.EOPNOTSUPP), reqs)
+	return k.errReply(int(unix.EOPNOTSUPP), reqs)
 }
