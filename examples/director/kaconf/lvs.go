@@ -166,7 +166,7 @@ func addrPort(d *decoder, n *node, args []token) (netip.AddrPort, bool) {
 
 func rsTable() table[rsRaw] {
 	tb := table[rsRaw]{
-		"weight":             intEntry(0, 65535, func(t *rsRaw, v int) { t.rs.Weight = v }),
+		"weight": intEntry(0, 65535, func(t *rsRaw, v int) { t.rs.Weight = v }),
 		// keepalived 2.2.7 knows only lvs_method here, not lb_kind.
 		"lvs_method":         methodEntry(func(t *rsRaw, m Method) { t.rs.Method = m }),
 		"inhibit_on_failure": flagEntry(func(t *rsRaw, b bool) { t.rs.InhibitOnFailure = b }),

@@ -1,0 +1,43 @@
+package kaconf
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// FuzzRead feeds arbitrary files to the reader. It must not panic, must return either
+// a Config or an error (never both), and a Config it returns must survive a Format
+// round trip unchanged.
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.conf")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("global_defs {\n router_id \"a b\\\" c\"\n}\n"))
+	f.Add([]byte("vrrp_instance V {\ninterface e\nvirtual_router_id 1\nnotify \"/x 'a b' c\\\\d\"\n}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, _, err := Read(fstest.MapFS{"k.conf": {Data: src}}, "k.conf")
+		if (c == nil) == (err == nil) {
+			t.Fatalf("Config %v with error %v", c != nil, err)
+		}
+		if err != nil {
+			return
+		}
+		out := Format(c)
+		again, _, err := Read(fstest.MapFS{"k.conf": {Data: out}}, "k.conf")
+		if err != nil {
+			t.Fatalf("re-reading Format output: %v\ninput:\n%q\noutput:\n%s", err, src, out)
+		}
+		if diff := cmp.Diff(c, again, eqNetip, ignorePos); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s\ninput:\n%q\noutput:\n%s", diff, src, out)
+		}
+	})
+}
