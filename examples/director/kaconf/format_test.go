@@ -174,4 +174,3 @@ func TestFullFileValues(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
-
