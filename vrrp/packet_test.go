@@ -56,6 +56,9 @@ func TestParseGolden(t *testing.T) {
 			if !bytes.Equal(out, tt.b) {
 				t.Errorf("Append = % x, want % x", out, tt.b)
 			}
+			if got.Len() != len(tt.b) {
+				t.Errorf("Len = %d, want %d", got.Len(), len(tt.b))
+			}
 		})
 	}
 }
