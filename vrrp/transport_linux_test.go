@@ -23,7 +23,7 @@ type nsRouter struct {
 	done   chan error
 }
 
-func startNS(t *testing.T, ns *testenv.NetNS, tc vrrp.TransportConfig, c vrrp.Config) *nsRouter {
+func startNS(t *testing.T, ns *testenv.NetNS, tc vrrp.TransportConfig, cs ...vrrp.Config) *nsRouter {
 	t.Helper()
 	var tr *vrrp.IPTransport
 	if err := ns.Do(func() (err error) {
@@ -32,7 +32,7 @@ func startNS(t *testing.T, ns *testenv.NetNS, tc vrrp.TransportConfig, c vrrp.Co
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: []vrrp.Config{c}, Transport: tr})
+	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cs, Transport: tr})
 	if err != nil {
 		tr.Close()
 		t.Fatal(err)
@@ -72,13 +72,12 @@ func waitState(t *testing.T, nr *nsRouter, s vrrp.State, within time.Duration) v
 }
 
 // capture runs tshark in ns for up to count VRRP packets from the address from and
-// returns one line per packet: source, TTL or hop limit, version, priority, checksum status.
+// returns one line per packet: source, TTL or hop limit, version, priority, checksum status, destination.
 func capture(t *testing.T, ns *testenv.NetNS, v6 bool, from netip.Addr, count int) chan []string {
 	t.Helper()
-	ttl := "ip.ttl"
-	src := "ip.src"
+	ttl, src, dst := "ip.ttl", "ip.src", "ip.dst"
 	if v6 {
-		ttl, src = "ipv6.hlim", "ipv6.src"
+		ttl, src, dst = "ipv6.hlim", "ipv6.src", "ipv6.dst"
 	}
 	filter := "ip proto 112 and src host " + from.String()
 	if v6 {
@@ -86,7 +85,7 @@ func capture(t *testing.T, ns *testenv.NetNS, v6 bool, from netip.Addr, count in
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns.Name, "tshark", "-n", "-l", "-i", "eth0", "-c", strconv.Itoa(count), "-a", "duration:20",
 		"-f", filter, "-o", "vrrp.v3_checksum_as_in_v2:FALSE",
-		"-T", "fields", "-E", "separator=,", "-e", src, "-e", ttl, "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status")
+		"-T", "fields", "-E", "separator=,", "-e", src, "-e", ttl, "-e", "vrrp.version", "-e", "vrrp.prio", "-e", "vrrp.checksum.status", "-e", dst)
 	out := make(chan []string, 1)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -121,10 +120,12 @@ func TestIntegrationTwoRouters(t *testing.T) {
 		pass     string
 		a, b     netip.Addr
 		vip      netip.Addr
+		unicast  bool
 	}{
-		{"v3 IPv4", false, 3, 100 * time.Millisecond, "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100")},
-		{"v3 IPv6", true, 3, 100 * time.Millisecond, "", netip.MustParseAddr("fe80::a"), netip.MustParseAddr("fe80::b"), netip.MustParseAddr("2001:db8::100")},
-		{"v2 IPv4 PASS", false, 2, time.Second, "secret", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100")},
+		{"v3 IPv4", false, 3, 100 * time.Millisecond, "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), false},
+		{"v3 IPv6", true, 3, 100 * time.Millisecond, "", netip.MustParseAddr("fe80::a"), netip.MustParseAddr("fe80::b"), netip.MustParseAddr("2001:db8::100"), false},
+		{"v2 IPv4 PASS", false, 2, time.Second, "secret", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), false},
+		{"v3 IPv4 unicast", false, 3, 100 * time.Millisecond, "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,12 +144,22 @@ func TestIntegrationTwoRouters(t *testing.T) {
 					x.ns.MustExec(t, "ip", "addr", "add", x.addr.String()+"/24", "dev", "eth0")
 				}
 			}
-			cfg := func(prio uint8, primary netip.Addr) vrrp.Config {
-				return vrrp.Config{VRID: 42, Version: tt.version, Priority: prio, AdvertInterval: tt.interval, Primary: primary, Addrs: []netip.Addr{tt.vip}, AuthPass: tt.pass}
+			cfg := func(prio uint8, primary, peer netip.Addr) vrrp.Config {
+				c := vrrp.Config{VRID: 42, Version: tt.version, Priority: prio, AdvertInterval: tt.interval, Primary: primary, Addrs: []netip.Addr{tt.vip}, AuthPass: tt.pass}
+				if tt.unicast {
+					c.Peers = []netip.Addr{peer}
+				}
+				return c
 			}
-			tc := vrrp.TransportConfig{Interface: "eth0", IPv6: tt.v6}
-			a := startNS(t, nsA, tc, cfg(150, tt.a))
-			b := startNS(t, nsB, tc, cfg(100, tt.b))
+			tc := func(peer netip.Addr) vrrp.TransportConfig {
+				c := vrrp.TransportConfig{Interface: "eth0", IPv6: tt.v6}
+				if tt.unicast {
+					c.Peers = []netip.Addr{peer}
+				}
+				return c
+			}
+			a := startNS(t, nsA, tc(tt.b), cfg(150, tt.a, tt.b))
+			b := startNS(t, nsB, tc(tt.a), cfg(100, tt.b, tt.a))
 			mdi := vrrp.MasterDownInterval(tt.version, 150, tt.interval)
 			waitState(t, a, vrrp.StateMaster, mdi+10*time.Second)
 			time.Sleep(3 * tt.interval)
@@ -159,7 +170,13 @@ func TestIntegrationTwoRouters(t *testing.T) {
 				t.Fatalf("b received no adverts: %+v", c)
 			}
 
-			if !tt.v6 {
+			if tt.unicast {
+				// The unicast transport joined no group: the TTL-64 multicast probe
+				// below would not arrive, and nothing else may.
+				if got := b.tr.Filtered(); got != 0 {
+					t.Errorf("b filtered %d packets from its only peer", got)
+				}
+			} else if !tt.v6 {
 				// Conformance 1 on a real kernel: an advert with TTL 64 is dropped.
 				if err := nsA.Do(func() error { return sendTTL(tt.a, tt.version, tt.pass) }); err != nil {
 					t.Fatal(err)
@@ -198,13 +215,20 @@ func TestIntegrationTwoRouters(t *testing.T) {
 			found := 0
 			for _, l := range lines {
 				f := strings.Split(l, ",")
-				if len(f) != 5 || f[0] != tt.b.String() {
+				if len(f) != 6 || f[0] != tt.b.String() {
 					continue
 				}
 				found++
-				want := []string{tt.b.String(), "255", strconv.Itoa(tt.version), "100", "1"} // 1: checksum good
+				dst := vrrp.MulticastIPv4
+				switch {
+				case tt.unicast:
+					dst = tt.a
+				case tt.v6:
+					dst = vrrp.MulticastIPv6
+				}
+				want := []string{tt.b.String(), "255", strconv.Itoa(tt.version), "100", "1", dst.String()} // 1: checksum good
 				if strings.Join(f, ",") != strings.Join(want, ",") {
-					t.Errorf("tshark decoded %q, want %q (src, TTL, version, priority, checksum good)", l, strings.Join(want, ","))
+					t.Errorf("tshark decoded %q, want %q (src, TTL, version, priority, checksum good, dst)", l, strings.Join(want, ","))
 				}
 			}
 			if found == 0 {
