@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
@@ -19,14 +20,17 @@ const (
 	// AddressRemoved: an owned address disappeared (someone deleted it, or the kernel
 	// did, as it does to IPv6 addresses when a link goes down).
 	AddressRemoved EventKind = iota + 1
-	// AddressAdded: an owned address appeared.
+	// AddressAdded: an owned address appeared that was not there when the Watcher
+	// started or since it was last removed. The kernel's updates to an address that is
+	// present (such as the end of duplicate address detection) are not reported.
 	AddressAdded
 	// LinkDown: an interface lost its up or running state, or vanished.
 	LinkDown
 	// LinkUp: an interface became up and running.
 	LinkUp
 	// Overrun: the kernel dropped notifications because the socket's buffer was
-	// full. Events may be missing: list the addresses again.
+	// full. Events may be missing: list the addresses again. The Watcher has
+	// reloaded its own view and reports changes from there on.
 	Overrun
 )
 
@@ -63,7 +67,14 @@ type Watcher struct {
 	conn  *netlink.Conn
 	up    map[uint32]bool
 	names map[uint32]string
-	queue []Event
+	// present holds the owned addresses known to exist, by interface index and prefix.
+	present map[addrKey]bool
+	queue   []Event
+}
+
+type addrKey struct {
+	index  uint32
+	prefix netip.Prefix
 }
 
 // NewWatcher subscribes to the kernel's address and link notifications in the
@@ -74,19 +85,39 @@ func (c *Client) NewWatcher() (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{c: c, conn: conn, up: map[uint32]bool{}, names: map[uint32]string{}}
-	// Learn the links' current state after subscribing, so that nothing is missed,
-	// to report transitions only.
+	w := &Watcher{c: c, conn: conn, up: map[uint32]bool{}, names: map[uint32]string{}, present: map[addrKey]bool{}}
+	// Learn the current state after subscribing, so that nothing is missed, to
+	// report transitions only.
 	ls, err := c.linksLocked()
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
+	if err := w.resync(ls); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// resync reloads the link states (from ls) and the owned addresses present.
+func (w *Watcher) resync(ls []link) error {
+	owned, err := w.c.Owned()
+	if err != nil {
+		return err
+	}
+	clear(w.up)
+	clear(w.present)
+	idx := map[string]uint32{}
 	for _, l := range ls {
 		w.up[l.index] = l.up()
 		w.names[l.index] = l.name
+		idx[l.name] = l.index
 	}
-	return w, nil
+	for _, a := range owned {
+		w.present[addrKey{idx[a.Interface], a.Prefix}] = true
+	}
+	return nil
 }
 
 // Close ends the subscription.
@@ -110,6 +141,14 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 			return Event{}, ctx.Err()
 		}
 		if errors.Is(err, unix.ENOBUFS) {
+			// Notifications were lost: start over from the kernel's state.
+			ls, lerr := w.c.linksLocked()
+			if lerr == nil {
+				lerr = w.resync(ls)
+			}
+			if lerr != nil {
+				return Event{}, lerr
+			}
 			w.queue = append(w.queue, Event{Kind: Overrun})
 			continue
 		}
@@ -120,7 +159,7 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 			return Event{}, fmt.Errorf("vip: watch: %w", err)
 		}
 		for _, m := range msgs {
-			if ev, ok := w.c.event(m, w.up, w.names); ok {
+			if ev, ok := w.event(m); ok {
 				w.queue = append(w.queue, ev)
 			}
 		}
@@ -136,8 +175,9 @@ func (c *Client) linksLocked() ([]link, error) {
 	return c.links()
 }
 
-// event turns one notification into an Event, tracking link state in up and names.
-func (c *Client) event(m netlink.Message, up map[uint32]bool, names map[uint32]string) (Event, bool) {
+// event turns one notification into an Event, tracking link and address state.
+func (w *Watcher) event(m netlink.Message) (Event, bool) {
+	c, up, names := w.c, w.up, w.names
 	switch m.Header.Type {
 	case rtmNewLink, rtmDelLink:
 		var l link
@@ -174,9 +214,16 @@ func (c *Client) event(m netlink.Message, up map[uint32]bool, names map[uint32]s
 		if !addr.Owned {
 			return Event{}, false
 		}
+		key := addrKey{a.index, addr.Prefix}
 		kind := AddressAdded
 		if m.Header.Type == rtmDelAddr {
 			kind = AddressRemoved
+			delete(w.present, key)
+		} else {
+			if w.present[key] {
+				return Event{}, false
+			}
+			w.present[key] = true
 		}
 		return Event{Kind: kind, Interface: addr.Interface, Address: addr}, true
 	}
