@@ -114,8 +114,14 @@ func NewMachine(cfg *Config) (*Machine, error) {
 	return m, nil
 }
 
-// Config returns the instance's configuration with defaults applied.
-func (m *Machine) Config() Config { return m.cfg }
+// Config returns a copy of the instance's configuration with defaults applied.
+func (m *Machine) Config() Config {
+	c := m.cfg
+	c.Addrs = append([]netip.Addr(nil), c.Addrs...)
+	c.Peers = append([]netip.Addr(nil), c.Peers...)
+	c.Trackers = append([]TrackerConfig(nil), c.Trackers...)
+	return c
+}
 
 // State returns the current state.
 func (m *Machine) State() State { return m.state }

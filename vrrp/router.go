@@ -354,7 +354,7 @@ func (r *Router) exec(i int, acts []Action) {
 			}
 		case ActState:
 			r.counters.StateChanges++
-			c := in.m.Config()
+			c := &in.m.cfg
 			r.emit(Event{Time: r.clock.Now(), Instance: c.Name, VRID: c.VRID, From: a.From, To: a.To, Reason: a.Reason, Priority: in.m.Priority()})
 			if a.Reason != ReasonSync && in.group >= 0 {
 				changed = append(changed, a)

@@ -70,6 +70,7 @@ type Node struct {
 	seg     *Segment
 	idx     int
 	m       *vrrp.Machine
+	cfg     vrrp.Config // with defaults; the fields Segment uses do not change
 	running bool
 	epoch   uint64 // bumped by Crash, so the old Machine's timers are ignored
 	// Transitions lists the node's state changes in order.
@@ -138,7 +139,7 @@ func (s *Segment) Add(cfg *vrrp.Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{seg: s, idx: len(s.nodes), m: m}
+	n := &Node{seg: s, idx: len(s.nodes), m: m, cfg: m.Config()}
 	s.nodes = append(s.nodes, n)
 	s.part = append(s.part, 0)
 	return n, nil
@@ -218,7 +219,7 @@ func (s *Segment) push(e event) {
 // send delivers an advert from node n to every node it can reach now.
 func (s *Segment) send(n *Node, prio uint8) {
 	s.Sent++
-	cfg := n.m.Config()
+	cfg := &n.cfg
 	n.m.Advert(prio, &s.adv)
 	dsts := cfg.Peers
 	multicast := len(dsts) == 0
@@ -238,7 +239,7 @@ func (s *Segment) send(n *Node, prio uint8) {
 			if r == n || !r.running || s.part[r.idx] != s.part[n.idx] {
 				continue
 			}
-			if !multicast && r.m.Config().Primary != dst {
+			if !multicast && r.cfg.Primary != dst {
 				continue
 			}
 			copies := 1
@@ -285,10 +286,10 @@ func (n *Node) apply(acts []vrrp.Action) {
 func (n *Node) Machine() *vrrp.Machine { return n.m }
 
 // Name returns the instance name.
-func (n *Node) Name() string { return n.m.Config().Name }
+func (n *Node) Name() string { return n.cfg.Name }
 
 // Addr returns the node's primary address.
-func (n *Node) Addr() netip.Addr { return n.m.Config().Primary }
+func (n *Node) Addr() netip.Addr { return n.cfg.Primary }
 
 // State returns the node's state.
 func (n *Node) State() vrrp.State { return n.m.State() }
