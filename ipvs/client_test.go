@@ -17,8 +17,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// eqAddr lets go-cmp compare netip.Addr (comparable, but with unexported fields).
-var eqAddr = cmpopts.EquateComparable(netip.Addr{})
+// exact compares values field by field: Service and Destination have an Equal method
+// that resolves defaults, which would hide a field the code under test forgot to set.
+var exact = cmp.Options{
+	cmpopts.EquateComparable(netip.Addr{}),
+	cmp.Comparer(func(a, b ipvs.Service) bool { return a == b }),
+	cmp.Comparer(func(a, b ipvs.Destination) bool { return a == b }),
+}
 
 func newFake(t testing.TB, cfg *ipvstest.Config) (*ipvs.Client, *ipvstest.Server) {
 	t.Helper()
@@ -91,7 +96,7 @@ func TestServiceRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got.Service, eqAddr); diff != "" {
+			if diff := cmp.Diff(tt.want, got.Service, exact); diff != "" {
 				t.Errorf("Service (-want +got):\n%s", diff)
 			}
 			list, err := c.Services(ctx)
@@ -101,7 +106,7 @@ func TestServiceRoundTrip(t *testing.T) {
 			if len(list) != 1 {
 				t.Fatalf("Services returned %d services, want 1", len(list))
 			}
-			if diff := cmp.Diff(tt.want, list[0].Service, eqAddr); diff != "" {
+			if diff := cmp.Diff(tt.want, list[0].Service, exact); diff != "" {
 				t.Errorf("Services (-want +got):\n%s", diff)
 			}
 		})
@@ -146,7 +151,7 @@ func TestUpdateService(t *testing.T) {
 	}
 	want := svc
 	want.Family = ipvs.IPv4
-	if diff := cmp.Diff(want, got.Service, eqAddr); diff != "" {
+	if diff := cmp.Diff(want, got.Service, exact); diff != "" {
 		t.Errorf("after update (-want +got):\n%s", diff)
 	}
 }
@@ -194,7 +199,7 @@ func TestDestinationRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []ipvs.DestinationStatus{{Destination: tt.want}}
-			if diff := cmp.Diff(want, got, eqAddr); diff != "" {
+			if diff := cmp.Diff(want, got, exact); diff != "" {
 				t.Errorf("Destinations (-want +got):\n%s", diff)
 			}
 		})
@@ -399,14 +404,14 @@ func TestStats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, snap[0].Stats, eqAddr); diff != "" {
+			if diff := cmp.Diff(tt.want, snap[0].Stats, exact); diff != "" {
 				t.Errorf("service stats (-want +got):\n%s", diff)
 			}
 			want := ipvs.DestinationStatus{
 				Destination: ipvs.Destination{Family: ipvs.IPv4, Address: rip4a, Port: 80, Weight: 1},
 				Stats:       tt.want, ActiveConns: 5, InactiveConns: 5,
 			}
-			if diff := cmp.Diff([]ipvs.DestinationStatus{want}, snap[0].Destinations, eqAddr); diff != "" {
+			if diff := cmp.Diff([]ipvs.DestinationStatus{want}, snap[0].Destinations, exact); diff != "" {
 				t.Errorf("destination (-want +got):\n%s", diff)
 			}
 			if err := c.ZeroService(ctx, svc); err != nil {
@@ -442,7 +447,7 @@ func TestTimeoutsDaemonInfoFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	// TCPFin was zero: left at the kernel default of 120 s.
-	if diff := cmp.Diff(ipvs.Timeouts{TCP: 600 * time.Second, TCPFin: 120 * time.Second, UDP: 60 * time.Second}, got, eqAddr); diff != "" {
+	if diff := cmp.Diff(ipvs.Timeouts{TCP: 600 * time.Second, TCPFin: 120 * time.Second, UDP: 60 * time.Second}, got, exact); diff != "" {
 		t.Errorf("Timeouts (-want +got):\n%s", diff)
 	}
 
@@ -462,7 +467,7 @@ func TestTimeoutsDaemonInfoFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]ipvs.Daemon{master, backup}, ds, eqAddr); diff != "" {
+	if diff := cmp.Diff([]ipvs.Daemon{master, backup}, ds, exact); diff != "" {
 		t.Errorf("Daemons (-want +got):\n%s", diff)
 	}
 	if err := c.StopDaemon(ctx, ipvs.DaemonMaster); err != nil {

@@ -11,7 +11,13 @@ import (
 	"github.com/mdlayher/netlink"
 )
 
-var eqAddr = cmpopts.EquateComparable(netip.Addr{})
+// exact compares values field by field: Service and Destination have an Equal method
+// that resolves defaults, which would hide a field the code under test forgot to set.
+var exact = cmp.Options{
+	cmpopts.EquateComparable(netip.Addr{}),
+	cmp.Comparer(func(a, b Service) bool { return a == b }),
+	cmp.Comparer(func(a, b Destination) bool { return a == b }),
+}
 
 // attr builds one netlink attribute by hand: length, type, payload, padding.
 func attr(typ uint16, payload ...byte) []byte {
@@ -184,7 +190,7 @@ func TestDecodeKernelReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got, eqAddr); diff != "" {
+			if diff := cmp.Diff(tt.want, got, exact); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -223,7 +229,7 @@ func TestDecodeKernelReplies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got, eqAddr); diff != "" {
+			if diff := cmp.Diff(tt.want, got, exact); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -285,7 +291,7 @@ func FuzzDecode(f *testing.F) {
 			if want.Scheduler == "" {
 				want.Scheduler = DefaultScheduler
 			}
-			if diff := cmp.Diff(want, back.Service, eqAddr); diff != "" {
+			if diff := cmp.Diff(want, back.Service, exact); diff != "" {
 				t.Fatalf("service round trip (-want +got):\n%s", diff)
 			}
 		}
@@ -300,7 +306,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			want := normalizeDest(d)
 			want.Forward &= fwdMask
-			if diff := cmp.Diff(want, back.Destination, eqAddr); diff != "" {
+			if diff := cmp.Diff(want, back.Destination, exact); diff != "" {
 				t.Fatalf("destination round trip (-want +got):\n%s", diff)
 			}
 		}

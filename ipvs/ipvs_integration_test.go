@@ -92,7 +92,7 @@ func TestIntegrationServiceRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	upd.Family = ipvs.IPv4
-	if diff := cmp.Diff(upd, st.Service, eqAddr); diff != "" {
+	if diff := cmp.Diff(upd, st.Service, exact); diff != "" {
 		t.Errorf("after update (-want +got):\n%s", diff)
 	}
 	if err := c.DeleteService(ctx, upd); err != nil {

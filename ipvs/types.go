@@ -139,8 +139,9 @@ func (f ServiceFlags) String() string {
 }
 
 // Service is a virtual service: its identity (Family and FWMark, or Protocol, Address and
-// Port) and its configuration. It holds no statistics, so values read from the kernel
-// compare equal (with == or go-cmp) to the values they were created from.
+// Port) and its configuration. It holds no statistics and the Client never reports the
+// kernel's HASHED flag, so a value read from the kernel equals, by Equal, the value it
+// was created from; go-cmp uses Equal, so cmp.Diff(want, got) needs no options.
 type Service struct {
 	// Family is the address family. Zero means the family of Address; a firewall-mark
 	// service must set it (zero there means IPv4). Services read from the kernel always
@@ -167,6 +168,15 @@ type Service struct {
 	// PersistenceEngine names a persistence engine module ("sip"); empty for none.
 	PersistenceEngine string
 }
+
+// Equal reports whether s and o describe the same service as the kernel stores it: they
+// are compared after resolving the defaults (Family from Address, an empty Scheduler as
+// DefaultScheduler, a full-length Netmask as zero, Timeout in whole seconds, an
+// IPv4-mapped IPv6 Address as IPv4, and no Protocol, Address or Port for a firewall-mark
+// service). Use == to compare the fields exactly. go-cmp calls Equal, so Service values
+// and the structs holding them can be diffed without options although netip.Addr has
+// unexported fields.
+func (s Service) Equal(o Service) bool { return s.normalized() == o.normalized() }
 
 func (s Service) family() Family {
 	if s.Family != 0 {
@@ -294,7 +304,8 @@ const (
 )
 
 // Destination is a real server of a service: its identity (Address and Port within the
-// service) and configuration, without counters.
+// service) and configuration, without counters. Like Service, it has an Equal method that
+// go-cmp uses.
 type Destination struct {
 	// Family is the address family; zero means the family of Address. It may differ from
 	// the service's only with the Tunnel method.
@@ -316,6 +327,12 @@ type Destination struct {
 	TunnelPort  uint16
 	TunnelFlags TunnelFlags
 }
+
+// Equal reports whether d and o describe the same destination as the kernel stores it:
+// compared after resolving Family from Address and unmapping an IPv4-mapped Address;
+// the tunnel fields count only for the Tunnel method. Use == to compare the fields
+// exactly. go-cmp calls Equal, so cmp.Diff needs no options.
+func (d Destination) Equal(o Destination) bool { return normalizeDest(d) == normalizeDest(o) }
 
 func (d Destination) family() Family {
 	if d.Family != 0 {
@@ -420,6 +437,10 @@ type Daemon struct {
 	// TTL is the multicast TTL; zero means the default 1.
 	TTL uint8
 }
+
+// Equal reports whether d and o are the same, field by field. It exists for go-cmp, which
+// cannot look inside netip.Addr: cmp.Diff on Daemon values needs no options.
+func (d Daemon) Equal(o Daemon) bool { return d == o }
 
 // Info describes the kernel's IPVS.
 type Info struct {
