@@ -98,16 +98,18 @@ func setLink(t *testing.T, ns *testenv.NetNS, name string, up bool) time.Time {
 	return at
 }
 
-// waitAdvert returns the first advert from src with priority prio (0: any non-zero).
-func waitAdvert(t *testing.T, ch chan seen, src netip.Addr, within time.Duration) seen {
+// waitAdvert returns the first advert from src with a non-zero priority, and the
+// last advert seen from anyone else before it.
+func waitAdvert(t *testing.T, ch chan seen, src netip.Addr, within time.Duration) (got, before seen) {
 	t.Helper()
 	timeout := time.After(within)
 	for {
 		select {
 		case s := <-ch:
 			if s.src == src && s.prio != 0 {
-				return s
+				return s, before
 			}
+			before = s
 		case <-timeout:
 			t.Fatalf("no advert from %v within %v", src, within)
 		}
@@ -182,11 +184,11 @@ func TestIntegrationBenchFailover(t *testing.T) {
 					waitAdvert(t, obs, addrM, 30*time.Second)
 					time.Sleep(2 * limit)
 					drain(obs)
-					last := waitAdvert(t, obs, addrM, 10*time.Second)
+					waitAdvert(t, obs, addrM, 10*time.Second)
 					// Crash at a random moment within the interval after an advert.
 					time.Sleep(time.Duration(rand.Int64N(int64(st.interval))))
 					cut := setLink(t, seg.Hub(), portM, false)
-					got := waitAdvert(t, obs, addrB, limit+10*time.Second)
+					got, last := waitAdvert(t, obs, addrB, limit+10*time.Second)
 					fromCut = append(fromCut, got.at.Sub(cut))
 					fromLast = append(fromLast, got.at.Sub(last.at))
 					setLink(t, seg.Hub(), portM, true)

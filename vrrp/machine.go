@@ -46,13 +46,20 @@ const (
 
 // Action is one output of the Machine. Fields that do not apply to the Kind are zero.
 type Action struct {
-	Kind     ActionKind
-	Timer    Timer
-	Gen      uint64
-	After    time.Duration
+	// Kind says what to do.
+	Kind ActionKind
+	// Timer is the timer to arm or stop (ActArm, ActStop).
+	Timer Timer
+	// Gen is the arming's generation, to pass back to Machine.Expire (ActArm).
+	Gen uint64
+	// After is how long from now the timer fires (ActArm).
+	After time.Duration
+	// Priority is the priority to advertise, 0 when resigning (ActSend).
 	Priority uint8
+	// From and To are the old and new state (ActState).
 	From, To State
-	Reason   Reason
+	// Reason is why the state changed (ActState).
+	Reason Reason
 }
 
 // Received is a packet handed to Machine.Receive: the parsed advert and the IP header

@@ -103,18 +103,22 @@ type Counters struct {
 
 // Status is a snapshot of one instance, for status dumps.
 type Status struct {
-	Name     string
-	VRID     uint8
-	Version  int
-	State    State
-	Priority uint8 // effective
+	// Name, VRID and Version identify the instance.
+	Name    string
+	VRID    uint8
+	Version int
+	// State is the current state.
+	State State
+	// Priority is the effective priority: base plus trackers, clamped.
+	Priority uint8
 	// BasePriority is the configured priority before trackers.
 	BasePriority uint8
 	// MasterAddr is the current Master's address as known, or invalid.
 	MasterAddr netip.Addr
 	// MasterAdverInterval is the interval learned from the Master (v3) or configured.
 	MasterAdverInterval time.Duration
-	Addrs               []netip.Addr
+	// Addrs are the virtual addresses.
+	Addrs []netip.Addr
 	// Trackers says for each configured tracker whether it is up.
 	Trackers []bool
 	// Accepting reports whether packets for the addresses should be accepted.
