@@ -55,8 +55,7 @@ var (
 // withDeadline returns ctx bounded by DefaultTimeout when it has no deadline.
 func withDeadline(ctx context.Context) (context.Context, context.CancelFunc, time.Time) {
 	if d, ok := ctx.Deadline(); ok {
-		ctx, cancel := context.WithCancel(ctx)
-		return ctx, cancel, d
+		return ctx, func() {}, d
 	}
 	d := time.Now().Add(DefaultTimeout)
 	ctx, cancel := context.WithDeadline(ctx, d)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ func main() {
 	flag.DurationVar(&cfg.interval, "interval", time.Second, "check interval")
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "measured duration (after one warmup interval and a settle period)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 256, "Scheduler MaxConcurrent")
+	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured period to this file")
 	serve := flag.Bool("serve", false, "internal: run the listeners and print their addresses")
 	flag.Parse()
 	raiseNOFILE()
@@ -51,6 +53,7 @@ func main() {
 type config struct {
 	checks, listeners, concurrency int
 	interval, duration             time.Duration
+	cpuprofile                     string
 }
 
 func raiseNOFILE() {
@@ -91,10 +94,15 @@ func runServer(n int) error {
 	return nil
 }
 
-func cpuTime() time.Duration {
+func cpuTime() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 func heapInUse() uint64 {
@@ -166,6 +174,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()
 
@@ -174,9 +183,24 @@ func run(ctx context.Context, cfg config) error {
 	perCheck := float64(heapInUse()-base) / float64(cfg.checks)
 	goroutines := runtime.NumGoroutine()
 	measuring.Store(true)
-	cpu0, t0 := cpuTime(), time.Now()
+	load0 := loadavg()
+	u0, s0 := cpuTime()
+	t0 := time.Now()
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	time.Sleep(cfg.duration)
-	cpu1, t1 := cpuTime(), time.Now()
+	pprof.StopCPUProfile()
+	u1, s1 := cpuTime()
+	t1 := time.Now()
+	load1 := loadavg()
 	measuring.Store(false)
 	cancel()
 	<-done
@@ -198,7 +222,10 @@ func run(ctx context.Context, cfg config) error {
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first error: %v\n", e)
 	}
-	fmt.Printf("cpu=%.1f%% of one core\n", 100*float64(cpu1-cpu0)/float64(wall))
+	fmt.Printf("cpu=%.1f%% of one core (user %.1f%%, sys %.1f%%), %.1f µs per attempt\n",
+		100*float64(u1-u0+s1-s0)/float64(wall), 100*float64(u1-u0)/float64(wall), 100*float64(s1-s0)/float64(wall),
+		float64(u1-u0+s1-s0)/float64(time.Microsecond)/float64(max(attempts.Load(), 1)))
+	fmt.Printf("machine load average: %s at start, %s at end\n", load0, load1)
 	fmt.Printf("lateness p50=%v p90=%v p99=%v p99.9=%v max=%v\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1))
 	fmt.Printf("memory per check=%.0f bytes (heap+stack in use after settling), goroutines=%d\n", perCheck, goroutines)
 	return nil
