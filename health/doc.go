@@ -52,7 +52,9 @@
 // when the process's group is inside net.ipv4.ping_group_range of its network namespace
 // (the default "1 0" allows nobody). It then tries a raw socket, which needs CAP_NET_RAW.
 // When neither works the error wraps ErrICMPPermission and os.ErrPermission and names the
-// sysctl, its current value and the namespace.
+// sysctl, its current value and the namespace. Prefer ping sockets for many ICMP checks:
+// every raw ICMP socket receives every ICMP packet the host gets, ping sockets only their
+// own replies.
 //
 // # External commands
 //

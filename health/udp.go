@@ -63,7 +63,10 @@ func (c *UDPChecker) check(ctx context.Context, deadline time.Time) (Result, err
 	buf := make([]byte, 65536)
 	n, err := conn.Read(buf)
 	if err != nil {
-		if !needReply && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		// Silence until the wait (or the whole-check deadline, whichever closed the
+		// socket first) is success when no reply is required; cancellation is not.
+		silent := errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
+		if !needReply && silent && !errors.Is(ctx.Err(), context.Canceled) {
 			return Result{Detail: "no ICMP error"}, nil
 		}
 		return Result{}, fmt.Errorf("read: %w", err)

@@ -49,6 +49,7 @@ func TestUDPChecker(t *testing.T) {
 		{name: "echo mismatch", c: UDPChecker{Address: echo, Payload: []byte("ping"), Expect: &Expect{Exact: []byte("pong")}}, wantErr: ErrMismatch},
 		{name: "require reply", c: UDPChecker{Address: echo, Payload: []byte("x"), RequireReply: true}},
 		{name: "silence is up", c: UDPChecker{Address: silent, Payload: []byte("x"), ReplyWait: 200 * time.Millisecond}},
+		{name: "silence until the check deadline is up", c: UDPChecker{Address: silent, Payload: []byte("x")}, timeout: 300 * time.Millisecond},
 		{name: "silence with reply required", c: UDPChecker{Address: silent, Payload: []byte("x"), RequireReply: true}, timeout: 300 * time.Millisecond, wantErr: ErrTimeout},
 		{name: "port unreachable", c: UDPChecker{Address: closed, Payload: []byte("x"), ReplyWait: 2 * time.Second}, wantErr: errConnRefused},
 		{name: "port unreachable with expect", c: UDPChecker{Address: closed, Payload: []byte("x"), Expect: &Expect{Prefix: []byte("e")}}, wantErr: errConnRefused},
