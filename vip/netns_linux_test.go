@@ -103,7 +103,7 @@ func TestIntegrationDRProfileSilencesARP(t *testing.T) {
 	}()
 	conn, nbMAC := rawConn(t, nb, "eth0", ethPARP)
 	from := netip.MustParseAddr("192.0.2.1")
-	// A reply that comes arrives within microseconds; silence is judged over 3 x
+	// A reply, when there is one, arrives within microseconds; silence is judged over 3 x
 	// 700 ms, and expected replies get a generous 3 x 2 s on a loaded machine.
 	wait, patient := 700*time.Millisecond, 2*time.Second
 
