@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 )
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -39,4 +40,3 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
-
