@@ -34,7 +34,8 @@ type HTTPChecker struct {
 	Method string
 	// Path is the request target; empty means "/".
 	Path string
-	// Host is the Host header (keepalived's virtualhost); empty means Address.
+	// Host is the Host header (keepalived's virtualhost); empty means TLS.ServerName
+	// when that is set, else Address.
 	Host string
 	// Header holds extra request headers; nil adds none.
 	Header http.Header
@@ -81,6 +82,9 @@ func (c *HTTPChecker) request() ([]byte, string, error) {
 		path = "/"
 	}
 	host := c.Host
+	if host == "" && c.TLS != nil {
+		host = c.TLS.ServerName
+	}
 	if host == "" {
 		host = c.Address
 	}

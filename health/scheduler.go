@@ -361,7 +361,8 @@ func (e *entry) status() Status {
 
 // Run schedules every check and runs them until ctx is done. It then stops all timers,
 // cancels attempts in progress, waits for them, closes the Transitions channel and
-// returns ctx's error. Run may be called once.
+// returns ctx's error. Transitions not yet delivered are dropped (Statuses still has
+// the final state). Run may be called once.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started || s.stopped {
