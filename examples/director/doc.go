@@ -1,0 +1,64 @@
+// Command director is a keepalived-compatible LVS director composed from lvskit's
+// packages: it reads the keepalived.conf that keepalived ran from (through
+// examples/director/kaconf) and runs it with vrrp, vip, ipvs and health.
+//
+//	director -f /etc/keepalived/keepalived.conf [-t] [-status-file F] [-metrics ADDR] [-keep-ipvs]
+//
+// # Checking
+//
+// -t reads and checks the file, prints warnings and errors (each starting with
+// file:line) and exits 0 when it is valid and 1 when not, like keepalived -t.
+//
+// # VRRP
+//
+// Each vrrp_instance runs on the Linux VRRP transport (multicast, or unicast to
+// unicast_peer from unicast_src_ip), with its version, advert_int, priority,
+// preemption settings, accept and PASS authentication. The instances of a
+// vrrp_sync_group share one vrrp.Router, which moves them together; their transports
+// are joined so that a group may span interfaces (members need distinct VRIDs).
+// vrrp_script and track_interface become the engine's trackers (weight, reverse,
+// rise, fall, init_fail); a weight of 0 means FAULT on failure, as in keepalived.
+// Scripts run without a shell: keepalived splits the script line on white space
+// (with quotes) and executes it directly, and so does the director.
+//
+// On MASTER the instance's virtual_ipaddress and virtual_ipaddress_excluded are added
+// (with dev, label and scope) and announced with gratuitous ARP / unsolicited
+// neighbour advertisements following garp_master_delay, garp_master_repeat,
+// garp_master_refresh and vrrp_garp_interval / vrrp_gna_interval; on any other
+// state they are removed. notify_master, notify_backup, notify_fault, notify_stop
+// and notify (with keepalived's arguments: INSTANCE|GROUP name state priority) run
+// for every transition on a per-instance queue, never holding up VRRP. At start the
+// VIPs a crashed run left behind (marked with IFA_PROTO by package vip) are removed.
+//
+// # IPVS
+//
+// A file with virtual_server blocks (or lvs_sync_daemon) needs IPVS; a VRRP-only
+// file never opens it. Each virtual_server becomes an IPVS service, reconciled
+// declaratively: the director computes the table it wants and applies only the
+// difference, touching only the services it manages. TCP_CHECK, HTTP_GET, SSL_GET
+// and MISC_CHECK run in a health.Scheduler with keepalived's delay_loop,
+// connect_timeout, retry and delay_before_retry; a real server is alive when all its
+// checkers pass. A dead real server is removed, or kept with weight 0 under
+// inhibit_on_failure. alpha starts checks down. quorum and hysteresis decide when
+// the sorry_server replaces the real servers (and quorum_up / quorum_down run).
+// omega runs, on shutdown, the notify_down of live real servers and quorum_down.
+// With lvs_sync_daemon the kernel's sync daemon runs as master while its instance
+// is MASTER and as backup otherwise.
+//
+// # Signals
+//
+// SIGTERM and SIGINT stop gracefully: MASTERs resign (priority 0), VIPs are removed,
+// and the IPVS services the director manages are deleted unless -keep-ipvs. SIGHUP
+// re-reads the file; a file with errors is logged (file:line) and the running
+// configuration stays. Otherwise only the difference is applied: an instance whose
+// VRRP settings are unchanged keeps running (a new priority or address list is
+// applied in place), and real servers whose checks did not change keep their state
+// and their IPVS entries. SIGUSR1 writes the JSON status to -status-file.
+//
+// # Metrics
+//
+// With -metrics ADDR an HTTP server serves /status (the same JSON) and /metrics in
+// the Prometheus text format: VRRP state, priority and transitions per instance,
+// adverts sent, received and dropped by reason per router, script runs, real server
+// up and weight, quorum, and IPVS operations.
+package main

@@ -1,0 +1,127 @@
+// Command director is a keepalived-compatible LVS director built on lvskit: it reads a
+// keepalived.conf and runs its VRRP instances, virtual IP addresses, IPVS virtual
+// servers and health checks. See doc.go.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ue usageError
+		if !errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, "director:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is an error flag parsing already reported.
+type usageError struct{ error }
+
+// options are the command-line flags.
+type options struct {
+	file       string
+	check      bool
+	statusFile string
+	metrics    string
+	keepIPVS   bool
+	logLevel   string
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("director", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.file, "f", "/etc/keepalived/keepalived.conf", "keepalived.conf to run")
+	fs.BoolVar(&o.check, "t", false, "check the configuration file and exit (0 valid, 1 not)")
+	fs.StringVar(&o.statusFile, "status-file", "/tmp/director.json", "file the JSON status is written to on SIGUSR1")
+	fs.StringVar(&o.metrics, "metrics", "", "listen address of the HTTP server for /metrics and /status; empty means none")
+	fs.BoolVar(&o.keepIPVS, "keep-ipvs", false, "leave the IPVS services in place on exit")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "director: unexpected arguments %q\n", fs.Args())
+		return o, usageError{errors.New("unexpected arguments")}
+	}
+	return o, nil
+}
+
+// run is the whole program: it returns when ctx ends (SIGTERM, SIGINT) after a
+// graceful stop, or at once with -t.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.check {
+		return checkFile(o.file, stdout, stderr)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := loadConfig(o.file, log)
+	if err != nil {
+		return err
+	}
+	d := newDaemon(log, linuxDeps(), o.keepIPVS)
+	if err := d.start(ctx, cfg); err != nil {
+		d.stop()
+		return err
+	}
+	var srv *httpServer
+	if o.metrics != "" {
+		srv, err = startHTTP(o.metrics, d, log)
+		if err != nil {
+			d.stop()
+			return err
+		}
+		defer srv.close()
+	}
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			d.stop()
+			log.Info("stopped")
+			return nil
+		case s := <-sig:
+			switch s {
+			case syscall.SIGHUP:
+				cfg, err := loadConfig(o.file, log)
+				if err != nil {
+					log.Error("reload failed, keeping the running configuration", "err", err)
+					continue
+				}
+				if err := d.reload(ctx, cfg); err != nil {
+					log.Error("reload", "err", err)
+				}
+			case syscall.SIGUSR1:
+				if err := writeStatusFile(o.statusFile, d.status()); err != nil {
+					log.Error("status dump", "err", err)
+				} else {
+					log.Info("status written", "file", o.statusFile)
+				}
+			}
+		}
+	}
+}
