@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+)
+
+// buildProgram builds vipfailover into a temporary directory. The qemu guest has no Go
+// toolchain, and neither may a user's machine: the test skips there.
+func buildProgram(t *testing.T) string {
+	t.Helper()
+	if testenv.InGuest() {
+		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("needs the go command to build the program: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "vipfailover")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// node is one running vipfailover in a namespace.
+type node struct {
+	name string
+	ns   *testenv.NetNS
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startNode(t *testing.T, bin, name string, ns *testenv.NetNS, dir string, args ...string) *node {
+	t.Helper()
+	n := &node{name: name, ns: ns, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	f, err := os.Create(n.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name, bin}, args...)...)
+	n.cmd.Stdout, n.cmd.Stderr = f, f
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		n.stop(t)
+		if t.Failed() {
+			b, _ := os.ReadFile(n.log)
+			t.Logf("log of %s:\n%s", name, b)
+		}
+	})
+	return n
+}
+
+// stop sends SIGTERM and waits (generously) for the program to resign and exit.
+func (n *node) stop(t *testing.T) {
+	select {
+	case <-n.done:
+		return
+	default:
+	}
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+	case <-time.After(20 * time.Second):
+		t.Errorf("%s did not stop within 20 s of SIGTERM; killing it", n.name)
+		n.cmd.Process.Kill()
+		<-n.done
+	}
+}
+
+const testVIP = "192.0.2.100"
+
+// hasVIP reports whether the node's eth0 holds the VIP.
+func (n *node) hasVIP(t *testing.T) bool {
+	t.Helper()
+	out := n.ns.MustExec(t, "ip", "-o", "-4", "addr", "show", "dev", "eth0")
+	return strings.Contains(out, " "+testVIP+"/")
+}
+
+// waitFor polls cond every 50 ms until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// holds waits until exactly owner (of a and b) holds the VIP.
+func holds(t *testing.T, owner, other *node) {
+	t.Helper()
+	waitFor(t, 20*time.Second, owner.name+" holds the VIP and "+other.name+" does not", func() bool {
+		return owner.hasVIP(t) && !other.hasVIP(t)
+	})
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func lines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
+}
+
+// TestIntegrationFailover runs two vipfailover nodes on one segment, A preferred. A's
+// "service" is a file the test removes: a restart that brings it back keeps the VIP on
+// A; a restart that does not hands the VIP to B (by FAULT with weight 0, or by the
+// priority dropping below B's with a weight); the service coming back returns the VIP
+// to A; and A's graceful stop hands it to B.
+func TestIntegrationFailover(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ip", "sh", "touch", "test")
+	bin := buildProgram(t)
+	for _, weight := range []string{"0", "-60"} {
+		t.Run("weight="+weight, func(t *testing.T) {
+			seg := testenv.NewSegment(t)
+			nsA, nsB := testenv.NewNetNS(t), testenv.NewNetNS(t)
+			seg.Attach(t, nsA, "eth0")
+			seg.Attach(t, nsB, "eth0")
+			nsA.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
+			nsB.MustExec(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+			dir := t.TempDir()
+			for _, f := range []string{"a.up", "b.up", "a.fixable", "b.fixable"} {
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := func(name, prio string) []string {
+				up := filepath.Join(dir, name+".up")
+				restart := fmt.Sprintf("echo restart >> %s/%s.restarts; if test -f %s/%s.fixable; then touch %s; fi",
+					dir, name, dir, name, up)
+				return []string{
+					"-interface", "eth0", "-vip", testVIP + "/24", "-vrid", "51", "-priority", prio,
+					"-advert-int", "500ms", "-check-interval", "200ms", "-fall", "2", "-rise", "2",
+					"-weight", weight, "-check", "test -f " + up, "-restart", "sh -c '" + restart + "'",
+				}
+			}
+			a := startNode(t, bin, "A", nsA, dir, args("a", "150")...)
+			b := startNode(t, bin, "B", nsB, dir, args("b", "100")...)
+			holds(t, a, b)
+
+			// The service dies and the restart brings it back: the VIP stays on A.
+			if err := os.Remove(filepath.Join(dir, "a.up")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "A restarts its service", func() bool { return exists(filepath.Join(dir, "a.restarts")) })
+			waitFor(t, 10*time.Second, "the restart recreates a.up", func() bool { return exists(filepath.Join(dir, "a.up")) })
+			// Ten check intervals and three advert intervals: B never takes over.
+			for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if !a.hasVIP(t) || b.hasVIP(t) {
+					t.Fatalf("after a successful restart: A has VIP %v, B has VIP %v; want A only", a.hasVIP(t), b.hasVIP(t))
+				}
+			}
+			if n := lines(t, filepath.Join(dir, "a.restarts")); n != 1 {
+				t.Errorf("A restarted %d times, want 1", n)
+			}
+
+			// The service dies and stays down after the restart: B takes the VIP.
+			if err := os.Remove(filepath.Join(dir, "a.fixable")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, "a.up")); err != nil {
+				t.Fatal(err)
+			}
+			holds(t, b, a)
+			if n := lines(t, filepath.Join(dir, "a.restarts")); n != 2 {
+				t.Errorf("A restarted %d times in all, want 2", n)
+			}
+			wantLog := "to=FAULT"
+			if weight != "0" {
+				wantLog = "to=BACKUP reason=preempted priority=90"
+			}
+			if b, _ := os.ReadFile(a.log); !strings.Contains(string(b), wantLog) {
+				t.Errorf("A's log has no %q", wantLog)
+			}
+			if exists(filepath.Join(dir, "b.restarts")) {
+				t.Error("B ran its restart command although its service never failed")
+			}
+
+			// The service comes back: A takes part again and, preferred, takes the VIP back.
+			if err := os.WriteFile(filepath.Join(dir, "a.up"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			holds(t, a, b)
+
+			// A graceful stop resigns and removes the VIP; B takes over.
+			a.stop(t)
+			holds(t, b, a)
+		})
+	}
+}
