@@ -86,7 +86,7 @@ func permissionError(pingErr, rawErr error) error {
 		rng = strings.Join(strings.Fields(string(b)), " ")
 	}
 	ns := "unknown"
-	if l, err := os.Readlink("/proc/self/ns/net"); err == nil {
+	if l, err := os.Readlink("/proc/thread-self/ns/net"); err == nil {
 		ns = l
 	}
 	return fmt.Errorf("%w: no ping socket (group %d is outside net.ipv4.ping_group_range %q of network namespace %s: %w) and no raw socket (needs CAP_NET_RAW: %v)",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lvskit/lvskit/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // TestIntegrationDialThroughVIP builds a director and a direct-routing real server in two
@@ -121,4 +122,54 @@ func TestIntegrationICMPPingSocket(t *testing.T) {
 	if !strings.HasSuffix(res.Detail, "via ping socket") {
 		t.Errorf("Detail = %q, want the ping socket path", res.Detail)
 	}
+}
+
+// TestIntegrationICMPPermissionError forbids ping sockets in a fresh namespace and drops
+// CAP_NET_RAW from the checking thread's effective set, so neither socket is allowed:
+// the error must name the sysctl, its value and the namespace.
+func TestIntegrationICMPPermissionError(t *testing.T) {
+	ns := testenv.NewNetNS(t)
+	var checkErr error
+	err := ns.Do(func() error {
+		if err := os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte("1 0"), 0); err != nil {
+			return err
+		}
+		restore, err := dropEffectiveCap(unix.CAP_NET_RAW)
+		if err != nil {
+			return err
+		}
+		_, checkErr = (&ICMPChecker{Address: "127.0.0.1"}).Check(context.Background())
+		return restore()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(checkErr, ErrICMPPermission) || !errors.Is(checkErr, os.ErrPermission) {
+		t.Fatalf("error %v, want ErrICMPPermission and os.ErrPermission", checkErr)
+	}
+	nsLink, _ := os.Readlink("/proc/self/ns/net")
+	for _, want := range []string{`net.ipv4.ping_group_range "1 0"`, "network namespace net:[", "CAP_NET_RAW"} {
+		if !strings.Contains(checkErr.Error(), want) {
+			t.Errorf("error %q does not mention %q", checkErr, want)
+		}
+	}
+	if strings.Contains(checkErr.Error(), nsLink) {
+		t.Errorf("error names the host namespace %s, want the test's", nsLink)
+	}
+}
+
+// dropEffectiveCap clears one capability from the calling thread's effective set (the
+// thread must be locked) and returns a function that restores it.
+func dropEffectiveCap(c int) (restore func() error, err error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return nil, err
+	}
+	orig := data
+	data[c/32].Effective &^= 1 << (uint(c) % 32)
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return nil, err
+	}
+	return func() error { return unix.Capset(&hdr, &orig[0]) }, nil
 }
