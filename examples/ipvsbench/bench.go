@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+type config struct {
+	services, dests, rounds int
+	ipvsadm, ipvsctl        string
+	window                  int
+}
+
+// contender is one way of doing the operation being measured.
+type contender struct {
+	name string
+	// do performs the operation once; list contenders return the number of services and
+	// destinations they saw.
+	do func(ctx context.Context) (svcs, dests int, err error)
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	if cfg.services < 1 || cfg.services > 60000 || cfg.dests < 1 || cfg.dests > 250 || cfg.rounds < 1 {
+		return fmt.Errorf("want 1-60000 services, 1-250 destinations and at least one round")
+	}
+	c, err := ipvs.Dial(&ipvs.Config{Window: cfg.window, Timeout: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	table := makeTable(cfg.services, cfg.dests)
+	rules := rulesFile(table)
+	ops := ipvs.Diff(table, nil)
+	m, err := newMoby()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	version, _ := exec.CommandContext(ctx, cfg.ipvsadm, "--version").CombinedOutput()
+	fmt.Fprintf(out, "ipvsbench: %d TCP services x %d DR destinations, %d rounds; kernel %s; %s\n",
+		cfg.services, cfg.dests, cfg.rounds, kernelRelease(), strings.TrimSpace(string(version)))
+
+	wantS, wantD := cfg.services, cfg.services*cfg.dests
+	apply := []contender{
+		{"lvskit Apply", func(ctx context.Context) (int, int, error) { return 0, 0, c.Apply(ctx, ops) }},
+		{"ipvsctl -R", func(ctx context.Context) (int, int, error) {
+			_, err := command(ctx, rules, cfg.ipvsctl, "-R")
+			return 0, 0, err
+		}},
+		{"ipvsadm -R", func(ctx context.Context) (int, int, error) {
+			_, err := command(ctx, rules, cfg.ipvsadm, "-R")
+			return 0, 0, err
+		}},
+		{"moby/ipvs create", func(ctx context.Context) (int, int, error) { return 0, 0, m.create(ctx, table) }},
+	}
+	verify := func(ctx context.Context) error {
+		snap, err := c.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		s, d := count(snap)
+		if s != wantS || d != wantD {
+			return fmt.Errorf("table has %d services and %d destinations, want %d and %d", s, d, wantS, wantD)
+		}
+		return nil
+	}
+	applyTimes, err := measure(ctx, out, cfg.rounds, apply,
+		func(ctx context.Context) error { return c.Flush(ctx) },
+		func(ctx context.Context, _, _ int) error { return verify(ctx) })
+	if err != nil {
+		return err
+	}
+
+	// The list contenders read the same table, applied once.
+	if err := c.Flush(ctx); err != nil {
+		return err
+	}
+	if err := c.Apply(ctx, ops); err != nil {
+		return err
+	}
+	if err := verify(ctx); err != nil {
+		return err
+	}
+	saveLines := func(ctx context.Context, prog string, args ...string) (int, int, error) {
+		b, err := command(ctx, "", prog, args...)
+		if err != nil {
+			return 0, 0, err
+		}
+		return countRules(b)
+	}
+	list := []contender{
+		{"lvskit Snapshot", func(ctx context.Context) (int, int, error) {
+			snap, err := c.Snapshot(ctx)
+			s, d := count(snap)
+			return s, d, err
+		}},
+		{"ipvsctl -Sn", func(ctx context.Context) (int, int, error) { return saveLines(ctx, cfg.ipvsctl, "-Sn") }},
+		{"ipvsadm -Sn", func(ctx context.Context) (int, int, error) { return saveLines(ctx, cfg.ipvsadm, "-Sn") }},
+		{"ipvsctl -Ln", func(ctx context.Context) (int, int, error) { return listLines(command(ctx, "", cfg.ipvsctl, "-Ln")) }},
+		{"ipvsadm -Ln", func(ctx context.Context) (int, int, error) { return listLines(command(ctx, "", cfg.ipvsadm, "-Ln")) }},
+		{"moby/ipvs list", func(ctx context.Context) (int, int, error) { return m.list(ctx) }},
+	}
+	listTimes, err := measure(ctx, out, cfg.rounds, list, nil,
+		func(_ context.Context, s, d int) error {
+			if s != wantS || d != wantD {
+				return fmt.Errorf("saw %d services and %d destinations, want %d and %d", s, d, wantS, wantD)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if err := c.Flush(ctx); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "\napply %d services + %d destinations from empty (median, min-max of %d rounds)\n", wantS, wantD, cfg.rounds)
+	report(out, apply, applyTimes, "ipvsadm -R", "lvskit Apply", "ipvsctl -R")
+	fmt.Fprintf(out, "\nlist the full table (median, min-max of %d rounds)\n", cfg.rounds)
+	report(out, list, listTimes, "ipvsadm -Sn", "lvskit Snapshot", "ipvsctl -Sn")
+	return nil
+}
+
+// measure runs every contender rounds times, rotating their order each round. before runs
+// untimed before each operation, check untimed after it.
+func measure(ctx context.Context, out io.Writer, rounds int, cs []contender,
+	before func(context.Context) error, check func(context.Context, int, int) error) ([][]time.Duration, error) {
+	times := make([][]time.Duration, len(cs))
+	for r := range rounds {
+		for k := range cs {
+			i := (k + r) % len(cs)
+			if before != nil {
+				if err := before(ctx); err != nil {
+					return nil, fmt.Errorf("%s: before round %d: %w", cs[i].name, r, err)
+				}
+			}
+			start := time.Now()
+			s, d, err := cs[i].do(ctx)
+			elapsed := time.Since(start)
+			if err != nil {
+				return nil, fmt.Errorf("%s: round %d: %w", cs[i].name, r, err)
+			}
+			if err := check(ctx, s, d); err != nil {
+				return nil, fmt.Errorf("%s: round %d: %w", cs[i].name, r, err)
+			}
+			times[i] = append(times[i], elapsed)
+			fmt.Fprintf(out, "round %d %-18s %8.3fs\n", r, cs[i].name, elapsed.Seconds())
+		}
+	}
+	return times, nil
+}
+
+func report(out io.Writer, cs []contender, times [][]time.Duration, base string, ours ...string) {
+	med := make(map[string]time.Duration)
+	for i, c := range cs {
+		ts := slices.Clone(times[i])
+		slices.Sort(ts)
+		med[c.name] = median(ts)
+		fmt.Fprintf(out, "  %-18s median %8.3fs  min %8.3fs  max %8.3fs\n", c.name,
+			med[c.name].Seconds(), ts[0].Seconds(), ts[len(ts)-1].Seconds())
+	}
+	for _, o := range ours {
+		fmt.Fprintf(out, "  ratio %s / %s = %.2fx\n", base, o, med[base].Seconds()/med[o].Seconds())
+	}
+	for _, c := range cs {
+		if c.name != base && !slices.Contains(ours, c.name) {
+			fmt.Fprintf(out, "  ratio %s / %s = %.2fx\n", c.name, ours[0], med[c.name].Seconds()/med[ours[0]].Seconds())
+		}
+	}
+}
+
+func median(sorted []time.Duration) time.Duration {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// makeTable returns n TCP services on 192.0.2.0/24 (ports from 1000 up) with d DR
+// destinations each on 198.51.100.0/24.
+func makeTable(n, d int) []ipvs.VirtualServer {
+	table := make([]ipvs.VirtualServer, n)
+	for i := range table {
+		vip := netip.AddrFrom4([4]byte{192, 0, 2, byte(1 + i%250)})
+		s := ipvs.Service{Protocol: ipvs.TCP, Address: vip, Port: uint16(1000 + i/250), Scheduler: ipvs.WeightedLeastConnection}
+		ds := make([]ipvs.Destination, d)
+		for j := range ds {
+			ds[j] = ipvs.Destination{Address: netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + j)}), Port: 80,
+				Forward: ipvs.DirectRoute, Weight: 1}
+		}
+		table[i] = ipvs.VirtualServer{Service: s, Destinations: ds}
+	}
+	return table
+}
+
+// rulesFile formats the table as ipvsadm -Sn does, for -R.
+func rulesFile(table []ipvs.VirtualServer) string {
+	var b strings.Builder
+	for _, vs := range table {
+		s := netip.AddrPortFrom(vs.Service.Address, vs.Service.Port)
+		fmt.Fprintf(&b, "-A -t %s -s %s\n", s, vs.Service.Scheduler)
+		for _, d := range vs.Destinations {
+			fmt.Fprintf(&b, "-a -t %s -r %s -g -w %d\n", s, netip.AddrPortFrom(d.Address, d.Port), d.Weight)
+		}
+	}
+	return b.String()
+}
+
+func count(snap []ipvs.ServiceStatus) (svcs, dests int) {
+	for _, s := range snap {
+		dests += len(s.Destinations)
+	}
+	return len(snap), dests
+}
+
+// countRules counts the -A and -a lines of ipvsadm -S output.
+func countRules(b []byte) (svcs, dests int, err error) {
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case strings.HasPrefix(line, "-A "):
+			svcs++
+		case strings.HasPrefix(line, "-a "):
+			dests++
+		default:
+			return 0, 0, fmt.Errorf("unexpected save line %q", line)
+		}
+	}
+	return svcs, dests, nil
+}
+
+// listLines counts the service and destination lines of ipvsadm -Ln output.
+func listLines(b []byte, err error) (svcs, dests int, _ error) {
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case strings.HasPrefix(line, "TCP "):
+			svcs++
+		case strings.HasPrefix(line, "  -> ") && !strings.HasPrefix(line, "  -> RemoteAddress"):
+			dests++
+		}
+	}
+	return svcs, dests, nil
+}
+
+// command runs prog with stdin and returns its standard output.
+func command(ctx context.Context, stdin, prog string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w: %s", prog, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	if stderr.Len() > 0 {
+		return nil, errors.New(prog + " wrote to stderr: " + strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
