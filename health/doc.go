@@ -26,10 +26,10 @@
 //
 // A probe has one deadline for the whole check: the deadline of the ctx passed to Check,
 // or DefaultTimeout when ctx has none. Connect, TLS handshake, request and every byte of
-// the reply count against it, so a server that trickles its body fails on time (the bug
-// keepalived fixed in #1822). Cancelling ctx closes the socket at once. A probe returns
-// no later than its deadline plus a few milliseconds and leaves no goroutine, socket or
-// process behind. Failures wrap ErrTimeout, ErrMismatch or the underlying cause
+// the reply count against it, so a server that trickles its body fails on time (see
+// keepalived issue #1822). Cancelling ctx closes the socket at once. A probe returns
+// shortly after its deadline (an ExecChecker waits at most 250 ms more for its output
+// pipes) and leaves no goroutine, socket or process behind. Failures wrap ErrTimeout, ErrMismatch or the underlying cause
 // (errors.Is(err, syscall.ECONNREFUSED) works).
 //
 // # Binding: source, interface and fwmark
@@ -93,7 +93,8 @@
 // # Testing
 //
 // The Scheduler uses the time package directly and is tested inside testing/synctest
-// bubbles, where time is virtual; programs that embed it can do the same. Probes are
+// bubbles, where time is virtual; programs that embed it can do the same, with
+// healthtest.Checker as a Checker whose outcome the test sets. Probes are
 // tested against real servers on loopback; tests that need root (network namespaces,
 // fwmark routing) are named TestIntegration... and skip without privileges.
 package health

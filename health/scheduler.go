@@ -14,16 +14,23 @@ import (
 
 // Defaults for zero fields of Check and SchedulerConfig.
 const (
-	DefaultInterval      = 5 * time.Second
-	DefaultRetryDelay    = time.Second
+	// DefaultInterval is Check.Interval's default.
+	DefaultInterval = 5 * time.Second
+	// DefaultRetryDelay is Check.RetryDelay's default (keepalived's for non-HTTP checks).
+	DefaultRetryDelay = time.Second
+	// DefaultMaxConcurrent is SchedulerConfig.MaxConcurrent's default: at most this many
+	// attempts (and probe sockets) at once. Raise it for thousands of checks per second.
 	DefaultMaxConcurrent = 256
 )
 
 // Errors returned by the Scheduler's methods.
 var (
-	ErrCheckExists   = errors.New("health: check already exists")
+	// ErrCheckExists is returned by Add for a name already in use.
+	ErrCheckExists = errors.New("health: check already exists")
+	// ErrCheckNotFound is returned by Update and Remove for an unknown name.
 	ErrCheckNotFound = errors.New("health: no such check")
-	ErrClosed        = errors.New("health: scheduler has stopped")
+	// ErrClosed is returned by Add after Run has returned.
+	ErrClosed = errors.New("health: scheduler has stopped")
 )
 
 // Check is one scheduled health check: a Checker and the timing and counting rules that
@@ -148,6 +155,7 @@ type Transition struct {
 
 // Status is a snapshot of one check's state and counters.
 type Status struct {
+	// Name is the check's name.
 	Name string
 	// Up is the current state.
 	Up bool
@@ -194,6 +202,7 @@ type SchedulerConfig struct {
 
 // Attempt describes one finished attempt, for SchedulerConfig.OnAttempt.
 type Attempt struct {
+	// Name is the check's name.
 	Name string
 	// Due is when the attempt was scheduled; Start is when it began (after waiting for
 	// a concurrency slot), so Start.Sub(Due) is its lateness.
