@@ -99,7 +99,7 @@ func TestDetector(t *testing.T) {
 		},
 		{
 			name: "a resignation during a split brain heals it at once",
-			obs: merge(every(rA, 100, 0, 5), every(rB, 90, 0.5, 10.5), []observation{adv(5.1, rA, 0)}),
+			obs:  merge(every(rA, 100, 0, 5), every(rB, 90, 0.5, 10.5), []observation{adv(5.1, rA, 0)}),
 			want: []report{
 				{Kind: splitBrain, Time: at(3), Group: g51, Masters: []netip.Addr{rA, rB}},
 				{Kind: splitHealed, Time: at(5.1), Group: g51, Masters: []netip.Addr{rB}},
