@@ -26,7 +26,17 @@ type Config struct {
 	Timeout time.Duration
 	// Window is how many requests Apply sends before reading the replies. Zero means 128.
 	Window int
+	// SnapshotConns is how many sockets Snapshot uses to dump destinations in parallel
+	// (the kernel runs one dump at a time per socket). Zero means DefaultSnapshotConns;
+	// 1 keeps Snapshot on the Client's one socket. The extra sockets are opened by the
+	// first Snapshot of a table with more than a few services and kept until Close.
+	// Clients made by NewClient always use one socket.
+	SnapshotConns int
 }
+
+// DefaultSnapshotConns is the number of sockets Snapshot uses when
+// Config.SnapshotConns is zero.
+const DefaultSnapshotConns = 4
 
 // Client talks to the kernel's IPVS over one generic-netlink socket. It is safe for
 // concurrent use: calls are serialised on the socket. Every method takes a context whose
@@ -38,8 +48,12 @@ type Client struct {
 	timeout time.Duration
 	window  int
 	redial  func() (*netlink.Conn, error)
-	broken  error
-	closed  bool
+	// extra are the additional sockets of Snapshot, opened on demand; snapConns is how
+	// many sockets Snapshot may use in all.
+	extra     []*netlink.Conn
+	snapConns int
+	broken    error
+	closed    bool
 }
 
 // NewClient returns a Client over an existing netlink connection, typically one from
@@ -59,6 +73,13 @@ func newClient(c *netlink.Conn, cfg *Config, redial func() (*netlink.Conn, error
 	}
 	if cl.window <= 0 {
 		cl.window = 128
+	}
+	cl.snapConns = cfg.SnapshotConns
+	if cl.snapConns <= 0 {
+		cl.snapConns = DefaultSnapshotConns
+	}
+	if redial == nil {
+		cl.snapConns = 1
 	}
 	if err := cl.resolve(c); err != nil {
 		c.Close()
@@ -91,6 +112,10 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	for _, x := range c.extra {
+		x.Close()
+	}
+	c.extra = nil
 	return c.conn.Close()
 }
 
@@ -164,6 +189,11 @@ func (c *Client) message(cmd uint8, flags netlink.HeaderFlags, build func(*netli
 // exec sends one request and returns the bodies (after the genetlink header) of its
 // replies. Doit requests ask for an ack, which ends the exchange; dumps end with DONE.
 func (c *Client) exec(cmd uint8, dump bool, build func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	return c.execOn(c.conn, cmd, dump, build)
+}
+
+// execOn is exec on one of the Client's sockets.
+func (c *Client) execOn(conn *netlink.Conn, cmd uint8, dump bool, build func(*netlink.AttributeEncoder)) ([][]byte, error) {
 	flags := netlink.Request | netlink.Acknowledge
 	if dump {
 		flags = netlink.Request | netlink.Dump
@@ -172,13 +202,13 @@ func (c *Client) exec(cmd uint8, dump bool, build func(*netlink.AttributeEncoder
 	if err != nil {
 		return nil, err
 	}
-	req, err := c.conn.Send(m)
+	req, err := conn.Send(m)
 	if err != nil {
 		return nil, err
 	}
 	var out [][]byte
 	for {
-		msgs, err := c.conn.Receive()
+		msgs, err := conn.Receive()
 		if err != nil {
 			var oe *netlink.OpError
 			if errors.As(err, &oe) && oe.Sequence != 0 && oe.Sequence != req.Header.Sequence {

@@ -77,7 +77,11 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationStat
 }
 
 func (c *Client) destinations(s Service) ([]DestinationStatus, error) {
-	bodies, err := c.exec(cmdGetDest, true, func(ae *netlink.AttributeEncoder) {
+	return c.destinationsOn(c.conn, s)
+}
+
+func (c *Client) destinationsOn(conn *netlink.Conn, s Service) ([]DestinationStatus, error) {
+	bodies, err := c.execOn(conn, cmdGetDest, true, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 	})
 	if err != nil {

@@ -2,8 +2,12 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/mdlayher/netlink"
 )
@@ -11,12 +15,13 @@ import (
 // Snapshot reads the whole table: every service with its statistics and destinations.
 //
 // The kernel has no combined dump, so Snapshot sends one service dump and then one
-// destination dump per service, all on the Client's socket and under one lock, without
-// the per-request socket and family lookup that ipvsadm pays. (A netlink socket runs one
-// dump at a time: the kernel answers EBUSY to a dump request sent while another dump is
-// unfinished, so the destination dumps follow each other rather than overlap.) The
-// kernel's dumps are not atomic: a table changed meanwhile can show a service whose
-// destinations are already gone.
+// destination dump per service, without the per-request socket and family lookup that
+// ipvsadm pays. A netlink socket runs one dump at a time (the kernel answers EBUSY to a
+// dump request sent while another is unfinished), so a Client made by Dial spreads the
+// destination dumps of a large table over Config.SnapshotConns sockets, which overlaps
+// the decoding of one reply with the kernel's work on the next. The kernel's dumps are
+// not atomic: a table changed meanwhile can show a service whose destinations are
+// already gone.
 func (c *Client) Snapshot(ctx context.Context) ([]ServiceStatus, error) {
 	var out []ServiceStatus
 	err := c.do(ctx, func() error {
@@ -24,19 +29,99 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceStatus, error) {
 		if out, err = c.services(); err != nil {
 			return err
 		}
-		for i := range out {
-			ds, err := c.destinations(out[i].Service)
-			if err != nil {
-				return fmt.Errorf("destinations of %s: %w", out[i].Service, err)
-			}
-			out[i].Destinations = ds
-		}
-		return nil
+		return c.snapshotDests(ctx, out)
 	})
 	if err != nil {
 		return nil, newError("snapshot", "", objOther, err)
 	}
 	return out, nil
+}
+
+// parallelMin is the smallest table whose destinations Snapshot dumps on several sockets.
+const parallelMin = 32
+
+// snapshotDests fills in the destinations of svcs. It runs under c.mu, inside do.
+func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error {
+	conns := []*netlink.Conn{c.conn}
+	if c.snapConns > 1 && len(svcs) >= parallelMin {
+		for len(c.extra) < c.snapConns-1 {
+			x, err := c.redial()
+			if err != nil {
+				break // fewer sockets: slower, not wrong
+			}
+			c.extra = append(c.extra, x)
+		}
+		conns = append(conns, c.extra...)
+	}
+	if len(conns) == 1 {
+		for i := range svcs {
+			if err := c.destsInto(c.conn, &svcs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// The extra sockets get the deadline and cancellation that do gave c.conn.
+	deadline, ok := ctx.Deadline()
+	if !ok && c.timeout > 0 {
+		deadline = time.Now().Add(c.timeout)
+	}
+	for _, x := range conns[1:] {
+		_ = x.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		for _, x := range conns[1:] {
+			_ = x.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	defer stop()
+
+	var next atomic.Int64
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for w, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(svcs) {
+					return
+				}
+				if err := c.destsInto(conn, &svcs[i]); err != nil {
+					errs[w] = err
+					next.Store(int64(len(svcs))) // stop the others early
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// An extra socket that failed other than with a kernel error may hold unread
+	// replies: drop it (c.conn is handled by do).
+	keep := c.extra[:0]
+	for w, x := range c.extra {
+		if err := errs[w+1]; err != nil {
+			if _, ok := kernelErrno(err); !ok {
+				x.Close()
+				continue
+			}
+		}
+		_ = x.SetDeadline(time.Time{})
+		keep = append(keep, x)
+	}
+	clear(c.extra[len(keep):])
+	c.extra = keep
+	return errors.Join(errs...)
+}
+
+func (c *Client) destsInto(conn *netlink.Conn, s *ServiceStatus) error {
+	ds, err := c.destinationsOn(conn, s.Service)
+	if err != nil {
+		return fmt.Errorf("destinations of %s: %w", s.Service, err)
+	}
+	s.Destinations = ds
+	return nil
 }
 
 // Table strips statistics and counters from a snapshot, giving the configuration in the
