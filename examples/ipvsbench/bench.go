@@ -41,30 +41,74 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	table := makeTable(cfg.services, cfg.dests)
 	rules := rulesFile(table)
 	ops := ipvs.Diff(table, nil)
-	m, err := newMoby()
-	if err != nil {
-		return err
-	}
-	defer m.Close()
 
 	version, _ := exec.CommandContext(ctx, cfg.ipvsadm, "--version").CombinedOutput()
 	fmt.Fprintf(out, "ipvsbench: %d TCP services x %d DR destinations, %d rounds; kernel %s; %s\n",
 		cfg.services, cfg.dests, cfg.rounds, kernelRelease(), strings.TrimSpace(string(version)))
 
+	// Every apply starts from a new, empty network namespace: a flushed table is not
+	// empty for the kernel, whose destination trash keeps deleted destinations for
+	// minutes and is searched linearly by every destination added meanwhile, which would
+	// make each contender pay for the ones before it. The namespaces are deleted at the
+	// end, so that their teardown never runs during a measurement.
+	var namespaces []string
+	defer func() {
+		for _, ns := range namespaces {
+			_, _ = command(context.Background(), "", "ip", "netns", "del", ns)
+		}
+	}()
+	newNS := func(ctx context.Context) (string, error) {
+		name := fmt.Sprintf("ipvsbench-%d", len(namespaces))
+		if _, err := command(ctx, "", "ip", "netns", "add", name); err != nil {
+			return "", err
+		}
+		namespaces = append(namespaces, name)
+		// Without a local routing table the kernel finds no address type for a DR
+		// destination and answers EINVAL.
+		if _, err := command(ctx, "", "ip", "-n", name, "link", "set", "lo", "up"); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	nsPath := func(ns string) string { return "/run/netns/" + ns }
+	inNS := func(ctx context.Context, ns, stdin, prog string, args ...string) error {
+		_, err := command(ctx, stdin, "ip", append([]string{"netns", "exec", ns, prog}, args...)...)
+		return err
+	}
+	overhead, err := nsExecOverhead(ctx, newNS, inNS)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "ip netns exec (paid by ipvsctl -R and ipvsadm -R only): median %.3fs\n", overhead.Seconds())
+
 	wantS, wantD := cfg.services, cfg.services*cfg.dests
+	type nsKey struct{}
+	ns := func(ctx context.Context) string { return ctx.Value(nsKey{}).(string) }
 	apply := []contender{
-		{"lvskit Apply", func(ctx context.Context) (int, int, error) { return 0, 0, c.Apply(ctx, ops) }},
+		{"lvskit Apply", func(ctx context.Context) (int, int, error) {
+			c, err := ipvs.Dial(&ipvs.Config{NetNS: nsPath(ns(ctx)), Window: cfg.window, Timeout: 5 * time.Minute})
+			if err != nil {
+				return 0, 0, err
+			}
+			defer c.Close()
+			return 0, 0, c.Apply(ctx, ops)
+		}},
 		{"ipvsctl -R", func(ctx context.Context) (int, int, error) {
-			_, err := command(ctx, rules, cfg.ipvsctl, "-R")
-			return 0, 0, err
+			return 0, 0, inNS(ctx, ns(ctx), rules, cfg.ipvsctl, "-R")
 		}},
 		{"ipvsadm -R", func(ctx context.Context) (int, int, error) {
-			_, err := command(ctx, rules, cfg.ipvsadm, "-R")
-			return 0, 0, err
+			return 0, 0, inNS(ctx, ns(ctx), rules, cfg.ipvsadm, "-R")
 		}},
-		{"moby/ipvs create", func(ctx context.Context) (int, int, error) { return 0, 0, m.create(ctx, table) }},
+		{"moby/ipvs create", func(ctx context.Context) (int, int, error) {
+			m, err := newMoby(nsPath(ns(ctx)))
+			if err != nil {
+				return 0, 0, err
+			}
+			defer m.Close()
+			return 0, 0, m.create(ctx, table)
+		}},
 	}
-	verify := func(ctx context.Context) error {
+	verifyClient := func(ctx context.Context, c *ipvs.Client) error {
 		snap, err := c.Snapshot(ctx)
 		if err != nil {
 			return err
@@ -76,22 +120,41 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return nil
 	}
 	applyTimes, err := measure(ctx, out, cfg.rounds, apply,
-		func(ctx context.Context) error { return c.Flush(ctx) },
-		func(ctx context.Context, _, _ int) error { return verify(ctx) })
+		func(ctx context.Context) (context.Context, error) {
+			name, err := newNS(ctx)
+			return context.WithValue(ctx, nsKey{}, name), err
+		},
+		func(ctx context.Context, _, _ int) error {
+			c, err := ipvs.Dial(&ipvs.Config{NetNS: nsPath(ns(ctx))})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return verifyClient(ctx, c)
+		})
 	if err != nil {
 		return err
 	}
-
-	// The list contenders read the same table, applied once.
-	if err := c.Flush(ctx); err != nil {
+	m, err := newMoby("")
+	if err != nil {
 		return err
 	}
+	defer m.Close()
+
+	// The list contenders read the same table, applied once.
 	if err := c.Apply(ctx, ops); err != nil {
 		return err
 	}
-	if err := verify(ctx); err != nil {
+	if err := verifyClient(ctx, c); err != nil {
 		return err
 	}
+	// c1 is a Client restricted to one socket, to show what the parallel destination
+	// dumps of Snapshot gain.
+	c1, err := ipvs.Dial(&ipvs.Config{SnapshotConns: 1, Timeout: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer c1.Close()
 	saveLines := func(ctx context.Context, prog string, args ...string) (int, int, error) {
 		b, err := command(ctx, "", prog, args...)
 		if err != nil {
@@ -102,6 +165,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	list := []contender{
 		{"lvskit Snapshot", func(ctx context.Context) (int, int, error) {
 			snap, err := c.Snapshot(ctx)
+			s, d := count(snap)
+			return s, d, err
+		}},
+		{"lvskit Snapshot/1", func(ctx context.Context) (int, int, error) {
+			snap, err := c1.Snapshot(ctx)
 			s, d := count(snap)
 			return s, d, err
 		}},
@@ -133,15 +201,18 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 }
 
 // measure runs every contender rounds times, rotating their order each round. before runs
-// untimed before each operation, check untimed after it.
+// untimed before each operation and may return a context for it; check runs untimed
+// after it.
 func measure(ctx context.Context, out io.Writer, rounds int, cs []contender,
-	before func(context.Context) error, check func(context.Context, int, int) error) ([][]time.Duration, error) {
+	before func(context.Context) (context.Context, error), check func(context.Context, int, int) error) ([][]time.Duration, error) {
 	times := make([][]time.Duration, len(cs))
 	for r := range rounds {
 		for k := range cs {
 			i := (k + r) % len(cs)
+			ctx := ctx
 			if before != nil {
-				if err := before(ctx); err != nil {
+				var err error
+				if ctx, err = before(ctx); err != nil {
 					return nil, fmt.Errorf("%s: before round %d: %w", cs[i].name, r, err)
 				}
 			}
@@ -178,6 +249,25 @@ func report(out io.Writer, cs []contender, times [][]time.Duration, base string,
 			fmt.Fprintf(out, "  ratio %s / %s = %.2fx\n", c.name, ours[0], med[c.name].Seconds()/med[ours[0]].Seconds())
 		}
 	}
+}
+
+// nsExecOverhead measures what ip netns exec adds to a command, in a fresh namespace.
+func nsExecOverhead(ctx context.Context, newNS func(context.Context) (string, error),
+	inNS func(ctx context.Context, ns, stdin, prog string, args ...string) error) (time.Duration, error) {
+	ns, err := newNS(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var ts []time.Duration
+	for range 5 {
+		start := time.Now()
+		if err := inNS(ctx, ns, "", "true"); err != nil {
+			return 0, err
+		}
+		ts = append(ts, time.Since(start))
+	}
+	slices.Sort(ts)
+	return median(ts), nil
 }
 
 func median(sorted []time.Duration) time.Duration {

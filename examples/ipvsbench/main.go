@@ -12,12 +12,17 @@
 //
 //	apply: lvskit Apply (library), ipvsctl -R < rules, ipvsadm -R < rules, moby/ipvs
 //	       NewService and NewDestination for each rule
-//	list:  lvskit Snapshot (library), ipvsctl -Sn, ipvsadm -Sn, ipvsadm -Ln, moby/ipvs
-//	       GetServices and GetDestinations for each service
+//	list:  lvskit Snapshot (library, with its default sockets and with one), ipvsctl -Sn,
+//	       ipvsadm -Sn, ipvsctl -Ln, ipvsadm -Ln, moby/ipvs GetServices and
+//	       GetDestinations for each service
+//
+// Every apply starts in a new network namespace (the commands run under ip netns exec,
+// whose cost is printed), because a flushed table leaves the kernel's destination trash
+// full for minutes and would slow whichever contender ran next.
 //
 // After every apply the table is read back and counted, and every list result is
 // counted, so a contender that silently did less fails the run instead of winning it.
-// The table is flushed between applies; the order of the contenders rotates each round.
+// The order of the contenders rotates each round.
 // It is a separate module so that moby/ipvs never becomes a dependency of lvskit.
 package main
 

@@ -15,8 +15,9 @@ import (
 // moby drives github.com/moby/ipvs, the client Docker and Kubernetes' kube-proxy use.
 type moby struct{ h *mobyipvs.Handle }
 
-func newMoby() (*moby, error) {
-	h, err := mobyipvs.New("")
+// newMoby opens a handle in the network namespace at path ("": the current one).
+func newMoby(path string) (*moby, error) {
+	h, err := mobyipvs.New(path)
 	if err != nil {
 		return nil, fmt.Errorf("moby/ipvs: %w", err)
 	}
