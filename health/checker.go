@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -70,13 +71,13 @@ func wrapErr(ctx context.Context, probe string, err error) error {
 	}
 	if isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		if !errors.Is(err, ErrTimeout) {
-			return fmt.Errorf("health: %s: %w: %w", probe, ErrTimeout, err)
+			return fmt.Errorf("health: %s: %w", probe, &tagged{ErrTimeout, err})
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		// Cancellation closed the socket under a read: report the cause, not just
 		// "use of closed network connection".
-		return fmt.Errorf("health: %s: %w: %w", probe, cerr, err)
+		return fmt.Errorf("health: %s: %w", probe, &tagged{cerr, err})
 	}
 	return fmt.Errorf("health: %s: %w", probe, err)
 }
@@ -88,5 +89,16 @@ func isTimeout(err error) bool {
 
 // mismatch builds an error that wraps ErrMismatch.
 func mismatch(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMismatch, fmt.Sprintf(format, args...))
+	return &tagged{ErrMismatch, fmt.Errorf(format, args...)}
 }
+
+// tagged joins a sentinel and its cause, both reachable with errors.Is and errors.As.
+// Its message leaves out the sentinel's "health: " prefix, which the probe's own error
+// already carries.
+type tagged struct{ sentinel, cause error }
+
+func (t *tagged) Error() string {
+	return strings.TrimPrefix(t.sentinel.Error(), "health: ") + ": " + t.cause.Error()
+}
+
+func (t *tagged) Unwrap() []error { return []error{t.sentinel, t.cause} }

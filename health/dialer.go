@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"syscall"
@@ -64,8 +65,14 @@ func (d DialConfig) control(network, address string, rc syscall.RawConn) error {
 	return serr
 }
 
-// closeOnDone closes c when ctx ends, so that a blocked read or write returns at once.
-// The returned stop function must be called before returning.
+// closeOnDone closes c when ctx is cancelled, so that a blocked read or write returns
+// at once. A passed deadline is left to c's own deadline (set to the same instant), so
+// the error says "i/o timeout" rather than "use of closed network connection". The
+// returned stop function must be called before returning.
 func closeOnDone(ctx context.Context, c interface{ Close() error }) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { _ = c.Close() })
+	return context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			_ = c.Close()
+		}
+	})
 }

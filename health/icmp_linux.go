@@ -89,8 +89,8 @@ func permissionError(pingErr, rawErr error) error {
 	if l, err := os.Readlink("/proc/thread-self/ns/net"); err == nil {
 		ns = l
 	}
-	return fmt.Errorf("%w: no ping socket (group %d is outside net.ipv4.ping_group_range %q of network namespace %s: %w) and no raw socket (needs CAP_NET_RAW: %v)",
-		ErrICMPPermission, os.Getegid(), rng, ns, pingErr, rawErr)
+	return &tagged{ErrICMPPermission, fmt.Errorf("no ping socket (group %d is outside net.ipv4.ping_group_range %q of network namespace %s: %w) and no raw socket (needs CAP_NET_RAW: %v)",
+		os.Getegid(), rng, ns, pingErr, rawErr)}
 }
 
 func ping(ctx context.Context, d DialConfig, dst netip.Addr, size int, deadline time.Time) (bool, error) {
