@@ -60,6 +60,7 @@ type daemon struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+	notWG  sync.WaitGroup // notify workers
 
 	mu         sync.Mutex // guards everything below
 	cfg        *kaconf.Config
@@ -328,7 +329,7 @@ func (d *daemon) newRouter(cfg *kaconf.Config, key string, names []string, cfgs 
 		if ir == nil {
 			ir = &instRun{notify: make(chan []string, 64)}
 			d.insts[name] = ir
-			d.bg.Add(1)
+			d.notWG.Add(1)
 			go d.notifyWorker(ir.notify)
 		}
 		ir.cfg, ir.rr, ir.v6, ir.prio = *in, rr, in.VIPs != nil && isIPv6(in), cfgs[i].Priority
@@ -422,6 +423,7 @@ func (d *daemon) stop() {
 		d.dropInstance(name, in)
 	}
 	d.mu.Unlock()
+	d.notWG.Wait() // notify_stop and notify ... STOP run before the exit
 	d.cancel()
 	d.bg.Wait()
 	if d.vips != nil {
@@ -506,7 +508,7 @@ func (d *daemon) runNotify(q chan []string, generic, master, backup, fault, stop
 // notifyWorker runs one instance's notify scripts in order, each bounded in time, so
 // that a slow script never holds up VRRP.
 func (d *daemon) notifyWorker(q chan []string) {
-	defer d.bg.Done()
+	defer d.notWG.Done()
 	for argv := range q {
 		ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 		if err := d.deps.exec(ctx, argv); err != nil {
