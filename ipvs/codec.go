@@ -253,16 +253,13 @@ func encodeDest(ae *netlink.AttributeEncoder, d Destination, full bool) {
 // decodeStats reads a STATS or STATS64 nest: each counter is 4 or 8 bytes wide.
 func decodeStats(b []byte) (Stats, error) {
 	var st Stats
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return st, err
-	}
-	for ad.Next() {
-		v, err := uintAttr(ad.Bytes())
+	ad := newAttrReader(b)
+	for ad.next() {
+		v, err := uintAttr(ad.val)
 		if err != nil {
 			continue // padding or malformed counter: ignore
 		}
-		switch ad.Type() {
+		switch ad.typ {
 		case statConns:
 			st.Connections = v
 		case statInPkts:
@@ -285,7 +282,7 @@ func decodeStats(b []byte) (Stats, error) {
 			st.BPSOut = v
 		}
 	}
-	return st, ad.Err()
+	return st, ad.err
 }
 
 func uintAttr(b []byte) (uint64, error) {
@@ -311,14 +308,11 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 		stats, stats64   []byte
 		haveStats64      bool
 	)
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return st, err
-	}
-	for ad.Next() {
-		v := ad.Bytes()
+	ad := newAttrReader(b)
+	for ad.next() {
+		v := ad.val
 		var err error
-		switch ad.Type() {
+		switch ad.typ {
 		case svcAF:
 			var n uint64
 			n, err = uintAttr(v)
@@ -357,12 +351,13 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 			stats64, haveStats64 = v, true
 		}
 		if err != nil {
-			return st, fmt.Errorf("service attribute %d: %w", ad.Type(), err)
+			return st, fmt.Errorf("service attribute %d: %w", ad.typ, err)
 		}
 	}
-	if err := ad.Err(); err != nil {
+	if err := ad.err; err != nil {
 		return st, err
 	}
+	var err error
 	if s.FWMark != 0 {
 		s.Protocol, s.Port = 0, 0 // a mark is the whole identity
 	} else if rawAddr != nil {
@@ -394,17 +389,14 @@ func decodeDestAttrs(b []byte, svcFamily Family) (DestinationStatus, error) {
 		stats, stats64 []byte
 		haveStats64    bool
 	)
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return st, err
-	}
-	for ad.Next() {
-		v := ad.Bytes()
+	ad := newAttrReader(b)
+	for ad.next() {
+		v := ad.val
 		var (
 			n   uint64
 			err error
 		)
-		switch ad.Type() {
+		switch ad.typ {
 		case dstAddr:
 			rawAddr = v
 		case dstPort:
@@ -447,12 +439,13 @@ func decodeDestAttrs(b []byte, svcFamily Family) (DestinationStatus, error) {
 			stats64, haveStats64 = v, true
 		}
 		if err != nil {
-			return st, fmt.Errorf("destination attribute %d: %w", ad.Type(), err)
+			return st, fmt.Errorf("destination attribute %d: %w", ad.typ, err)
 		}
 	}
-	if err := ad.Err(); err != nil {
+	if err := ad.err; err != nil {
 		return st, err
 	}
+	var err error
 	if d.Family == 0 {
 		d.Family = svcFamily
 	}
@@ -481,16 +474,13 @@ func cstring(b []byte) string {
 
 // nested finds top-level attribute typ in a message body and returns its payload.
 func nested(b []byte, typ uint16) ([]byte, bool, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return nil, false, err
-	}
-	for ad.Next() {
-		if ad.Type() == typ {
-			return ad.Bytes(), true, nil
+	ad := newAttrReader(b)
+	for ad.next() {
+		if ad.typ == typ {
+			return ad.val, true, nil
 		}
 	}
-	return nil, false, ad.Err()
+	return nil, false, ad.err
 }
 
 // decodeServiceMessage decodes a NEW_SERVICE reply body.
