@@ -140,10 +140,14 @@ func run(ctx context.Context, c *config, log *slog.Logger) error {
 			w.checkVIPs(ctx, prober)
 		}()
 	}
+	stopOn := w.found
+	if !c.once {
+		stopOn = nil // keep watching after a problem
+	}
 	found := false
 	select {
 	case <-ctx.Done():
-	case <-w.found:
+	case <-stopOn:
 		found = true
 	}
 	cancel()
@@ -155,7 +159,7 @@ func run(ctx context.Context, c *config, log *slog.Logger) error {
 	wg.Wait()
 	close(w.alarms)
 	<-alarmsDone
-	if found && c.once {
+	if found {
 		return errFound
 	}
 	return nil

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+// buildProgram builds splitbrain into a temporary directory. The qemu guest has no Go
+// toolchain, and neither may a user's machine: the test skips there.
+func buildProgram(t *testing.T) string {
+	t.Helper()
+	if testenv.InGuest() {
+		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("needs the go command to build the program: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "splitbrain")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startRouter runs an lvskit VRRP router with one instance on eth0 of ns.
+func startRouter(t *testing.T, ns *testenv.NetNS, primary string, prio uint8) *vrrp.Router {
+	t.Helper()
+	var tr *vrrp.IPTransport
+	if err := ns.Do(func() (err error) {
+		tr, err = vrrp.ListenIP(&vrrp.TransportConfig{Interface: "eth0"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Transport: tr, Instances: []vrrp.Config{{
+		VRID: 51, Priority: prio, AdvertInterval: 500 * time.Millisecond,
+		Primary: netip.MustParseAddr(primary), Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")},
+	}}})
+	if err != nil {
+		tr.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("router %s: %v", primary, err)
+		}
+	})
+	return r
+}
+
+// waitMaster waits (generously: CI is loaded and runs -race) until r is MASTER.
+func waitMaster(t *testing.T, r *vrrp.Router, within time.Duration) {
+	t.Helper()
+	waitFor(t, within, "router becomes MASTER", func() bool { return r.Snapshot()[0].State == vrrp.StateMaster })
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// program is a running splitbrain.
+type program struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+func startProgram(t *testing.T, ns *testenv.NetNS, bin, log string, args ...string) *program {
+	t.Helper()
+	p := &program{log: log, done: make(chan struct{})}
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.Name, bin}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(20 * time.Second):
+				t.Errorf("%s did not stop within 20 s of SIGTERM", bin)
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(log)
+			t.Logf("%s:\n%s", filepath.Base(log), b)
+		}
+	})
+	return p
+}
+
+func macOf(t *testing.T, ns *testenv.NetNS) net.HardwareAddr {
+	t.Helper()
+	var mac net.HardwareAddr
+	if err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err == nil {
+			mac = ifi.HardwareAddr
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return mac
+}
+
+// TestIntegrationSplitBrain puts two lvskit VRRP routers and the watcher on one bridge
+// whose router ports are isolated from each other (but not from the watcher's), so both
+// routers become MASTER: the watcher reports the split brain (and -once exits with
+// status 3). Lifting the isolation heals it, and the watcher says so. Then the VIP is
+// put on the master and also on the backup: the watcher reports that a non-master
+// answers ARP for it, and that the conflict clears when the backup drops it.
+func TestIntegrationSplitBrain(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ip", "bridge", "sh")
+	bin := buildProgram(t)
+
+	seg := testenv.NewSegment(t)
+	nsA, nsB, nsW := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
+	portA := seg.Attach(t, nsA, "eth0")
+	portB := seg.Attach(t, nsB, "eth0")
+	seg.Attach(t, nsW, "eth0")
+	nsA.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
+	nsB.MustExec(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+	nsW.MustExec(t, "ip", "addr", "add", "192.0.2.50/24", "dev", "eth0")
+	isolate := func(on string) {
+		for _, p := range []string{portA, portB} {
+			seg.Hub().MustExec(t, "bridge", "link", "set", "dev", p, "isolated", on)
+		}
+	}
+	isolate("on")
+
+	dir := t.TempDir()
+	// With no router running, -once -for ends cleanly: status 0.
+	quiet := startProgram(t, nsW, bin, filepath.Join(dir, "quiet.log"), "-interface", "eth0", "-once", "-for", "1s")
+	select {
+	case <-quiet.done:
+		if quiet.err != nil {
+			t.Errorf("splitbrain -once -for 1s on a quiet segment: %v, want exit status 0", quiet.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("splitbrain -once -for 1s did not exit within 20 s")
+	}
+
+	alarms := filepath.Join(dir, "alarms")
+	startProgram(t, nsW, bin, filepath.Join(dir, "watch.log"), "-debug", "-interface", "eth0", "-vip", "192.0.2.100",
+		"-arp-interval", "300ms", "-arp-wait", "200ms",
+		"-alarm", `sh -c 'echo "$SPLITBRAIN_EVENT $SPLITBRAIN_VRID $SPLITBRAIN_MASTERS $SPLITBRAIN_HOLDERS" >> `+alarms+`'`)
+	once := startProgram(t, nsW, bin, filepath.Join(dir, "once.log"), "-interface", "eth0", "-family", "4", "-once", "-for", "60s")
+
+	a := startRouter(t, nsA, "192.0.2.1", 200)
+	b := startRouter(t, nsB, "192.0.2.2", 100)
+	waitMaster(t, a, 20*time.Second)
+	waitMaster(t, b, 20*time.Second)
+
+	alarmed := func(line string) func() bool {
+		return func() bool {
+			out, _ := os.ReadFile(alarms)
+			return strings.Contains(string(out), line+"\n")
+		}
+	}
+	waitFor(t, 20*time.Second, "the split brain is reported", alarmed("split-brain 51 192.0.2.1 192.0.2.2 "))
+	select {
+	case <-once.done:
+		var ee *exec.ExitError
+		if !errors.As(once.err, &ee) || ee.ExitCode() != 3 {
+			t.Errorf("splitbrain -once exited with %v, want exit status 3", once.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("splitbrain -once did not exit within 20 s of the split brain")
+	}
+
+	// Heal: the routers hear each other, B (lower) steps down and falls silent.
+	isolate("off")
+	waitFor(t, 20*time.Second, "B steps down", func() bool { return b.Snapshot()[0].State == vrrp.StateBackup })
+	waitFor(t, 20*time.Second, "the healing is reported", alarmed("healed 51 192.0.2.1 "))
+
+	// The master holds the VIP: no conflict. The backup takes it too: a conflict naming
+	// the backup's MAC. The backup drops it: cleared.
+	nsA.MustExec(t, "ip", "addr", "add", "192.0.2.100/24", "dev", "eth0")
+	time.Sleep(time.Second) // a few ARP rounds with only the master answering
+	nsB.MustExec(t, "ip", "addr", "add", "192.0.2.100/24", "dev", "eth0")
+	waitFor(t, 20*time.Second, "the VIP conflict is reported", alarmed("vip-conflict 51 192.0.2.1 "+macOf(t, nsB).String()))
+	nsB.MustExec(t, "ip", "addr", "del", "192.0.2.100/24", "dev", "eth0")
+	waitFor(t, 20*time.Second, "the VIP conflict clears", alarmed("vip-ok 51 192.0.2.1 "+macOf(t, nsA).String()))
+
+	out, _ := os.ReadFile(alarms)
+	want := "split-brain 51 192.0.2.1 192.0.2.2 \nhealed 51 192.0.2.1 \nvip-conflict 51 192.0.2.1 " +
+		macOf(t, nsB).String() + "\nvip-ok 51 192.0.2.1 " + macOf(t, nsA).String() + "\n"
+	if string(out) != want {
+		t.Errorf("alarms:\n%s\nwant exactly:\n%s", out, want)
+	}
+}
