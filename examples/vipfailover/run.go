@@ -89,7 +89,7 @@ func run(ctx context.Context, c *config, log *slog.Logger) error {
 	}()
 	go func() {
 		defer wg.Done()
-		superviseService(ctx, c, r, log)
+		newSupervisor(c, r, log).run(ctx)
 	}()
 	err = r.Run(ctx)
 	cancel()
@@ -165,12 +165,43 @@ func followState(events <-chan vrrp.Event, vc *vip.Client, ann *vip.Announcer, v
 	remove()
 }
 
-// superviseService runs the check every interval until ctx is done, restarts the
-// service when the monitor asks, and reports its state to the VRRP tracker.
-func superviseService(ctx context.Context, c *config, r *vrrp.Router, log *slog.Logger) {
-	mon := newMonitor(monitorConfig{Fall: c.fall, Rise: c.rise, Restart: len(c.restart) > 0, RestartBackoff: c.backoff})
-	check := &health.ExecChecker{Argv: c.check}
-	restart := &health.ExecChecker{Argv: c.restart}
+// supervisor runs the check every interval, restarts the service when its monitor
+// asks, and reports the service's state changes to track.
+type supervisor struct {
+	check   health.Checker
+	restart health.Checker // nil: no restart command
+	// interval separates the end of one round from the next check; timeout and
+	// restartTimeout bound the check and the restart.
+	interval, timeout, restartTimeout time.Duration
+	mon                               *monitor
+	// track receives every change of the service's state.
+	track func(up bool)
+	// weight is only for the log: 0 means the change puts the node in FAULT.
+	weight int
+	log    *slog.Logger
+}
+
+func newSupervisor(c *config, r *vrrp.Router, log *slog.Logger) *supervisor {
+	s := &supervisor{
+		check:    &health.ExecChecker{Argv: c.check},
+		interval: c.interval, timeout: c.timeout, restartTimeout: c.restartTO,
+		mon: newMonitor(monitorConfig{Fall: c.fall, Rise: c.rise, Restart: len(c.restart) > 0, RestartBackoff: c.backoff}),
+		track: func(up bool) {
+			if err := r.Track(instance, 0, up); err != nil && !errors.Is(err, vrrp.ErrRouterClosed) {
+				log.Error("tracker", "err", err)
+			}
+		},
+		weight: c.weight,
+		log:    log,
+	}
+	if len(c.restart) > 0 {
+		s.restart = &health.ExecChecker{Argv: c.restart}
+	}
+	return s
+}
+
+// run supervises until ctx is done.
+func (s *supervisor) run(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -179,41 +210,40 @@ func superviseService(ctx context.Context, c *config, r *vrrp.Router, log *slog.
 			return
 		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, c.timeout)
-		res, err := check.Check(cctx)
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		res, err := s.check.Check(cctx)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			log.Warn("check failed", "err", err)
+			s.log.Warn("check failed", "err", err)
 		} else {
-			log.Debug("check passed", "detail", res.Detail)
+			s.log.Debug("check passed", "detail", res.Detail)
 		}
-		d := mon.observe(time.Now(), err == nil)
-		if d.Restart {
-			log.Warn("restarting the service", "command", c.restart)
-			rctx, cancel := context.WithTimeout(ctx, c.restartTO)
-			_, rerr := restart.Check(rctx)
+		d := s.mon.observe(time.Now(), err == nil)
+		if d.Restart && s.restart != nil {
+			s.log.Warn("restarting the service")
+			rctx, cancel := context.WithTimeout(ctx, s.restartTimeout)
+			_, rerr := s.restart.Check(rctx)
 			cancel()
 			if rerr != nil {
-				log.Error("restart command failed", "err", rerr)
+				s.log.Error("restart command failed", "err", rerr)
 			} else {
-				log.Info("restart command finished")
+				s.log.Info("restart command finished")
 			}
 		}
 		if d.Changed {
-			if d.Up {
-				log.Info("service is up: taking part in the election again")
-			} else if c.weight == 0 {
-				log.Error("service is down: giving up the VIPs (FAULT)")
-			} else {
-				log.Error("service is down: lowering the priority", "by", c.weight)
+			switch {
+			case d.Up:
+				s.log.Info("service is up: taking part in the election again")
+			case s.weight == 0:
+				s.log.Error("service is down: giving up the VIPs (FAULT)")
+			default:
+				s.log.Error("service is down: lowering the priority", "by", s.weight)
 			}
-			if err := r.Track(instance, 0, d.Up); err != nil && !errors.Is(err, vrrp.ErrRouterClosed) {
-				log.Error("tracker", "err", err)
-			}
+			s.track(d.Up)
 		}
-		t.Reset(c.interval)
+		t.Reset(s.interval)
 	}
 }
