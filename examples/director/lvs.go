@@ -247,7 +247,7 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 			rc := &vc.RealServers[j]
 			key := checkName(vc, rc, -1)
 			r := &rsRun{cfg: *rc, weight: -1}
-			if o := oldRS[key]; o != nil && reflect.DeepEqual(o.cfg.Checks, rc.Checks) {
+			if o := oldRS[key]; o != nil && sameChecks(o.cfg.Checks, rc.Checks) {
 				r.names, r.up, r.weight = o.names, o.up, o.weight
 			} else {
 				for k := range rc.Checks {
@@ -305,6 +305,23 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 	}
 	errs = append(errs, l.reconcileLocked())
 	return errors.Join(errs...)
+}
+
+// sameChecks compares checkers apart from their places in the file, which move when
+// lines are added above them.
+func sameChecks(a, b []kaconf.Check) bool {
+	strip := func(cs []kaconf.Check) []kaconf.Check {
+		out := slices.Clone(cs)
+		for i := range out {
+			out[i].Pos = kaconf.Pos{}
+			out[i].URLs = slices.Clone(out[i].URLs)
+			for j := range out[i].URLs {
+				out[i].URLs[j].Pos = kaconf.Pos{}
+			}
+		}
+		return out
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
 }
 
 func (v *vsRun) aliveWeight() int {
