@@ -85,7 +85,6 @@ type host struct {
 	probeOK atomic.Bool
 	mu      sync.Mutex
 	ran     [][]string
-	log     bytes.Buffer
 }
 
 func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
@@ -348,7 +347,6 @@ func dests(t *testing.T, h *host) []string {
 	slices.Sort(out)
 	return out
 }
-
 
 const lvsConf = `
 virtual_server 192.0.2.10 80 {
