@@ -18,6 +18,7 @@ const (
 	fmtRate
 	fmtThresholds
 	fmtPersistentConn
+	fmtTunInfo
 )
 
 type listOpts struct {
@@ -36,6 +37,8 @@ func listFormat(c *command) listOpts {
 		o.f = fmtThresholds
 	case c.persistentConn:
 		o.f = fmtPersistentConn
+	case c.tunInfo:
+		o.f = fmtTunInfo
 	}
 	return o
 }
@@ -187,6 +190,8 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 		fmt.Fprint(w, "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n  -> RemoteAddress:Port\n")
 	case fmtPersistentConn:
 		fmt.Fprint(w, "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n  -> RemoteAddress:Port\n")
+	case fmtTunInfo:
+		fmt.Fprint(w, "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n")
 	default:
 		fmt.Fprint(w, "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
 	}
@@ -227,11 +232,46 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 				fmt.Fprintf(w, "  -> %-28s %-10d %-10d %-10d %-10d\n", name, d.UpperThreshold, d.LowerThreshold, ds.ActiveConns, ds.InactiveConns)
 			case fmtPersistentConn:
 				fmt.Fprintf(w, "  -> %-28s %-9d %-11d %-10d %-10d\n", name, d.Weight, ds.PersistentConns, ds.ActiveConns, ds.InactiveConns)
+			case fmtTunInfo:
+				fmt.Fprintf(w, "  -> %-28s %-7s %-13s %-6d %-10d %-10d\n", name, d.Forward, tunInfo(d), d.Weight, ds.ActiveConns, ds.InactiveConns)
 			default:
 				fmt.Fprintf(w, "  -> %-28s %-7s %-6d %-10d %-10d\n", name, d.Forward, d.Weight, ds.ActiveConns, ds.InactiveConns)
 			}
 		}
 	}
+}
+
+// tunInfo is ipvsadm's TunnelInfo column: "ipip", "gue:PORT:CSUM", "gre:CSUM" (CSUM is
+// -c, +c or r+c for no checksum, checksum, remote checksum), or "n/a" for a destination
+// that is not tunnelled. ipvsadm formats it into 16 bytes: it is cut at 15 characters.
+func tunInfo(d ipvs.Destination) string {
+	s := tunInfoFull(d)
+	if len(s) > 15 {
+		s = s[:15]
+	}
+	return s
+}
+
+func tunInfoFull(d ipvs.Destination) string {
+	if d.Forward != ipvs.Tunnel {
+		return "n/a"
+	}
+	csum := "-c" // as ipvsadm 1.31 abbreviates the checksum options
+	switch {
+	case d.TunnelFlags&ipvs.TunnelRemoteChecksum != 0:
+		csum = "r+c"
+	case d.TunnelFlags&ipvs.TunnelChecksum != 0:
+		csum = "+c"
+	}
+	switch d.TunnelType {
+	case ipvs.TunnelIPIP:
+		return "ipip"
+	case ipvs.TunnelGUE:
+		return fmt.Sprintf("gue:%d:%s", d.TunnelPort, csum)
+	case ipvs.TunnelGRE:
+		return "gre:" + csum
+	}
+	return "n/a"
 }
 
 func writeNums(w io.Writer, st ipvs.Stats, o listOpts) {

@@ -46,10 +46,13 @@ func TestIntegrationSameOutputAsIpvsadm(t *testing.T) {
 		"-A -f 100 -6 -s rr\n" +
 		"-A -f 7 -s mh -b mh-port\n" +
 		"-a -f 7 -r 198.51.100.11:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n" +
+		"-a -f 7 -r 198.51.100.12:0 -i -w 2 --tun-type gre --tun-csum\n" +
+		"-a -f 7 -r 198.51.100.13:0 -i -w 3 --tun-type ipip\n" +
+		"-a -f 7 -r 198.51.100.14:0 -i -w 4 --tun-type gue --tun-port 60800 --tun-remcsum\n" +
 		"-A -t 10.1.0.1:443 -s wlc\n"
 	adm(rules, "-R")
 	for _, args := range [][]string{{"-Ln"}, {"-Sn"}, {"-Ln", "--stats"}, {"-Ln", "--rate"}, {"-Ln", "--stats", "--exact"},
-		{"-Ln", "--thresholds"}, {"-Ln", "--persistent-conn"}, {"-Ln", "--timeout"}, {"-Ln", "--daemon"}} {
+		{"-Ln", "--thresholds"}, {"-Ln", "--persistent-conn"}, {"-Ln", "--tun-info"}, {"-Ln", "--timeout"}, {"-Ln", "--daemon"}} {
 		want := adm("", args...)
 		var out bytes.Buffer
 		if err := run(context.Background(), args, nil, &out, dial); err != nil {

@@ -28,6 +28,11 @@ func TestFormatGolden(t *testing.T) {
 					ActiveConns: 3, InactiveConns: 4, PersistentConns: 5},
 				{Destination: ipvs.Destination{Family: ipvs.IPv6, Address: netip.MustParseAddr("2001:db8::10"), Port: 80, Forward: ipvs.Tunnel, Weight: 2,
 					TunnelType: ipvs.TunnelGUE, TunnelPort: 6080}},
+				{Destination: ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("192.168.1.13"), Port: 80, Forward: ipvs.Tunnel, Weight: 1,
+					TunnelType: ipvs.TunnelGUE, TunnelPort: 60800, TunnelFlags: ipvs.TunnelRemoteChecksum}},
+				{Destination: ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("192.168.1.11"), Port: 80, Forward: ipvs.Tunnel, Weight: 1,
+					TunnelType: ipvs.TunnelGRE, TunnelFlags: ipvs.TunnelChecksum}},
+				{Destination: ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("192.168.1.12"), Port: 80, Forward: ipvs.Tunnel, Weight: 1}},
 			}},
 	}
 	tests := []struct {
@@ -40,7 +45,22 @@ Prot LocalAddress:Port Scheduler Flags
   -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
 TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
   -> 192.168.1.10:8080            Masq    1      3          4         
+  -> 192.168.1.11:80              Tunnel  1      0          0         
+  -> 192.168.1.12:80              Tunnel  1      0          0         
+  -> 192.168.1.13:80              Tunnel  1      0          0         
   -> [2001:db8::10]:80            Tunnel  2      0          0         
+SCTP 10.0.0.2:5060 wrr
+FWM  100 IPv6 rr
+`},
+		{"tun-info", listOpts{f: fmtTunInfo}, `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn
+TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
+  -> 192.168.1.10:8080            Masq    n/a           1      3          4         
+  -> 192.168.1.11:80              Tunnel  gre:+c        1      0          0         
+  -> 192.168.1.12:80              Tunnel  ipip          1      0          0         
+  -> 192.168.1.13:80              Tunnel  gue:60800:r+c 1      0          0         
+  -> [2001:db8::10]:80            Tunnel  gue:6080:-c   2      0          0         
 SCTP 10.0.0.2:5060 wrr
 FWM  100 IPv6 rr
 `},
@@ -49,6 +69,9 @@ Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes
   -> RemoteAddress:Port
 TCP  10.0.0.1:80                        12  123456K    1234M     123G    1125T
   -> 192.168.1.10:8080                   0        0        0        0        0
+  -> 192.168.1.11:80                     0        0        0        0        0
+  -> 192.168.1.12:80                     0        0        0        0        0
+  -> 192.168.1.13:80                     0        0        0        0        0
   -> [2001:db8::10]:80                   0        0        0        0        0
 SCTP 10.0.0.2:5060                       0        0        0        0        0
 FWM  100 IPv6                            0        0        0        0        0
@@ -58,6 +81,9 @@ Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn
   -> RemoteAddress:Port
 TCP  10.0.0.1:80 sh (sh-fallback) persistent 300 mask 255.255.255.0 pe sip ops
   -> 192.168.1.10:8080            9          2          3          4         
+  -> 192.168.1.11:80              0          0          0          0         
+  -> 192.168.1.12:80              0          0          0          0         
+  -> 192.168.1.13:80              0          0          0          0         
   -> [2001:db8::10]:80            0          0          0          0         
 SCTP 10.0.0.2:5060 wrr
 FWM  100 IPv6 rr
@@ -77,6 +103,9 @@ FWM  100 IPv6 rr
 		writeSave(&b, snap, true)
 		want := "-A -t 10.0.0.1:80 -s sh -p 300 -M 255.255.255.0 --pe sip -o -b sh-fallback\n" +
 			"-a -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 1\n" +
+			"-a -t 10.0.0.1:80 -r 192.168.1.11:80 -i -w 1 --tun-type gre --tun-csum\n" +
+			"-a -t 10.0.0.1:80 -r 192.168.1.12:80 -i -w 1 --tun-type ipip\n" +
+			"-a -t 10.0.0.1:80 -r 192.168.1.13:80 -i -w 1 --tun-type gue --tun-port 60800 --tun-remcsum\n" +
 			"-a -t 10.0.0.1:80 -r [2001:db8::10]:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-nocsum\n" +
 			"-A --sctp-service 10.0.0.2:5060 -s wrr\n" +
 			"-A -f 100 -6 -s rr\n"

@@ -20,7 +20,7 @@ type command struct {
 	fwd  bool // a forwarding option was given
 
 	// listing
-	numeric, stats, rate, exact, thresholds, persistentConn, timeout, daemon, nosort bool
+	numeric, stats, rate, exact, thresholds, persistentConn, tunInfo, timeout, daemon, nosort bool
 
 	timeouts ipvs.Timeouts
 	daemonV  ipvs.Daemon
@@ -310,6 +310,8 @@ func parseCommand(args []string) (*command, error) {
 			c.thresholds = true
 		case "persistent-conn":
 			c.persistentConn = true
+		case "tun-info":
+			c.tunInfo = true
 		case "timeout":
 			c.timeout = true
 		case "daemon":
