@@ -35,19 +35,24 @@ func buildProgram(t *testing.T) string {
 	return bin
 }
 
-// startRouter runs an lvskit VRRP router with one instance on eth0 of ns.
+// startRouter runs an lvskit VRRP router with one instance for VRID 51 on eth0 of ns.
 func startRouter(t *testing.T, ns *testenv.NetNS, primary string, prio uint8) *vrrp.Router {
 	t.Helper()
+	p := netip.MustParseAddr(primary)
+	vipAddr := netip.MustParseAddr("192.0.2.100")
+	if p.Is6() {
+		vipAddr = netip.MustParseAddr("2001:db8::100")
+	}
 	var tr *vrrp.IPTransport
 	if err := ns.Do(func() (err error) {
-		tr, err = vrrp.ListenIP(&vrrp.TransportConfig{Interface: "eth0"})
+		tr, err = vrrp.ListenIP(&vrrp.TransportConfig{Interface: "eth0", IPv6: p.Is6()})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Transport: tr, Instances: []vrrp.Config{{
 		VRID: 51, Priority: prio, AdvertInterval: 500 * time.Millisecond,
-		Primary: netip.MustParseAddr(primary), Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")},
+		Primary: p, Addrs: []netip.Addr{vipAddr},
 	}}})
 	if err != nil {
 		tr.Close()
@@ -224,6 +229,70 @@ func TestIntegrationSplitBrain(t *testing.T) {
 	want := "split-brain 51 192.0.2.1 192.0.2.2 \nhealed 51 192.0.2.1 \nvip-conflict 51 192.0.2.1 " +
 		macOf(t, nsB).String() + "\nvip-ok 51 192.0.2.1 " + macOf(t, nsA).String() + "\n"
 	if string(out) != want {
+		t.Errorf("alarms:\n%s\nwant exactly:\n%s", out, want)
+	}
+}
+
+// TestIntegrationSplitBrainIPv6 is the split brain over IPv6: two VRRPv3 routers on
+// isolated bridge ports advertise to ff02::12 from their link-local addresses, and the
+// watcher reports them both, then the healing.
+func TestIntegrationSplitBrainIPv6(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ip", "bridge", "sh")
+	bin := buildProgram(t)
+
+	seg := testenv.NewSegment(t)
+	nsA, nsB, nsW := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
+	ports := []string{seg.Attach(t, nsA, "eth0"), seg.Attach(t, nsB, "eth0")}
+	seg.Attach(t, nsW, "eth0")
+	isolate := func(on string) {
+		for _, p := range ports {
+			seg.Hub().MustExec(t, "bridge", "link", "set", "dev", p, "isolated", on)
+		}
+	}
+	isolate("on")
+	// The routers need their link-local addresses out of duplicate address detection.
+	linkLocal := func(ns *testenv.NetNS) string {
+		var a netip.Addr
+		waitFor(t, 20*time.Second, "a usable link-local address", func() bool {
+			out := ns.MustExec(t, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+			f := strings.Fields(out)
+			if len(f) < 4 || strings.Contains(out, "tentative") {
+				return false
+			}
+			p, err := netip.ParsePrefix(f[3])
+			a = p.Addr()
+			return err == nil
+		})
+		return a.String()
+	}
+	llA, llB := linkLocal(nsA), linkLocal(nsB)
+	if netip.MustParseAddr(llB).Less(netip.MustParseAddr(llA)) {
+		// Reports list masters in address order.
+		llA, llB = llB, llA
+		nsA, nsB = nsB, nsA
+	}
+
+	dir := t.TempDir()
+	alarms := filepath.Join(dir, "alarms")
+	startProgram(t, nsW, bin, filepath.Join(dir, "watch.log"), "-debug", "-interface", "eth0", "-family", "6",
+		"-alarm", `sh -c 'echo "$SPLITBRAIN_EVENT $SPLITBRAIN_VRID $SPLITBRAIN_MASTERS" >> `+alarms+`'`)
+	a := startRouter(t, nsA, llA, 200)
+	b := startRouter(t, nsB, llB, 100)
+	waitMaster(t, a, 20*time.Second)
+	waitMaster(t, b, 20*time.Second)
+	alarmed := func(line string) func() bool {
+		return func() bool {
+			out, _ := os.ReadFile(alarms)
+			return strings.Contains(string(out), line+"\n")
+		}
+	}
+	waitFor(t, 20*time.Second, "the split brain is reported", alarmed("split-brain 51 "+llA+" "+llB))
+	isolate("off")
+	waitFor(t, 20*time.Second, "B steps down", func() bool { return b.Snapshot()[0].State == vrrp.StateBackup })
+	waitFor(t, 20*time.Second, "the healing is reported", alarmed("healed 51 "+llA))
+	out, _ := os.ReadFile(alarms)
+	if want := "split-brain 51 " + llA + " " + llB + "\nhealed 51 " + llA + "\n"; string(out) != want {
 		t.Errorf("alarms:\n%s\nwant exactly:\n%s", out, want)
 	}
 }
