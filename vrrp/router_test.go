@@ -2,6 +2,7 @@ package vrrp_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -364,4 +365,52 @@ func TestRouterOnFakeClock(t *testing.T) {
 	if err := r.Run(ctx); err == nil {
 		t.Error("second Run succeeded")
 	}
+}
+
+// TestRouterTenThousandInstances runs 10,000 instances in one process: 20 simulated
+// links, each with two Routers of 250 instances (all masters on one, all backups on
+// the other), for 10 s of synctest time.
+func TestRouterTenThousandInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	const links, perRouter = 20, 250
+	synctest.Test(t, func(t *testing.T) {
+		var masters, backups []*running
+		for range links {
+			nw := vrrptest.NewNetwork()
+			mk := func(name string, prio uint8, primary netip.Addr) []vrrp.Config {
+				cs := make([]vrrp.Config, perRouter)
+				for i := range cs {
+					cs[i] = inst(fmt.Sprintf("%s%d", name, i), uint8(i+1), prio, primary, func(c *vrrp.Config) { c.AdvertInterval = time.Second })
+				}
+				return cs
+			}
+			masters = append(masters, run(t, nw.Attach(addrA), 1, mk("m", 200, addrA)...))
+			backups = append(backups, run(t, nw.Attach(addrB), 1, mk("b", 100, addrB)...))
+		}
+		time.Sleep(10 * time.Second)
+		count := func(rs []*running, s vrrp.State) int {
+			n := 0
+			for _, r := range rs {
+				for _, st := range r.r.Snapshot() {
+					if st.State == s {
+						n++
+					}
+				}
+			}
+			return n
+		}
+		if m, b := count(masters, vrrp.StateMaster), count(backups, vrrp.StateBackup); m != links*perRouter || b != links*perRouter {
+			t.Errorf("%d masters and %d backups, want %d of each", m, b, links*perRouter)
+		}
+		var rx uint64
+		for _, r := range backups {
+			rx += r.r.Counters().RxAdverts
+		}
+		// About 6 adverts per instance after the masters took over at ~3.2 s.
+		if rx < links*perRouter*5 {
+			t.Errorf("backups accepted %d adverts, want at least %d", rx, links*perRouter*5)
+		}
+	})
 }
