@@ -49,7 +49,8 @@
 // Config.Peers adverts go to each peer by unicast and other senders are dropped. It
 // sends with TTL or hop limit 255 from the instance's primary address (link-local
 // for IPv6) and the Router drops any advert received with another TTL. Sockets belong
-// to the network namespace they are opened in. Version 3 over IPv4 has two checksum
+// to the network namespace they are opened in. WatchLink follows the interface's state
+// through rtnetlink, to feed Router.SetInterfaceUp (a down link means FAULT). Version 3 over IPv4 has two checksum
 // forms in the field: both are accepted, and Config.Checksum picks the one sent
 // (keepalived's pseudo-header form by default). Version 2's simple password
 // (Config.AuthPass) exists for keepalived compatibility only: it is clear text and

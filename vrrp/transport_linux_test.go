@@ -271,3 +271,59 @@ func sendTTL(src netip.Addr, version int, pass string) error {
 	_, err = p.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: ifi.Index}, &net.IPAddr{IP: vrrp.MulticastIPv4.AsSlice()})
 	return err
 }
+
+// TestIntegrationLinkDownFault takes the Master's own link down: the LinkWatcher puts
+// it in FAULT, the Backup takes over after Master_Down_Interval, and when the link
+// returns the Master preempts again.
+func TestIntegrationLinkDownFault(t *testing.T) {
+	testenv.RequireRoot(t)
+	seg := testenv.NewSegment(t)
+	nsA, nsB := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	seg.Attach(t, nsA, "eth0")
+	seg.Attach(t, nsB, "eth0")
+	ipA, ipB := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	nsA.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
+	nsB.MustExec(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+	cfg := func(name string, prio uint8, primary netip.Addr) vrrp.Config {
+		return vrrp.Config{Name: name, VRID: 7, Priority: prio, AdvertInterval: 100 * time.Millisecond, Primary: primary, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}
+	}
+	tc := vrrp.TransportConfig{Interface: "eth0"}
+	var w *vrrp.LinkWatcher
+	if err := nsA.Do(func() (err error) {
+		w, err = vrrp.WatchLink("eth0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if !w.Up() {
+		t.Fatal("eth0 reported down")
+	}
+	a := startNS(t, nsA, tc, cfg("a", 150, ipA))
+	b := startNS(t, nsB, tc, cfg("b", 100, ipB))
+	ctx, cancel := context.WithCancel(context.Background())
+	watchDone := make(chan error, 1)
+	go func() {
+		watchDone <- w.Run(ctx, func(up bool) { a.r.SetInterfaceUp("a", up) })
+	}()
+	defer func() {
+		cancel()
+		if err := <-watchDone; err != nil {
+			t.Errorf("LinkWatcher.Run: %v", err)
+		}
+	}()
+	waitState(t, a, vrrp.StateMaster, 15*time.Second)
+
+	nsA.MustExec(t, "ip", "link", "set", "eth0", "down")
+	if ev := waitState(t, a, vrrp.StateFault, 15*time.Second); ev.Reason != vrrp.ReasonInterface {
+		t.Errorf("FAULT for %v, want %v", ev.Reason, vrrp.ReasonInterface)
+	}
+	waitState(t, b, vrrp.StateMaster, 15*time.Second)
+
+	nsA.MustExec(t, "ip", "link", "set", "eth0", "up")
+	if ev := waitState(t, a, vrrp.StateBackup, 15*time.Second); ev.Reason != vrrp.ReasonInterface {
+		t.Errorf("left FAULT for %v, want %v", ev.Reason, vrrp.ReasonInterface)
+	}
+	waitState(t, a, vrrp.StateMaster, 15*time.Second)
+	waitState(t, b, vrrp.StateBackup, 15*time.Second)
+}
