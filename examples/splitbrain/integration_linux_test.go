@@ -18,13 +18,20 @@ import (
 	"github.com/lvskit/lvskit/vrrp"
 )
 
-// buildProgram builds splitbrain into a temporary directory. The qemu guest has no Go
-// toolchain, and neither may a user's machine: the test skips there.
-func buildProgram(t *testing.T) string {
+// skipInGuest skips t in the kernel-test guest, which has no Go toolchain to build the
+// program with (and needs no host-kernel namespace tests run again).
+func skipInGuest(t *testing.T) {
 	t.Helper()
 	if testenv.InGuest() {
 		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
 	}
+}
+
+// buildProgram builds splitbrain into a temporary directory. The qemu guest has no Go
+// toolchain, and neither may a user's machine: the test skips there.
+func buildProgram(t *testing.T) string {
+	t.Helper()
+	skipInGuest(t)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("needs the go command to build the program: %v", err)
@@ -154,6 +161,7 @@ func macOf(t *testing.T, ns *testenv.NetNS) net.HardwareAddr {
 // answers ARP for it, and that the conflict clears when the backup drops it.
 func TestIntegrationSplitBrain(t *testing.T) {
 	testenv.RequireRoot(t)
+	skipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh")
 	bin := buildProgram(t)
 
@@ -239,6 +247,7 @@ func TestIntegrationSplitBrain(t *testing.T) {
 // watcher reports them both, then the healing.
 func TestIntegrationSplitBrainIPv6(t *testing.T) {
 	testenv.RequireRoot(t)
+	skipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh")
 	bin := buildProgram(t)
 
@@ -339,6 +348,7 @@ vrrp_instance VI_1 {
 // healing.
 func TestIntegrationSplitBrainKeepalived(t *testing.T) {
 	testenv.RequireRoot(t)
+	skipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh", "keepalived")
 	bin := buildProgram(t)
 

@@ -13,13 +13,20 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
-// buildProgram builds vipfailover into a temporary directory. The qemu guest has no Go
-// toolchain, and neither may a user's machine: the test skips there.
-func buildProgram(t *testing.T) string {
+// skipInGuest skips t in the kernel-test guest, which has no Go toolchain to build the
+// program with (and needs no host-kernel namespace tests run again).
+func skipInGuest(t *testing.T) {
 	t.Helper()
 	if testenv.InGuest() {
 		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
 	}
+}
+
+// buildProgram builds vipfailover into a temporary directory. The qemu guest has no Go
+// toolchain, and neither may a user's machine: the test skips there.
+func buildProgram(t *testing.T) string {
+	t.Helper()
+	skipInGuest(t)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("needs the go command to build the program: %v", err)
@@ -131,6 +138,7 @@ func lines(t *testing.T, path string) int {
 // to A; and A's graceful stop hands it to B.
 func TestIntegrationFailover(t *testing.T) {
 	testenv.RequireRoot(t)
+	skipInGuest(t)
 	testenv.RequireCommand(t, "ip", "sh", "touch", "test")
 	bin := buildProgram(t)
 	for _, weight := range []string{"0", "-60"} {
