@@ -75,7 +75,10 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 		AcceptMode:            in.Accept && in.Version == 3,
 		NoLowerPriorityAdvert: cfg.Global.VRRPLowerPrioNoAdvert,
 	}
-	if in.Auth != nil {
+	if c.NoPreempt {
+		c.PreemptDelay = 0 // keepalived ignores preempt_delay with nopreempt; the engine refuses it
+	}
+	if in.Auth != nil && in.Version == 2 { // keepalived ignores authentication in VRRPv3
 		if in.Auth.Type != kaconf.AuthPass {
 			return vrrp.Config{}, fmt.Errorf("auth_type %s is not supported (only PASS)", in.Auth.Type)
 		}
