@@ -538,3 +538,33 @@ func TestCheckFlag(t *testing.T) {
 		t.Errorf("stderr does not name file:line: %q", errb.String())
 	}
 }
+
+// TestSeedFilesRun: every keepalived.conf in the reader's testdata (the seeds'
+// files and a file using every supported keyword) passes the director's own checks,
+// and each instance builds a valid VRRP configuration.
+func TestSeedFilesRun(t *testing.T) {
+	files, _ := filepath.Glob("kaconf/testdata/*.conf")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, _, err := kaconf.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate(cfg); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range cfg.VirtualServers {
+				for _, r := range v.RealServers {
+					for i := range r.Checks {
+						if hc := healthCheck(&r.Checks[i], v.Alpha); hc.Checker == nil {
+							t.Errorf("%s: no checker built", r.Checks[i].Pos)
+						}
+					}
+				}
+			}
+		})
+	}
+}
