@@ -105,11 +105,15 @@ func TestIntegrationKeepalived(t *testing.T) {
 		pass     string
 		l, k     netip.Addr
 		vip      netip.Addr
+		unicast  bool
 	}{
-		{"v2", false, 2, time.Second, "1", "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100")},
-		{"v2 PASS", false, 2, time.Second, "1", "1111", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100")},
-		{"v3 IPv4", false, 3, 100 * time.Millisecond, "0.1", "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100")},
-		{"v3 IPv6", true, 3, 100 * time.Millisecond, "0.1", "", netip.MustParseAddr("fe80::a"), netip.MustParseAddr("fe80::b"), netip.MustParseAddr("2001:db8::100")},
+		{"v2", false, 2, time.Second, "1", "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), false},
+		{"v2 PASS", false, 2, time.Second, "1", "1111", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), false},
+		{"v3 IPv4", false, 3, 100 * time.Millisecond, "0.1", "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), false},
+		{"v3 IPv6", true, 3, 100 * time.Millisecond, "0.1", "", netip.MustParseAddr("fe80::a"), netip.MustParseAddr("fe80::b"), netip.MustParseAddr("2001:db8::100"), false},
+		// Unicast: keepalived's pseudo-header holds the real unicast destination.
+		{"v3 IPv4 unicast", false, 3, 100 * time.Millisecond, "0.1", "", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), true},
+		{"v2 unicast PASS", false, 2, time.Second, "1", "1111", netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.100"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,6 +138,9 @@ func TestIntegrationKeepalived(t *testing.T) {
 			if tt.pass != "" {
 				auth = fmt.Sprintf("    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", tt.pass)
 			}
+			if tt.unicast {
+				auth += fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", tt.k, tt.l)
+			}
 			plen := 24
 			if tt.v6 {
 				plen = 64
@@ -156,6 +163,10 @@ vrrp_instance VI_1 {
 			lcfg := vrrp.Config{Name: "lvskit", VRID: 42, Version: tt.version, Priority: 150, AdvertInterval: tt.interval,
 				Primary: tt.l, Addrs: []netip.Addr{tt.vip}, AuthPass: tt.pass}
 			tc := vrrp.TransportConfig{Interface: "eth0", IPv6: tt.v6}
+			if tt.unicast {
+				lcfg.Peers = []netip.Addr{tt.k}
+				tc.Peers = []netip.Addr{tt.k}
+			}
 			slack := 15 * time.Second // CI is loaded and runs -race
 			mdi := vrrp.MasterDownInterval(tt.version, 100, tt.interval)
 
