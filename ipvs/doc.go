@@ -19,7 +19,10 @@
 // real servers with a ForwardMethod (DirectRoute, Tunnel, Masquerade, Local), a weight,
 // connection thresholds and, for tunnels, IPIP, GUE or GRE encapsulation. Both types hold
 // configuration only, with the kernel's defaults resolved and its private HASHED flag
-// removed, so a value read back equals the value written. Counters and statistics come
+// removed, so a value read back equals the value written. Their Equal methods compare
+// with defaults resolved (an empty Scheduler equals "wlc"), and go-cmp uses them:
+// cmp.Diff(want, got) works on services, destinations and whole tables without options,
+// although netip.Addr alone would make go-cmp panic. Counters and statistics come
 // beside them in ServiceStatus and DestinationStatus; Stats are 64-bit when the kernel
 // provides them (Linux 4.1 and later) and fall back to the 32-bit legacy counters.
 //
@@ -34,7 +37,9 @@
 //
 // # Tables, snapshots and reconciliation
 //
-// Snapshot reads every service and its destinations on one socket. Apply performs many
+// Snapshot reads every service and then the destinations of each; a socket runs one dump
+// at a time, so a dialled Client spreads the destination dumps of a large table over
+// Config.SnapshotConns sockets (4 by default). Apply performs many
 // operations with pipelined requests: a window of requests per system call, an
 // acknowledgement only for the last, and each failure reported by an *ApplyError against
 // the operation that caused it. Diff computes the minimal operations from the current
