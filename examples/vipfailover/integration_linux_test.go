@@ -41,15 +41,16 @@ func buildProgram(t *testing.T) string {
 // node is one running vipfailover in a namespace.
 type node struct {
 	name string
+	vip  string
 	ns   *testenv.NetNS
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
 }
 
-func startNode(t *testing.T, bin, name string, ns *testenv.NetNS, dir string, args ...string) *node {
+func startNode(t *testing.T, bin, name, vip string, ns *testenv.NetNS, dir string, args ...string) *node {
 	t.Helper()
-	n := &node{name: name, ns: ns, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	n := &node{name: name, vip: vip, ns: ns, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
 	f, err := os.Create(n.log)
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +89,21 @@ func (n *node) stop(t *testing.T) {
 	}
 }
 
-const testVIP = "192.0.2.100"
-
 // hasVIP reports whether the node's eth0 holds the VIP.
 func (n *node) hasVIP(t *testing.T) bool {
 	t.Helper()
-	out := n.ns.MustExec(t, "ip", "-o", "-4", "addr", "show", "dev", "eth0")
-	return strings.Contains(out, " "+testVIP+"/")
+	out := n.ns.MustExec(t, "ip", "-o", "addr", "show", "dev", "eth0")
+	return strings.Contains(out, " "+n.vip+"/")
+}
+
+// waitLinkLocal waits until eth0's IPv6 link-local address in ns has left duplicate
+// address detection, so that VRRP can send from it.
+func waitLinkLocal(t *testing.T, ns *testenv.NetNS) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "a usable link-local address", func() bool {
+		out := ns.MustExec(t, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+		return strings.Contains(out, "fe80:") && !strings.Contains(out, "tentative")
+	})
 }
 
 // waitFor polls cond every 50 ms until it holds or within passes.
@@ -135,38 +144,62 @@ func lines(t *testing.T, path string) int {
 // "service" is a file the test removes: a restart that brings it back keeps the VIP on
 // A; a restart that does not hands the VIP to B (by FAULT with weight 0, or by the
 // priority dropping below B's with a weight); the service coming back returns the VIP
-// to A; and A's graceful stop hands it to B.
+// to A; and A's graceful stop hands it to B. It runs by multicast and by unicast over
+// IPv4, and by multicast over IPv6.
 func TestIntegrationFailover(t *testing.T) {
 	testenv.RequireRoot(t)
 	skipInGuest(t)
 	testenv.RequireCommand(t, "ip", "sh", "touch", "test")
 	bin := buildProgram(t)
-	for _, weight := range []string{"0", "-60"} {
-		t.Run("weight="+weight, func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		weight  string
+		v6      bool
+		unicast bool
+	}{
+		{name: "fault", weight: "0"},
+		{name: "weight", weight: "-60"},
+		{name: "unicast", weight: "0", unicast: true},
+		{name: "ipv6", weight: "-60", v6: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			weight := tc.weight
+			vip, vipPrefix := "192.0.2.100", "192.0.2.100/24"
+			if tc.v6 {
+				vip, vipPrefix = "2001:db8::100", "2001:db8::100/64"
+			}
 			seg := testenv.NewSegment(t)
 			nsA, nsB := testenv.NewNetNS(t), testenv.NewNetNS(t)
 			seg.Attach(t, nsA, "eth0")
 			seg.Attach(t, nsB, "eth0")
 			nsA.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
 			nsB.MustExec(t, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0")
+			if tc.v6 {
+				waitLinkLocal(t, nsA)
+				waitLinkLocal(t, nsB)
+			}
 			dir := t.TempDir()
 			for _, f := range []string{"a.up", "b.up", "a.fixable", "b.fixable"} {
 				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			args := func(name, prio string) []string {
+			args := func(name, prio, peer string) []string {
 				up := filepath.Join(dir, name+".up")
 				restart := fmt.Sprintf("echo restart >> %s/%s.restarts; if test -f %s/%s.fixable; then touch %s; fi",
 					dir, name, dir, name, up)
-				return []string{
-					"-interface", "eth0", "-vip", testVIP + "/24", "-vrid", "51", "-priority", prio,
+				args := []string{
+					"-interface", "eth0", "-vip", vipPrefix, "-vrid", "51", "-priority", prio,
 					"-advert-int", "500ms", "-check-interval", "200ms", "-fall", "2", "-rise", "2",
 					"-weight", weight, "-check", "test -f " + up, "-restart", "sh -c '" + restart + "'",
 				}
+				if tc.unicast {
+					args = append(args, "-peer", peer)
+				}
+				return args
 			}
-			a := startNode(t, bin, "A", nsA, dir, args("a", "150")...)
-			b := startNode(t, bin, "B", nsB, dir, args("b", "100")...)
+			a := startNode(t, bin, "A", vip, nsA, dir, args("a", "150", "192.0.2.2")...)
+			b := startNode(t, bin, "B", vip, nsB, dir, args("b", "100", "192.0.2.1")...)
 			holds(t, a, b)
 
 			// The service dies and the restart brings it back: the VIP stays on A.
