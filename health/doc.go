@@ -11,7 +11,10 @@
 //
 //   - TCPChecker: connect (TCP_CHECK), optionally send bytes and expect a reply (exact,
 //     prefix or regexp). Connections close with SO_LINGER 0, so probing leaves no
-//     TIME_WAIT entries on the director.
+//     TIME_WAIT entries on the director. On Linux a connect-only check of an IP
+//     literal skips net.Dialer: a non-blocking socket, connect, and a zero-timeout
+//     poll when the handshake finished inside connect (targets on the same host), or
+//     a wait in the Go netpoller otherwise; no goroutine, resolver or extra calls.
 //   - HTTPChecker: HTTP or HTTPS request (HTTP_GET, SSL_GET) with method, path, Host
 //     header, accepted status ranges, body regexp (or its negation), MD5 and SHA-256
 //     body digests, a body size cap and HTTP/1.0 or 1.1.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 )
 
@@ -35,6 +36,15 @@ func (c *TCPChecker) Check(ctx context.Context) (Result, error) {
 }
 
 func (c *TCPChecker) check(ctx context.Context, deadline time.Time) error {
+	if len(c.Send) == 0 && c.Expect.isZero() {
+		// Connect-only (the common TCP_CHECK): skip net.Dialer when the address is
+		// an IP literal. See connectOnly.
+		if ap, err := netip.ParseAddrPort(c.Address); err == nil {
+			if handled, err := c.Dial.connectOnly(ctx, ap, deadline); handled {
+				return err
+			}
+		}
+	}
 	conn, err := c.Dial.dial(ctx, "tcp", c.Address, deadline)
 	if err != nil {
 		return err

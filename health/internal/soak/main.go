@@ -35,6 +35,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "measured duration (after one warmup interval and a settle period)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 256, "Scheduler MaxConcurrent")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured period to this file")
+	flag.BoolVar(&cfg.floor, "floor", false, "instead of the Scheduler, run bare socket/connect/close system calls in a loop for -duration (the kernel's floor per probe)")
 	serve := flag.Bool("serve", false, "internal: run the listeners and print their addresses")
 	flag.Parse()
 	raiseNOFILE()
@@ -54,6 +55,7 @@ type config struct {
 	checks, listeners, concurrency int
 	interval, duration             time.Duration
 	cpuprofile                     string
+	floor                          bool
 }
 
 func raiseNOFILE() {
@@ -100,6 +102,21 @@ func cpuTime() (user, sys time.Duration) {
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
+// procCPU returns the user and system CPU time of process pid from /proc/PID/stat.
+func procCPU(pid int) (user, sys time.Duration) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	s := string(b)
+	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	var u, k int64
+	fmt.Sscan(fs[11], &u)
+	fmt.Sscan(fs[12], &k)
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(u) * tick, time.Duration(k) * tick
+}
+
 func loadavg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	return strings.Join(strings.Fields(string(b))[:3], " ")
@@ -130,6 +147,9 @@ func run(ctx context.Context, cfg config) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	addrs := strings.Fields(line)
+	if cfg.floor {
+		return floor(cfg, addrs, srv.Process.Pid)
+	}
 
 	var (
 		measuring atomic.Bool
@@ -185,6 +205,7 @@ func run(ctx context.Context, cfg config) error {
 	measuring.Store(true)
 	load0 := loadavg()
 	u0, s0 := cpuTime()
+	su0, ss0 := procCPU(srv.Process.Pid)
 	t0 := time.Now()
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -199,6 +220,7 @@ func run(ctx context.Context, cfg config) error {
 	time.Sleep(cfg.duration)
 	pprof.StopCPUProfile()
 	u1, s1 := cpuTime()
+	su1, ss1 := procCPU(srv.Process.Pid)
 	t1 := time.Now()
 	load1 := loadavg()
 	measuring.Store(false)
@@ -225,6 +247,8 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Printf("cpu=%.1f%% of one core (user %.1f%%, sys %.1f%%), %.1f µs per attempt\n",
 		100*float64(u1-u0+s1-s0)/float64(wall), 100*float64(u1-u0)/float64(wall), 100*float64(s1-s0)/float64(wall),
 		float64(u1-u0+s1-s0)/float64(time.Microsecond)/float64(max(attempts.Load(), 1)))
+	fmt.Printf("listener process cpu=%.1f%% of one core (user %.1f%%, sys %.1f%%)\n",
+		100*float64(su1-su0+ss1-ss0)/float64(wall), 100*float64(su1-su0)/float64(wall), 100*float64(ss1-ss0)/float64(wall))
 	fmt.Printf("machine load average: %s at start, %s at end\n", load0, load1)
 	fmt.Printf("lateness p50=%v p90=%v p99=%v p99.9=%v max=%v\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1))
 	fmt.Printf("memory per check=%.0f bytes (heap+stack in use after settling), goroutines=%d\n", perCheck, goroutines)
