@@ -249,6 +249,23 @@ func TestIntegrationFailover(t *testing.T) {
 			// A graceful stop resigns and removes the VIP; B takes over.
 			a.stop(t)
 			holds(t, b, a)
+			if tc.name != "fault" {
+				return
+			}
+
+			// SIGKILL leaves B's VIP behind; the next run removes it at start (it is
+			// marked as vipfailover's) before it takes part again.
+			b.cmd.Process.Kill()
+			<-b.done
+			if !b.hasVIP(t) {
+				t.Fatal("B's VIP is gone after SIGKILL; the test needs it left behind")
+			}
+			b2 := startNode(t, bin, "B2", vip, nsB, dir, args("b", "100", "192.0.2.1")...)
+			waitFor(t, 20*time.Second, "the new run removes the VIP left behind", func() bool {
+				out, _ := os.ReadFile(b2.log)
+				return strings.Contains(string(out), "removed a VIP left behind by an earlier run")
+			})
+			holds(t, b2, a)
 		})
 	}
 }
