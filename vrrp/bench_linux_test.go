@@ -23,6 +23,9 @@ func requireBench(t *testing.T) {
 	if os.Getenv("LVSKIT_VRRP_BENCH") == "" {
 		t.Skip("set LVSKIT_VRRP_BENCH=1 to run the failover and CPU measurements (minutes)")
 	}
+	if testenv.InGuest() {
+		t.Skip("measurements run on the host, not under emulation")
+	}
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "keepalived", "ip")
 }

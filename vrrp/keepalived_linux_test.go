@@ -94,6 +94,9 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 // keepalived; keepalived preempting lvskit (keepalived MASTER, lvskit BACKUP);
 // keepalived resigning on SIGTERM and lvskit taking over after Skew_Time.
 func TestIntegrationKeepalived(t *testing.T) {
+	if testenv.InGuest() {
+		t.Skip("keepalived interop runs on the host (namespaces suffice), not in the kernel-test guest")
+	}
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "keepalived", "ip")
 	tests := []struct {
