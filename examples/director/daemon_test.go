@@ -85,10 +85,28 @@ type host struct {
 	probeOK atomic.Bool
 	mu      sync.Mutex
 	ran     [][]string
+	down    map[string]bool             // links that are down
+	linkFn  func(iface string, up bool) // the daemon's link watcher callback
+	linkSet chan struct{}               // closed once linkFn is set
+}
+
+// setLink takes a fake link down or up, as the rtnetlink watcher would report it.
+func (h *host) setLink(t *testing.T, iface string, up bool) {
+	t.Helper()
+	select {
+	case <-h.linkSet:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the daemon never watched links")
+	}
+	h.mu.Lock()
+	h.down[iface] = !up
+	fn := h.linkFn
+	h.mu.Unlock()
+	fn(iface, up)
 }
 
 func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
-	h := &host{vips: &fakeVIPs{}, ipvs: ipvstest.New(nil)}
+	h := &host{vips: &fakeVIPs{}, ipvs: ipvstest.New(nil), down: map[string]bool{}, linkSet: make(chan struct{})}
 	h.probeOK.Store(true)
 	p := netip.MustParseAddr(primary)
 	dp := deps{
@@ -97,6 +115,21 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 		vips:      func() (vipBackend, error) { return h.vips, nil },
 		ipvs:      func() (*ipvs.Client, error) { return ipvs.NewClient(h.ipvs.Dial()) },
 		probe:     func(context.Context, []string) bool { return h.probeOK.Load() },
+		linkUp: func(iface string) bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return !h.down[iface]
+		},
+		watchLinks: func(ctx context.Context, fn func(string, bool)) {
+			h.mu.Lock()
+			first := h.linkFn == nil
+			h.linkFn = fn
+			h.mu.Unlock()
+			if first {
+				close(h.linkSet)
+			}
+			<-ctx.Done()
+		},
 		exec: func(_ context.Context, argv []string) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()

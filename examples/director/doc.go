@@ -39,9 +39,19 @@
 // and MISC_CHECK run in a health.Scheduler with keepalived's delay_loop,
 // connect_timeout, retry and delay_before_retry; a real server is alive when all its
 // checkers pass. A dead real server is removed, or kept with weight 0 under
-// inhibit_on_failure. alpha starts checks down. quorum and hysteresis decide when
-// the sorry_server replaces the real servers (and quorum_up / quorum_down run).
-// omega runs, on shutdown, the notify_down of live real servers and quorum_down.
+// inhibit_on_failure. alpha starts checks down.
+//
+// Quorum follows keepalived's ipwrapper.c: a virtual server has quorum while the
+// weight of its live real servers stays at or above quorum-hysteresis (and above 0),
+// and regains it at quorum+hysteresis; it starts with quorum when the live weight is
+// at least quorum+hysteresis. Losing quorum runs quorum_down and, when a
+// sorry_server is configured, puts the sorry server in the table instead of the
+// live real servers, not beside them (real servers with inhibit_on_failure stay at
+// weight 0); regaining it runs quorum_up, removes the sorry server (or sets it to
+// weight 0 with sorry_server_inhibit) and puts the live real servers back. Without a
+// sorry server, losing quorum changes nothing in the table. Starting without quorum
+// runs quorum_down only when a sorry server is configured, as keepalived does. omega
+// runs, on shutdown, the notify_down of live real servers and then quorum_down.
 // With lvs_sync_daemon the kernel's sync daemon runs as master while its instance
 // is MASTER and as backup otherwise.
 //

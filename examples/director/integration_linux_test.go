@@ -413,3 +413,41 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 	k.Process.Signal(syscall.SIGTERM)
 	eventually(t, "the director takes over after keepalived resigned", slack, func() bool { return hasAddr(t, nsD, vip+"/24", "") })
 }
+
+// TestIntegrationLinkTracking runs the director in a namespace and takes links down
+// with ip(8): a track_interface (one end of a veth pair) and the instance's own
+// interface each put the instance in FAULT, removing the VIP, and bring it back to
+// MASTER with the VIP when they come up again.
+func TestIntegrationLinkTracking(t *testing.T) {
+	directorBinary(t)
+	seg := testenv.NewSegment(t)
+	ns, peer := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	seg.Attach(t, ns, "eth0")
+	ns.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
+	testenv.Veth(t, ns, "trk0", peer, "trk0")
+	const vip = "192.0.2.100"
+	f := writeConf(t, filepath.Join(t.TempDir(), "keepalived.conf"), instConf{prio: 150, version: 3, advert: "0.2",
+		vips: []string{vip + "/24 dev eth0"}, extra: "    track_interface {\n        trk0\n    }\n"})
+	d := startDirector(t, "director", ns, f)
+	slack := 20 * time.Second
+	state := func() string {
+		st := d.readStatus()
+		if len(st.Instances) != 1 {
+			return ""
+		}
+		return st.Instances[0].State
+	}
+	eventually(t, "MASTER with the VIP", slack, func() bool { return hasAddr(t, ns, vip+"/24", "") })
+	for _, iface := range []string{"trk0", "eth0"} {
+		t.Log(iface + " down: FAULT, VIP removed")
+		ns.MustExec(t, "ip", "link", "set", iface, "down")
+		eventually(t, "FAULT after "+iface+" went down", slack, func() bool { return state() == "FAULT" })
+		eventually(t, "VIP removed", slack, func() bool { return !hasAddr(t, ns, vip+"/24", "") })
+		t.Log(iface + " up: MASTER, VIP back")
+		ns.MustExec(t, "ip", "link", "set", iface, "up")
+		eventually(t, "MASTER after "+iface+" came up", slack, func() bool { return state() == "MASTER" })
+		eventually(t, "VIP back", slack, func() bool { return hasAddr(t, ns, vip+"/24", "") })
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+}

@@ -271,8 +271,18 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 		}
 		if o := oldVS[v.svc.String()]; o != nil {
 			v.quorumUp = o.quorumUp
+			l.updateQuorum(v)
 		} else {
-			v.quorumUp = v.aliveWeight() >= v.cfg.Quorum
+			// keepalived (set_quorum_states, update_quorum_state with init): a
+			// virtual server starts with quorum when its live weight reaches
+			// quorum+hysteresis; starting without it installs the sorry server and
+			// runs quorum_down, but only when a sorry server is configured.
+			w := v.aliveWeight()
+			v.quorumUp = w >= v.cfg.Quorum+v.cfg.Hysteresis
+			if !v.quorumUp && v.cfg.SorryServer.IsValid() {
+				l.d.log.Warn("starting with quorum down", "virtual_server", v.svc.String(), "alive_weight", w)
+				l.d.runAsync(v.cfg.QuorumDown)
+			}
 		}
 		vss = append(vss, v)
 	}
@@ -340,8 +350,19 @@ func (l *lvsManager) desired() []ipvs.VirtualServer {
 	for _, v := range l.vss {
 		vs := ipvs.VirtualServer{Service: v.svc}
 		if !v.quorumUp && v.cfg.SorryServer.IsValid() {
+			// keepalived (update_quorum_state, perform_quorum_state): losing quorum
+			// adds the sorry server and removes the live real servers, so the sorry
+			// server serves instead of them, not beside them. Real servers with
+			// inhibit_on_failure stay in the table with weight 0, as a removal of
+			// one always is.
 			vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
 				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 1})
+			for _, r := range v.rss {
+				if r.cfg.InhibitOnFailure {
+					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
+						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0})
+				}
+			}
 		} else {
 			for _, r := range v.rss {
 				d := ipvs.Destination{Address: r.cfg.Addr.Addr(), Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method)}
@@ -450,12 +471,13 @@ func (l *lvsManager) onTransition(t health.Transition) {
 	}
 }
 
-// updateQuorum moves a virtual server's quorum state with keepalived's hysteresis:
-// lost below quorum-hysteresis, regained at quorum+hysteresis.
+// updateQuorum moves a virtual server's quorum state with keepalived's hysteresis
+// (ipwrapper.c update_quorum_state): lost when the live weight falls below
+// quorum-hysteresis or to 0, regained when it reaches quorum+hysteresis.
 func (l *lvsManager) updateQuorum(v *vsRun) {
 	w := v.aliveWeight()
 	switch {
-	case v.quorumUp && w < v.cfg.Quorum-v.cfg.Hysteresis:
+	case v.quorumUp && (w == 0 || w < v.cfg.Quorum-v.cfg.Hysteresis):
 		v.quorumUp = false
 		l.d.log.Warn("quorum lost", "virtual_server", v.svc.String(), "alive_weight", w)
 		l.d.runAsync(v.cfg.QuorumDown)
@@ -531,16 +553,16 @@ func (d *daemon) stopLVS() {
 		if !v.cfg.Omega {
 			continue
 		}
-		// omega: on shutdown, run the notify_down of live real servers and the
-		// quorum_down of a virtual server whose quorum was up (keepalived.conf(5)).
+		// omega: on shutdown, run the notify_down of live real servers, then the
+		// virtual server's quorum_down, which keepalived (clear_service_vs,
+		// update_vs_notifies) runs on every shutdown with omega, whatever the
+		// quorum state was.
 		for _, r := range v.rss {
 			if r.alive() {
 				d.runSync(r.cfg.NotifyDown)
 			}
 		}
-		if v.quorumUp {
-			d.runSync(v.cfg.QuorumDown)
-		}
+		d.runSync(v.cfg.QuorumDown)
 	}
 	l.stopSyncDaemon()
 	if !d.keepIPVS {
