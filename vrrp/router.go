@@ -75,12 +75,14 @@ type RouterConfig struct {
 type Event struct {
 	// Time is the Clock's time of the change.
 	Time time.Time
-	// Instance is the instance's Name, VRID its virtual router ID.
+	// Instance is the instance's Name.
 	Instance string
-	VRID     uint8
-	// From and To are the old and new state, Reason why it changed.
+	// VRID is the instance's virtual router ID.
+	VRID uint8
+	// From and To are the old and new state.
 	From, To State
-	Reason   Reason
+	// Reason says why the state changed.
+	Reason Reason
 	// Priority is the effective priority at the change.
 	Priority uint8
 }
@@ -103,9 +105,11 @@ type Counters struct {
 
 // Status is a snapshot of one instance, for status dumps.
 type Status struct {
-	// Name, VRID and Version identify the instance.
-	Name    string
-	VRID    uint8
+	// Name is the instance's name.
+	Name string
+	// VRID is the virtual router ID.
+	VRID uint8
+	// Version is the VRRP version, 2 or 3.
 	Version int
 	// State is the current state.
 	State State

@@ -25,9 +25,12 @@ func NewNetwork() *Network { return &Network{} }
 
 // Packet is a packet an Endpoint sent, as its log records it.
 type Packet struct {
-	Data     []byte
+	// Data is the VRRP message.
+	Data []byte
+	// Src and Dst are the IP source and destination.
 	Src, Dst netip.Addr
-	TTL      uint8
+	// TTL is the IPv4 TTL or IPv6 hop limit.
+	TTL uint8
 }
 
 // Endpoint is one host's attachment to a Network. It implements vrrp.Transport.

@@ -59,10 +59,10 @@ type Segment struct {
 
 	// Trace, when set, is called with a line for every state change, for debugging.
 	Trace func(line string)
-	// Sent counts adverts sent; Delivered counts copies delivered; Dropped counts
-	// copies dropped by receivers, by reason.
+	// Sent counts adverts sent; Delivered counts copies the receivers accepted.
 	Sent, Delivered uint64
-	Dropped         [vrrp.NumDropReasons]uint64
+	// Dropped counts copies the receivers dropped, by reason.
+	Dropped [vrrp.NumDropReasons]uint64
 }
 
 // Node is one router on a Segment.
@@ -79,9 +79,12 @@ type Node struct {
 
 // Transition is one state change of a Node.
 type Transition struct {
-	Time     time.Time
+	// Time is the simulated time of the change.
+	Time time.Time
+	// From and To are the old and new state.
 	From, To vrrp.State
-	Reason   vrrp.Reason
+	// Reason says why.
+	Reason vrrp.Reason
 }
 
 type event struct {
