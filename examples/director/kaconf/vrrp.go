@@ -2,6 +2,7 @@ package kaconf
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -50,7 +51,13 @@ func globalTable() table[globalRaw] {
 		"smtp_server": {min: 1, max: 2, fn: func(d *decoder, n *node, t *globalRaw) {
 			t.g.SMTPServer = n.arg(0)
 			t.g.SMTPPort = defaultSMTPPort
-			if len(n.args) == 2 {
+			// host:port and [v6]:port in one word, besides keepalived's "host port"; a
+			// bare IPv6 address (several colons) is a host.
+			if h, p, err := net.SplitHostPort(n.arg(0)); err == nil && len(n.args) == 1 {
+				if port, ok := d.port(n, p); ok {
+					t.g.SMTPServer, t.g.SMTPPort = h, port
+				}
+			} else if len(n.args) == 2 {
 				if p, ok := d.port(n, n.arg(1)); ok {
 					t.g.SMTPPort = p
 				}
