@@ -72,3 +72,36 @@ func rogueHolders(masters, holders []net.HardwareAddr) []net.HardwareAddr {
 	slices.SortFunc(rogue, func(a, b net.HardwareAddr) int { return slices.Compare(a, b) })
 	return rogue
 }
+
+// conflictFilter debounces the ARP checks of VIPs. A node that just became MASTER may
+// hold the VIP a moment before its first advert reaches the watcher, so a conflict
+// counts only once seen in confirm consecutive rounds; it clears at the first clean
+// round.
+type conflictFilter struct {
+	confirm int
+	streak  map[netip.Addr]int
+	raised  map[netip.Addr]bool
+}
+
+func newConflictFilter(confirm int) *conflictFilter {
+	return &conflictFilter{confirm: max(confirm, 1), streak: make(map[netip.Addr]int), raised: make(map[netip.Addr]bool)}
+}
+
+// observe feeds one round's verdict for vip and says whether to report the conflict
+// now (raise) or report that it cleared (cleared).
+func (f *conflictFilter) observe(vip netip.Addr, conflict bool) (raise, cleared bool) {
+	if !conflict {
+		f.streak[vip] = 0
+		if f.raised[vip] {
+			f.raised[vip] = false
+			return false, true
+		}
+		return false, false
+	}
+	f.streak[vip]++
+	if !f.raised[vip] && f.streak[vip] >= f.confirm {
+		f.raised[vip] = true
+		return true, false
+	}
+	return false, false
+}

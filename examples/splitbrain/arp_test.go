@@ -92,3 +92,40 @@ func TestRogueHolders(t *testing.T) {
 		})
 	}
 }
+
+func TestConflictFilter(t *testing.T) {
+	v1, v2 := netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("192.0.2.101")
+	type step struct {
+		vip                  netip.Addr
+		conflict             bool
+		wantRaise, wantClear bool
+	}
+	for _, tc := range []struct {
+		name    string
+		confirm int
+		steps   []step
+	}{
+		{"a passing conflict is not reported", 3, []step{
+			{v1, true, false, false}, {v1, true, false, false}, {v1, false, false, false}, {v1, true, false, false},
+		}},
+		{"a lasting conflict is reported once, cleared once", 3, []step{
+			{v1, true, false, false}, {v1, true, false, false}, {v1, true, true, false}, {v1, true, false, false},
+			{v1, false, false, true}, {v1, false, false, false},
+		}},
+		{"confirm 1 reports at once", 1, []step{{v1, true, true, false}, {v1, false, false, true}}},
+		{"zero confirm means 1", 0, []step{{v1, true, true, false}}},
+		{"VIPs are counted apart", 2, []step{
+			{v1, true, false, false}, {v2, true, false, false}, {v2, true, true, false}, {v1, false, false, false},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newConflictFilter(tc.confirm)
+			for i, s := range tc.steps {
+				raise, cleared := f.observe(s.vip, s.conflict)
+				if raise != s.wantRaise || cleared != s.wantClear {
+					t.Fatalf("step %d (%v conflict=%v): raise=%v cleared=%v, want %v %v", i, s.vip, s.conflict, raise, cleared, s.wantRaise, s.wantClear)
+				}
+			}
+		})
+	}
+}

@@ -27,6 +27,9 @@
 // and then for ADDR itself, and collects every answer: an answer from an address that
 // is not a master's means that some other node (a BACKUP, or a node whose daemon died
 // without removing its addresses) holds the VIP while the master still advertises.
+// A node that has just become MASTER may answer a moment before its first advert
+// arrives, so a conflict is reported only when -vip-confirm consecutive checks (3) find
+// it, and cleared at the first check that does not.
 // This sends ARP requests on -interface.
 //
 // # Reports

@@ -63,6 +63,7 @@ type config struct {
 	vips        []netip.Addr
 	arpInterval time.Duration
 	arpWait     time.Duration
+	vipConfirm  int
 	alarm       []string
 	once        bool
 	duration    time.Duration
@@ -81,6 +82,7 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.Var(&vips, "vip", "IPv4 virtual address to check by ARP (repeat for several)")
 	fs.DurationVar(&c.arpInterval, "arp-interval", 2*time.Second, "time between ARP checks of the -vip addresses")
 	fs.DurationVar(&c.arpWait, "arp-wait", 500*time.Millisecond, "how long to collect ARP answers")
+	fs.IntVar(&c.vipConfirm, "vip-confirm", 3, "consecutive ARP checks that must find a VIP on a non-master before it is reported")
 	alarm := fs.String("alarm", "", "command to run for each report (see SPLITBRAIN_* in its environment)")
 	fs.BoolVar(&c.once, "once", false, "exit with status 3 at the first problem found")
 	fs.DurationVar(&c.duration, "for", 0, "stop watching after this long (0: until SIGINT or SIGTERM)")
@@ -110,8 +112,8 @@ func parse(args []string, out io.Writer) (*config, error) {
 		return nil, errors.New("-interface is required")
 	case c.window < 0 || c.duration < 0:
 		return nil, errors.New("-window and -for must not be negative")
-	case c.confirm < 1:
-		return nil, errors.New("-confirm must be at least 1")
+	case c.confirm < 1 || c.vipConfirm < 1:
+		return nil, errors.New("-confirm and -vip-confirm must be at least 1")
 	case c.arpInterval <= 0 || c.arpWait <= 0:
 		return nil, errors.New("-arp-interval and -arp-wait must be positive")
 	case len(c.vips) > 0 && !c.ipv4:

@@ -51,7 +51,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := &config{iface: "eth0", ipv4: true, ipv6: true, confirm: 3, arpInterval: 2 * time.Second, arpWait: 500 * time.Millisecond}
+			want := &config{iface: "eth0", ipv4: true, ipv6: true, confirm: 3, vipConfirm: 3, arpInterval: 2 * time.Second, arpWait: 500 * time.Millisecond}
 			tc.want(want)
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(config{}), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 				t.Errorf("(-want +got)\n%s", diff)

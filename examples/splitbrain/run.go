@@ -64,8 +64,8 @@ type watcher struct {
 	det *detector
 	// vipGroup maps a VIP to the VRID of the last IPv4 advert that listed it.
 	vipGroup map[netip.Addr]uint8
-	// vipBad says which VIPs are currently reported as held by a non-master.
-	vipBad map[netip.Addr]bool
+	// conflicts debounces the VIP checks; only the VIP loop uses it.
+	conflicts *conflictFilter
 
 	alarms chan event
 	found  chan struct{} // closed at the first problem
@@ -81,11 +81,11 @@ func run(ctx context.Context, c *config, log *slog.Logger) error {
 	}
 	w := &watcher{
 		cfg: c, log: log,
-		det:      newDetector(detectorConfig{Window: c.window, Confirm: c.confirm}),
-		vipGroup: make(map[netip.Addr]uint8),
-		vipBad:   make(map[netip.Addr]bool),
-		alarms:   make(chan event, 64),
-		found:    make(chan struct{}),
+		det:       newDetector(detectorConfig{Window: c.window, Confirm: c.confirm}),
+		vipGroup:  make(map[netip.Addr]uint8),
+		conflicts: newConflictFilter(c.vipConfirm),
+		alarms:    make(chan event, 64),
+		found:     make(chan struct{}),
 	}
 	var trs []*vrrp.IPTransport
 	defer func() {
@@ -312,16 +312,16 @@ func (w *watcher) checkVIP(p *arpProber, v netip.Addr) {
 		return
 	}
 	rogue := rogueHolders(macs, holders)
-	w.mu.Lock()
-	was := w.vipBad[v]
-	w.vipBad[v] = len(rogue) > 0
-	w.mu.Unlock()
+	if len(rogue) > 0 {
+		w.log.Debug("a non-master answers for the VIP", "vip", v, "masters", masters, "other_holders", rogue)
+	}
+	raise, cleared := w.conflicts.observe(v, len(rogue) > 0)
 	switch {
-	case len(rogue) > 0 && !was:
+	case raise:
 		w.log.Error("VIP CONFLICT: a node that is not MASTER answers for the VIP", "vip", v, "vrid", vrid,
 			"masters", masters, "master_macs", macs, "other_holders", rogue)
 		w.raise(event{kind: "vip-conflict", vrid: vrid, masters: masters, vip: v, holders: rogue})
-	case len(rogue) == 0 && was:
+	case cleared:
 		w.log.Info("VIP conflict cleared: only the master answers for the VIP", "vip", v, "vrid", vrid)
 		w.raise(event{kind: "vip-ok", vrid: vrid, masters: masters, vip: v, holders: holders})
 	}
