@@ -181,3 +181,89 @@ func TestTCPCheckerConnectOnlyWaits(t *testing.T) {
 }
 
 func portString(p int) string { return strconv.Itoa(p) }
+
+// TestTCPCheckerCheckUntil covers the Scheduler's entry point, where the deadline comes
+// apart from a context that has none: it must behave as Check with that deadline.
+func TestTCPCheckerCheckUntil(t *testing.T) {
+	up := listenTCP(t, func(c net.Conn) { _, _ = c.Read(make([]byte, 1)) })
+	silent := listenTCP(t, func(c net.Conn) { _, _ = c.Read(make([]byte, 1)) })
+	refused := closedPort(t, "tcp")
+	full, _ := fullListener(t)
+	tests := []struct {
+		name    string
+		c       *TCPChecker
+		timeout time.Duration
+		cancel  time.Duration // cancel the context after this long; zero never
+		wantErr error
+	}{
+		{name: "up", c: &TCPChecker{Address: up}, timeout: 5 * time.Second},
+		{name: "refused", c: &TCPChecker{Address: refused}, timeout: 5 * time.Second, wantErr: syscall.ECONNREFUSED},
+		{name: "deadline passed", c: &TCPChecker{Address: up}, timeout: -time.Second, wantErr: ErrTimeout},
+		{name: "handshake times out", c: &TCPChecker{Address: full}, timeout: 300 * time.Millisecond, wantErr: ErrTimeout},
+		{name: "handshake cancelled", c: &TCPChecker{Address: full}, timeout: 5 * time.Second, cancel: 100 * time.Millisecond, wantErr: context.Canceled},
+		{name: "expect falls back and times out", c: &TCPChecker{Address: silent, Expect: &Expect{Prefix: []byte("x")}}, timeout: 300 * time.Millisecond, wantErr: ErrTimeout},
+		{name: "host name falls back", c: &TCPChecker{Address: net.JoinHostPort("localhost", strconv.Itoa(portOf(t, up)))}, timeout: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer noLeak(t)()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			start := time.Now()
+			deadline := start.Add(tt.timeout)
+			_, err := tt.c.checkUntil(ctx, deadline)
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("checkUntil: unexpected error %v", err)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Fatalf("checkUntil: error %v, want one matching %v", err, tt.wantErr)
+			case errors.Is(tt.wantErr, ErrTimeout) && time.Now().Before(deadline):
+				t.Errorf("timed out %v before the deadline", time.Until(deadline))
+			case time.Since(start) > max(tt.timeout, 0)+2*time.Second:
+				t.Errorf("returned after %v", time.Since(start))
+			}
+		})
+	}
+}
+
+// TestSchedulerTCPChecks runs the Scheduler with real connect-only TCP checks (the
+// checkUntil path): an up target stays up, a refused one goes down.
+func TestSchedulerTCPChecks(t *testing.T) {
+	up := listenTCP(t, func(c net.Conn) { _, _ = c.Read(make([]byte, 1)) })
+	refused := closedPort(t, "tcp")
+	defer noLeak(t)()
+	downs := make(chan Transition, 4)
+	s := NewScheduler(&SchedulerConfig{OnTransition: func(tr Transition) { downs <- tr }})
+	for name, addr := range map[string]string{"up": up, "refused": refused} {
+		if err := s.Add(name, Check{Checker: &TCPChecker{Address: addr}, Interval: 20 * time.Millisecond, Timeout: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case tr := <-downs:
+		if tr.Name != "refused" || tr.Event != EventDown || !errors.Is(tr.Err, syscall.ECONNREFUSED) {
+			t.Errorf("transition %+v, want refused down with ECONNREFUSED", tr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no down transition after 30s")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, _ := s.Status("up")
+		if st.Attempts >= 3 {
+			if !st.Up || st.Failures != 0 {
+				t.Errorf("up check: %+v, want up without failures", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("up check made %d attempts in 30s", st.Attempts)
+		}
+	}
+}

@@ -478,9 +478,15 @@ func (s *Scheduler) fire(e *entry) {
 		return
 	}
 	start := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, cfg.timeout())
-	res, err := cfg.Checker.Check(cctx)
-	cancel()
+	var res Result
+	var err error
+	if dc, ok := cfg.Checker.(deadlineChecker); ok {
+		res, err = dc.checkUntil(ctx, start.Add(cfg.timeout()))
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, cfg.timeout())
+		res, err = cfg.Checker.Check(cctx)
+		cancel()
+	}
 	end := time.Now()
 	<-s.sem
 	if s.onAtt != nil && ctx.Err() == nil {
@@ -500,6 +506,14 @@ func (s *Scheduler) fire(e *entry) {
 		next = end
 	}
 	s.arm(e, next)
+}
+
+// deadlineChecker is implemented by Checkers that can take the attempt's deadline
+// apart from ctx (which is then only for cancellation), sparing the Scheduler a
+// context and a timer per attempt. checkUntil must behave as Check would with ctx
+// bounded by deadline.
+type deadlineChecker interface {
+	checkUntil(ctx context.Context, deadline time.Time) (Result, error)
 }
 
 func (s *Scheduler) idle(e *entry) {

@@ -35,6 +35,26 @@ func (c *TCPChecker) Check(ctx context.Context) (Result, error) {
 	return Result{Detail: "connected"}, nil
 }
 
+// checkUntil is Check for the Scheduler, which passes its own context (for
+// cancellation) and the attempt's deadline separately, so that a connect-only check,
+// which needs no Done channel, costs no context or timer. Other checks get a context
+// with the deadline as usual.
+func (c *TCPChecker) checkUntil(ctx context.Context, deadline time.Time) (Result, error) {
+	if len(c.Send) == 0 && c.Expect.isZero() {
+		if ap, err := netip.ParseAddrPort(c.Address); err == nil {
+			if handled, err := c.Dial.connectOnly(ctx, ap, deadline); handled {
+				if err != nil {
+					return Result{}, wrapErr(ctx, "tcp "+c.Address, err)
+				}
+				return Result{Detail: "connected"}, nil
+			}
+		}
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	return c.Check(ctx)
+}
+
 func (c *TCPChecker) check(ctx context.Context, deadline time.Time) error {
 	if len(c.Send) == 0 && c.Expect.isZero() {
 		// Connect-only (the common TCP_CHECK): skip net.Dialer when the address is
