@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/vrrp"
 	"github.com/lvskit/lvskit/vrrp/vrrptest"
 )
@@ -372,7 +371,7 @@ func TestRouterOnFakeClock(t *testing.T) {
 // links, each with two Routers of 250 instances (all masters on one, all backups on
 // the other), for 10 s of synctest time.
 func TestRouterTenThousandInstances(t *testing.T) {
-	if testing.Short() || testenv.InGuest() {
+	if testing.Short() || inGuest() {
 		t.Skip("-short, or the emulated kernel-test guest: runs on the host")
 	}
 	const links, perRouter = 20, 250

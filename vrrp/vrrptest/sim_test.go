@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/vrrp"
 )
 
@@ -15,7 +14,7 @@ import (
 // 500 with -short and in the emulated kernel-test guest (the host runs the full set).
 // On the development VM 10,000 take 1.5-5 s, and 10-17 s under the race detector.
 func scenarios() int {
-	if testing.Short() || testenv.InGuest() {
+	if testing.Short() || inGuest() {
 		return 500
 	}
 	return 10000

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vrrp_test
+
+func inGuest() bool { return false }

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vrrptest
+
+func inGuest() bool { return false }
