@@ -20,7 +20,8 @@ func scenarios() int {
 	return 10000
 }
 
-// scenario runs one seeded random scenario and returns an error if, after the network
+// scenario runs one seeded random scenario (v2 or v3, IPv4 or IPv6, multicast or
+// unicast peers) and returns an error if, after the network
 // heals and one Master_Down_Interval (plus the worst delivery delay) passes, there is
 // not exactly one Master or it is not the one RFC 9568 elects.
 func scenario(seed uint64, st *simStats) error {
@@ -58,7 +59,20 @@ func scenario(seed uint64, st *simStats) error {
 	if version == 2 && rng.IntN(2) == 0 {
 		pass = "secret"
 	}
+	// Some v3 scenarios run over IPv6, some scenarios use unicast peers (full mesh).
+	v6 := version == 3 && rng.IntN(4) == 0
+	unicast := rng.IntN(4) == 0
 	addrs := rng.Perm(n)
+	addrOf := func(i int) netip.Addr {
+		if v6 {
+			return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 15: byte(10 + addrs[i])})
+		}
+		return netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + addrs[i])})
+	}
+	vip := netip.MustParseAddr("203.0.113.7")
+	if v6 {
+		vip = netip.MustParseAddr("2001:db8::7")
+	}
 	for i := range n {
 		p := prio()
 		if i == owner {
@@ -70,8 +84,15 @@ func scenario(seed uint64, st *simStats) error {
 			VRID:           7,
 			Priority:       p,
 			AdvertInterval: interval,
-			Primary:        netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + addrs[i])}),
-			Addrs:          []netip.Addr{netip.MustParseAddr("203.0.113.7")},
+			Primary:        addrOf(i),
+			Addrs:          []netip.Addr{vip},
+		}
+		if unicast {
+			for j := range n {
+				if j != i {
+					c.Peers = append(c.Peers, addrOf(j))
+				}
+			}
 		}
 		c.AuthPass = pass
 		if _, err := seg.Add(&c); err != nil {
