@@ -45,14 +45,17 @@ type proc struct {
 	done chan struct{}
 }
 
-// stop sends sig and waits up to within for the process to exit, then kills it.
-func (p *proc) stop(sig syscall.Signal, within time.Duration) {
+// stop sends sig and waits up to within for the process to exit, then kills it and
+// says so.
+func (p *proc) stop(sig syscall.Signal, within time.Duration) error {
 	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
+		return nil
 	case <-time.After(within):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+		return fmt.Errorf("%s did not exit within %v of %v; killed it. Its last lines:\n%s", p.name, within, sig, tail(p.log, 15))
 	}
 }
 
@@ -186,12 +189,15 @@ func (l *lab) close() error {
 		w.close()
 	}
 	var wg sync.WaitGroup
-	for _, p := range procs {
+	errs := make([]error, len(procs))
+	for i, p := range procs {
+		if p.exited() {
+			continue
+		}
 		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(syscall.SIGTERM, 10*time.Second) }()
+		go func() { defer wg.Done(); errs[i] = p.stop(syscall.SIGTERM, 10*time.Second) }()
 	}
 	wg.Wait()
-	var errs []error
 	names, err := l.namespaces()
 	errs = append(errs, err)
 	for _, n := range names {
@@ -288,7 +294,7 @@ func (l *lab) director(name string) *proc {
 // which go on forwarding.
 func (l *lab) crash(name string) error {
 	if p := l.director(name); p != nil {
-		p.stop(syscall.SIGKILL, 5*time.Second)
+		_ = p.stop(syscall.SIGKILL, 5*time.Second)
 	}
 	_, err := l.hosts[name].ns.ip("link", "set", "eth0", "down")
 	return err

@@ -293,7 +293,9 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 
 	// 5. Graceful stop of the master.
 	t0 = time.Now()
-	l.director("dir1").stop(syscall.SIGTERM, 20*time.Second)
+	if err := l.director("dir1").stop(syscall.SIGTERM, 20*time.Second); err != nil {
+		return err
+	}
 	if err := l.waitOwner(ctx, "dir2", 30*time.Second); err != nil {
 		return fmt.Errorf("dir2 did not take over from a stopped dir1: %w", err)
 	}
