@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -48,6 +49,8 @@ type deps struct {
 	exec func(ctx context.Context, argv []string) error
 	// clock is the VRRP routers' clock; nil means the system clock.
 	clock vrrp.Clock
+	// dialSMTP connects to the mail server; nil means TCP with net.Dialer.
+	dialSMTP func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // daemon runs one keepalived.conf.
@@ -71,6 +74,8 @@ type daemon struct {
 	scripts    *scriptSet
 	lvs        *lvsManager
 	m          metrics
+	mail       *mailer
+	groupMail  map[string]string // sync group -> state last mailed
 }
 
 // routerRun is one running vrrp.Router: a sync group, or one instance alone.
@@ -96,11 +101,13 @@ type instRun struct {
 	notify   chan []string
 	trans    uint64
 	since    time.Time
+	mailed   string // state last mailed (keepalived's last_email_state)
 }
 
 func newDaemon(log *slog.Logger, d deps, keepIPVS bool) *daemon {
 	return &daemon{log: log, deps: d, keepIPVS: keepIPVS, routers: map[string]*routerRun{},
-		insts: map[string]*instRun{}, groupState: map[string]string{}}
+		insts: map[string]*instRun{}, groupState: map[string]string{}, groupMail: map[string]string{},
+		mail: newMailer(log, d.dialSMTP)}
 }
 
 // start brings cfg up: it removes stale VIPs, starts the VRRP routers and script
@@ -109,6 +116,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.mail.start()
 	if len(cfg.Instances) > 0 {
 		vb, err := d.deps.vips()
 		if err != nil {
@@ -152,6 +160,7 @@ func (d *daemon) reload(_ context.Context, cfg *kaconf.Config) error {
 
 // apply moves the running state to cfg. opMu is held.
 func (d *daemon) apply(cfg *kaconf.Config) error {
+	d.mail.configure(&cfg.Global)
 	// Build the routers cfg wants, keyed as routerKey.
 	type want struct {
 		names []string
@@ -424,6 +433,7 @@ func (d *daemon) stop() {
 	}
 	d.mu.Unlock()
 	d.notWG.Wait() // notify_stop and notify ... STOP run before the exit
+	d.mail.close() // and the Stopping mails go out, within a bounded time
 	d.cancel()
 	d.bg.Wait()
 	if d.vips != nil {
@@ -453,10 +463,21 @@ func (d *daemon) onEvent(rr *routerRun, ev vrrp.Event) {
 	state := notifyState(ev.To)
 	d.runNotify(in.notify, in.cfg.Notify, in.cfg.NotifyMaster, in.cfg.NotifyBackup, in.cfg.NotifyFault, in.cfg.NotifyStop,
 		"INSTANCE", ev.Instance, state, ev.Priority)
+	// smtp_alert: one mail per state entered (keepalived's vrrp_smtp_notifier),
+	// none for FAULT with no_email_faults. Queued, never waited for.
+	mailable := !(d.cfg.Global.NoEmailFaults && state == "FAULT") && d.mail.enabled()
+	if in.cfg.SMTPAlert && mailable && in.mailed != state {
+		in.mailed = state
+		d.mail.send(vrrpMail(routerID(&d.cfg.Global), ev.Instance, false, state))
+	}
 	if g := syncGroupOf(d.cfg, ev.Instance); g != nil && d.groupState[g.Name] != state {
 		d.groupState[g.Name] = state
 		d.runNotify(in.notify, g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop,
 			"GROUP", g.Name, state, ev.Priority)
+		if g.SMTPAlert && mailable && d.groupMail[g.Name] != state {
+			d.groupMail[g.Name] = state
+			d.mail.send(vrrpMail(routerID(&d.cfg.Global), g.Name, true, state))
+		}
 	}
 	if d.lvs != nil {
 		d.lvs.vrrpState(ev.Instance, ev.To)

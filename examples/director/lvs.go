@@ -34,6 +34,7 @@ type lvsManager struct {
 	syncSt map[ipvs.DaemonState]bool // running sync daemons
 	ops    map[ipvs.OpKind]uint64
 	opErrs uint64
+	rid    string // router_id, for alert mails
 }
 
 // vsRun is one virtual_server and its real servers' health.
@@ -227,6 +228,7 @@ func (d *daemon) applyLVS(_, cfg *kaconf.Config) error {
 func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.rid = routerID(&cfg.Global)
 	oldRS := map[string]*rsRun{}
 	for _, v := range l.vss {
 		for _, r := range v.rss {
@@ -450,11 +452,17 @@ func (l *lvsManager) onTransition(t health.Transition) {
 				continue
 			}
 			was := r.alive()
+			checkWas := r.up[i]
 			r.up[i] = t.Up
 			if t.WeightSet {
 				r.weight = t.Weight
 			}
 			l.d.log.Info("health check", "check", t.Name, "event", t.Event.String(), "reason", t.Reason, "err", t.Err)
+			// smtp_alert: keepalived's checkers mail each change of a checker's state
+			// (no_checker_emails is not supported), naming the real server's state.
+			if r.cfg.SMTPAlert && checkWas != t.Up && i < len(r.cfg.Checks) {
+				l.d.mail.send(checkerMail(l.rid, &v.cfg, &r.cfg, r.cfg.Checks[i].Type, t.Up, r.alive()))
+			}
 			if now := r.alive(); now != was {
 				cmd := r.cfg.NotifyDown
 				if now {
@@ -481,10 +489,16 @@ func (l *lvsManager) updateQuorum(v *vsRun) {
 		v.quorumUp = false
 		l.d.log.Warn("quorum lost", "virtual_server", v.svc.String(), "alive_weight", w)
 		l.d.runAsync(v.cfg.QuorumDown)
+		if v.cfg.SMTPAlert {
+			l.d.mail.send(quorumMail(l.rid, &v.cfg, false, v.cfg.Quorum-v.cfg.Hysteresis, w))
+		}
 	case !v.quorumUp && w >= v.cfg.Quorum+v.cfg.Hysteresis:
 		v.quorumUp = true
 		l.d.log.Info("quorum regained", "virtual_server", v.svc.String(), "alive_weight", w)
 		l.d.runAsync(v.cfg.QuorumUp)
+		if v.cfg.SMTPAlert {
+			l.d.mail.send(quorumMail(l.rid, &v.cfg, true, v.cfg.Quorum+v.cfg.Hysteresis, w))
+		}
 	}
 }
 
@@ -560,9 +574,17 @@ func (d *daemon) stopLVS() {
 		for _, r := range v.rss {
 			if r.alive() {
 				d.runSync(r.cfg.NotifyDown)
+				if r.cfg.SMTPAlert {
+					d.mail.send(fmt.Sprintf("[%s] Realserver %s of virtual server %s - DOWN", l.rid,
+						trio(r.cfg.Addr.Addr().String(), r.cfg.Addr.Port(), v.cfg.Protocol), vsName(&v.cfg)),
+						"=> Shutting down <=")
+				}
 			}
 		}
 		d.runSync(v.cfg.QuorumDown)
+		if v.cfg.SMTPAlert {
+			d.mail.send(fmt.Sprintf("[%s] Virtualserver %s - DOWN", l.rid, vsName(&v.cfg)), "=> Shutting down <=")
+		}
 	}
 	l.stopSyncDaemon()
 	if !d.keepIPVS {

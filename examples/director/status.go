@@ -79,6 +79,8 @@ type Status struct {
 	IPVSOps        map[string]uint64 `json:"ipvs_ops,omitempty"`
 	IPVSOpErrors   uint64            `json:"ipvs_op_errors"`
 	SyncDaemons    []string          `json:"ipvs_sync_daemons,omitempty"`
+	// Mail counts smtp_alert mails; nil when mail is not configured.
+	Mail *MailStats `json:"mail,omitempty"`
 }
 
 // InstanceStatus is one vrrp_instance.
@@ -148,6 +150,10 @@ func (d *daemon) status() Status {
 	st := Status{Time: time.Now()}
 	if d.cfg != nil {
 		st.RouterID = d.cfg.Global.RouterID
+		if mailConfigOf(&d.cfg.Global) != nil {
+			ms := d.mail.stats()
+			st.Mail = &ms
+		}
 	}
 	snaps := map[*routerRun]map[string]vrrp.Status{}
 	var keys []string
@@ -374,6 +380,16 @@ func (d *daemon) writeMetrics(w io.Writer) {
 	}
 	family("director_ipvs_op_errors_total", "counter", "IPVS operations that failed.")
 	sample("director_ipvs_op_errors_total", st.IPVSOpErrors)
+	ms := d.mail.stats()
+	family("director_smtp_mails_total", "counter", "smtp_alert mails: queued, sent, failed (given up after the retries) and dropped (queue full or stopping).")
+	sample("director_smtp_mails_total", ms.Queued, "result", "queued")
+	sample("director_smtp_mails_total", ms.Sent, "result", "sent")
+	sample("director_smtp_mails_total", ms.Failed, "result", "failed")
+	sample("director_smtp_mails_total", ms.Dropped, "result", "dropped")
+	family("director_smtp_attempt_errors_total", "counter", "SMTP deliveries that failed (server down, slow or rejecting); each mail is tried a bounded number of times.")
+	sample("director_smtp_attempt_errors_total", ms.AttemptErrors)
+	family("director_smtp_queue_length", "gauge", "smtp_alert mails waiting for the sender.")
+	sample("director_smtp_queue_length", ms.Pending)
 	w.Write(b.Bytes())
 }
 

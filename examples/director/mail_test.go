@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/vrrp/vrrptest"
+)
+
+// gotMail is one message a test SMTP server received.
+type gotMail struct {
+	Helo, From string
+	To         []string
+	Header     map[string]string
+	Body       string
+}
+
+// smtpServer is a minimal SMTP server on loopback, written for the tests: it
+// answers like a mail relay ("ok"), never answers ("hang"), or rejects the sender
+// with 550 ("reject").
+type smtpServer struct {
+	t    *testing.T
+	ln   net.Listener
+	mode string
+	mu   sync.Mutex
+	conn int
+	got  []gotMail
+	wg   sync.WaitGroup
+	quit chan struct{}
+}
+
+func newSMTPServer(t *testing.T, mode string) *smtpServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpServer{t: t, ln: ln, mode: mode, quit: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conn++
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				s.serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		close(s.quit)
+		ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *smtpServer) addr() string { return s.ln.Addr().String() }
+
+func (s *smtpServer) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
+}
+
+func (s *smtpServer) mails() []gotMail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]gotMail(nil), s.got...)
+}
+
+func (s *smtpServer) serve(c net.Conn) {
+	if s.mode == "hang" {
+		// Accept and say nothing until the client gives up or the test ends.
+		done := make(chan struct{})
+		go func() { io.Copy(io.Discard, c); close(done) }()
+		select {
+		case <-done:
+		case <-s.quit:
+		}
+		return
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(c)
+	reply := func(l string) { fmt.Fprintf(c, "%s\r\n", l) }
+	reply("220 test.example ESMTP")
+	var m gotMail
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+		arg := strings.TrimSpace(strings.TrimPrefix(line, strings.SplitN(line, " ", 2)[0]))
+		switch verb {
+		case "EHLO", "HELO":
+			m.Helo = arg
+			reply("250 test.example")
+		case "MAIL":
+			if s.mode == "reject" {
+				reply("550 5.7.1 sender rejected")
+				continue
+			}
+			m.From = strings.Trim(strings.TrimPrefix(arg, "FROM:"), "<>")
+			reply("250 ok")
+		case "RCPT":
+			m.To = append(m.To, strings.Trim(strings.TrimPrefix(arg, "TO:"), "<>"))
+			reply("250 ok")
+		case "DATA":
+			reply("354 go ahead")
+			var data strings.Builder
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				data.WriteString(strings.TrimPrefix(l, "."))
+			}
+			head, body, _ := strings.Cut(data.String(), "\r\n\r\n")
+			m.Header = map[string]string{}
+			for _, h := range strings.Split(strings.ReplaceAll(head, "\r\n ", " "), "\r\n") {
+				k, v, _ := strings.Cut(h, ": ")
+				m.Header[k] = v
+			}
+			m.Body = body
+			s.mu.Lock()
+			s.got = append(s.got, m)
+			s.mu.Unlock()
+			m = gotMail{Helo: m.Helo}
+			reply("250 queued")
+		case "QUIT":
+			reply("221 bye")
+			return
+		case "RSET", "NOOP":
+			reply("250 ok")
+		default:
+			reply("502 not implemented")
+		}
+	}
+}
+
+// syncBuffer is a log sink the tests read while the daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMailAlerts runs the daemon with keepalived's email settings against an SMTP
+// server on loopback: the instance's transition mails and a real server's DOWN mail
+// arrive with keepalived's subjects and bodies, the configured From, To, HELO name
+// and envelope.
+func TestMailAlerts(t *testing.T) {
+	srv := newSMTPServer(t, "ok")
+	down := closedPort(t)
+	conf := fmt.Sprintf(`
+global_defs {
+    router_id dir1
+    notification_email {
+        ops@example.com
+        oncall@example.com
+    }
+    notification_email_from director@example.com
+    smtp_server %s
+    smtp_helo_name dir1.example
+    smtp_connect_timeout 5
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    version 3
+    advert_int 0.1
+    priority 150
+    smtp_alert
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+virtual_server 192.0.2.10 80 {
+    delay_loop 0.2
+    lb_kind NAT
+    real_server %s {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`, srv.addr(), hostPort(down))
+	h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+	if err := h.d.start(context.Background(), readConf(t, conf)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			h.d.stop()
+		}
+	}()
+	rsSubject := fmt.Sprintf("[dir1] Realserver [127.0.0.1]:tcp:%s of virtual server [192.0.2.10]:tcp:80 - DOWN", strings.Split(down, ":")[1])
+	find := func(subject string) (gotMail, bool) {
+		for _, m := range srv.mails() {
+			if m.Header["Subject"] == subject {
+				return m, true
+			}
+		}
+		return gotMail{}, false
+	}
+	waitFor(t, "the MASTER and real server mails", func() bool {
+		_, a := find("[dir1] VRRP Instance VI_1 - Entering MASTER state")
+		_, b := find(rsSubject)
+		return a && b
+	})
+	type fields struct {
+		Helo, From, HFrom, HTo, Mailer string
+		To                             []string
+		Body                           string
+	}
+	of := func(m gotMail) fields {
+		return fields{m.Helo, m.From, m.Header["From"], m.Header["To"], m.Header["X-Mailer"], m.To, m.Body}
+	}
+	base := fields{Helo: "dir1.example", From: "director@example.com", HFrom: "director@example.com",
+		HTo: "ops@example.com, oncall@example.com", Mailer: "lvskit director (keepalived compatible)",
+		To: []string{"ops@example.com", "oncall@example.com"}}
+	m, _ := find("[dir1] VRRP Instance VI_1 - Entering MASTER state")
+	want := base
+	want.Body = "=> VRRP Instance is now owning VRRP VIPs <=\r\n"
+	if diff := cmp.Diff(want, of(m)); diff != "" {
+		t.Errorf("transition mail (-want +got):\n%s", diff)
+	}
+	if _, err := time.Parse(time.RFC1123Z, m.Header["Date"]); err != nil {
+		t.Errorf("Date header %q: %v", m.Header["Date"], err)
+	}
+	m, _ = find(rsSubject)
+	want.Body = "=> TCP CHECK failed on service <=\r\n"
+	if diff := cmp.Diff(want, of(m)); diff != "" {
+		t.Errorf("checker mail (-want +got):\n%s", diff)
+	}
+	if _, ok := find("[dir1] VRRP Instance VI_1 - Entering BACKUP state"); !ok {
+		t.Error("no mail for the start in BACKUP")
+	}
+
+	// A graceful stop mails "Stopping" before the daemon returns.
+	h.d.stop()
+	stopped = true
+	if m, ok := find("[dir1] VRRP Instance VI_1 - Stopping"); !ok || m.Body != "=> VRRP Instance stopping <=\r\n" {
+		t.Errorf("stop mail: %+v (found %v); mails %v", m, ok, srv.mails())
+	}
+	st := h.d.mail.stats()
+	if st.Sent < 4 || st.Failed != 0 || st.Dropped != 0 || st.AttemptErrors != 0 {
+		t.Errorf("mail stats %+v", st)
+	}
+}
+
+// TestMailServerFailures: a server that hangs and one that rejects are each tried
+// a bounded number of times, every failure is logged and counted, and the mail is
+// then logged as lost; while the sender is stuck, queuing never blocks, and what
+// does not fit in the queue is dropped with a log and a count.
+func TestMailServerFailures(t *testing.T) {
+	for _, mode := range []string{"hang", "reject"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := newSMTPServer(t, mode)
+			var logs syncBuffer
+			m := newMailer(slog.New(slog.NewTextHandler(&logs, nil)), nil)
+			m.backoff = 50 * time.Millisecond
+			m.grace = 10 * time.Second
+			m.cfg = &mailConfig{server: srv.addr(), from: "d@example.com", to: []string{"ops@example.com"},
+				helo: "d", timeout: 300 * time.Millisecond, routerID: "d"}
+			m.start()
+			m.send("[d] VRRP Instance VI_1 - Entering MASTER state", "=> VRRP Instance is now owning VRRP VIPs <=")
+			waitFor(t, "the mail given up", func() bool { return m.stats().Failed == 1 })
+			st := m.stats()
+			if st.AttemptErrors != mailAttempts || st.Sent != 0 || srv.connections() != mailAttempts {
+				t.Errorf("stats %+v, connections %d; want %d failed attempts on as many connections",
+					st, srv.connections(), mailAttempts)
+			}
+			l := logs.String()
+			wantErr := map[string]string{"hang": "no answer within smtp_connect_timeout", "reject": `MAIL FROM: 550 \"5.7.1 sender rejected\"`}[mode]
+			for _, s := range []string{"alert mail attempt failed", "attempt=3", wantErr,
+				`level=ERROR msg="alert mail lost: the SMTP server did not take it" subject="[d] VRRP Instance VI_1 - Entering MASTER state"`} {
+				if !strings.Contains(l, s) {
+					t.Errorf("log lacks %q:\n%s", s, l)
+				}
+			}
+			if mode != "hang" {
+				m.close()
+				return
+			}
+			// The sender is stuck on a hanging server: queuing stays instant, and the
+			// overflow is dropped and counted.
+			start := time.Now()
+			for i := range 100 {
+				m.send(fmt.Sprintf("mail %d", i), "body")
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("queuing 100 mails took %v", d)
+			}
+			st = m.stats()
+			if st.Queued+st.Dropped != 101 || st.Dropped < 100-mailQueueLen-1 {
+				t.Errorf("stats after 100 more mails: %+v", st)
+			}
+			if !strings.Contains(logs.String(), "alert mail dropped: the mail queue is full") {
+				t.Error("no log for the dropped mails")
+			}
+			// Stopping gives up the rest within the grace period, with a log each:
+			// every queued mail ends sent, failed or dropped.
+			full := st.Dropped
+			m.grace = 100 * time.Millisecond
+			m.close()
+			st = m.stats()
+			if st.Pending != 0 || st.Queued != st.Sent+st.Failed+st.Dropped-full {
+				t.Errorf("mails unaccounted for after close: %+v (%d dropped for a full queue)", st, full)
+			}
+			if !strings.Contains(logs.String(), "the director stopped before the SMTP server took it") {
+				t.Error("no log for the mails abandoned at stop")
+			}
+		})
+	}
+}
+
+// TestMailSubjects pins keepalived's subject and body formats.
+func TestMailSubjects(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server 192.0.2.10 80 {
+    protocol UDP
+    quorum 2
+    hysteresis 1
+    real_server 192.0.2.20 53 {
+        weight 3
+        MISC_CHECK {
+            misc_path /bin/true
+        }
+    }
+}
+virtual_server fwmark 7 {
+    real_server 2001:db8::20 443 {
+        SSL_GET {
+            url {
+                path /
+            }
+        }
+    }
+}
+`)
+	vs, fw := &cfg.VirtualServers[0], &cfg.VirtualServers[1]
+	var got []string
+	add := func(s, b string) { got = append(got, s+" | "+b) }
+	add(vrrpMail("r", "VI_1", false, "BACKUP"))
+	add(vrrpMail("r", "VI_1", false, "FAULT"))
+	add(vrrpMail("r", "G", true, "MASTER"))
+	add(vrrpMail("r", "G", true, "STOP"))
+	add(checkerMail("r", vs, &vs.RealServers[0], "MISC_CHECK", true, true))
+	add(checkerMail("r", fw, &fw.RealServers[0], "SSL_GET", false, false))
+	add(quorumMail("r", vs, false, 1, 0))
+	want := []string{
+		"[r] VRRP Instance VI_1 - Entering BACKUP state | => VRRP Instance is no longer owning VRRP VIPs <=",
+		"[r] VRRP Instance VI_1 - Entering FAULT state | => VRRP Instance is no longer owning VRRP VIPs <=",
+		"[r] VRRP Group G - Entering MASTER state | => All VRRP group instances are now in MASTER state <=",
+		"[r] VRRP Group G - Stopping | => All VRRP group instances are now stopping <=",
+		"[r] Realserver [192.0.2.20]:udp:53 of virtual server [192.0.2.10]:udp:80 - UP | => MISC CHECK succeed on service <=",
+		"[r] Realserver [2001:db8::20]:tcp:443 of virtual server FWM 7 - DOWN | => CHECK failed on service : HTTP/SSL request failed <=",
+		"[r] Virtualserver [192.0.2.10]:udp:80 - DOWN | => Lost quorum 2+1=1 <= 0 <=",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
