@@ -88,6 +88,17 @@ type host struct {
 	down    map[string]bool             // links that are down
 	linkFn  func(iface string, up bool) // the daemon's link watcher callback
 	linkSet chan struct{}               // closed once linkFn is set
+	eps     []*vrrptest.Endpoint        // the VRRP transports handed out
+}
+
+// crash cuts the host off the simulated network, as a killed host looks to its
+// peers: its adverts stop without a resignation.
+func (h *host) crash() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ep := range h.eps {
+		ep.SetUp(false)
+	}
 }
 
 // setLink takes a fake link down or up, as the rtnetlink watcher would report it.
@@ -110,11 +121,17 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 	h.probeOK.Store(true)
 	p := netip.MustParseAddr(primary)
 	dp := deps{
-		transport: func(string, bool, []netip.Addr, netip.Addr) (vrrp.Transport, error) { return net.Attach(p), nil },
-		primary:   func(string, bool) (netip.Addr, error) { return p, nil },
-		vips:      func() (vipBackend, error) { return h.vips, nil },
-		ipvs:      func() (*ipvs.Client, error) { return ipvs.NewClient(h.ipvs.Dial()) },
-		probe:     func(context.Context, []string) bool { return h.probeOK.Load() },
+		transport: func(string, bool, []netip.Addr, netip.Addr) (vrrp.Transport, error) {
+			ep := net.Attach(p)
+			h.mu.Lock()
+			h.eps = append(h.eps, ep)
+			h.mu.Unlock()
+			return ep, nil
+		},
+		primary: func(string, bool) (netip.Addr, error) { return p, nil },
+		vips:    func() (vipBackend, error) { return h.vips, nil },
+		ipvs:    func() (*ipvs.Client, error) { return ipvs.NewClient(h.ipvs.Dial()) },
+		probe:   func(context.Context, []string) bool { return h.probeOK.Load() },
 		linkUp: func(iface string) bool {
 			h.mu.Lock()
 			defer h.mu.Unlock()

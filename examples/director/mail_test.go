@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -395,5 +396,104 @@ virtual_server fwmark 7 {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestMailDoesNotDelayFailover measures, on vrrptest's simulated network inside
+// testing/synctest (so time is exact), how long the backup takes to become MASTER
+// after the master is cut off: without mail, with an SMTP server that answers, and
+// with one that accepts connections and never answers. Both directors mail every
+// transition (smtp_alert). The takeover time must be identical in all three: the
+// VRRP path never waits for the mail sender.
+func TestMailDoesNotDelayFailover(t *testing.T) {
+	const mailConf = `
+global_defs {
+    router_id ROUTER
+    notification_email {
+        ops@example.com
+    }
+    smtp_server 192.0.2.25
+}
+`
+	const inst = `
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    version 3
+    advert_int 0.1
+    priority PRIO
+    smtp_alert
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+`
+	takeover := func(t *testing.T, server string) (took time.Duration, ms MailStats) {
+		synctest.Test(t, func(t *testing.T) {
+			n := vrrptest.NewNetwork()
+			a, b := newHost(t, n, "192.0.2.1"), newHost(t, n, "192.0.2.2")
+			for _, h := range []*host{a, b} {
+				h.d.mail = newMailer(slog.New(slog.NewTextHandler(io.Discard, nil)), func(context.Context, string) (net.Conn, error) {
+					c, s := net.Pipe()
+					go func() {
+						defer s.Close()
+						(&smtpServer{mode: server, quit: make(chan struct{})}).serve(s)
+					}()
+					return c, nil
+				})
+			}
+			conf := func(name, prio string) string {
+				text := strings.NewReplacer("PRIO", prio).Replace(inst)
+				if server != "" {
+					text = strings.Replace(mailConf, "ROUTER", name, 1) + text
+				}
+				return text
+			}
+			ctx := context.Background()
+			if err := b.d.start(ctx, readConf(t, conf("b", "100"))); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.d.start(ctx, readConf(t, conf("a", "150"))); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3 * time.Second)
+			synctest.Wait()
+			if a.instance("VI_1").State != "MASTER" || b.instance("VI_1").State != "BACKUP" {
+				t.Fatalf("before the crash: a %+v, b %+v", a.instance("VI_1"), b.instance("VI_1"))
+			}
+			start := time.Now()
+			a.crash()
+			for i := 0; i < 5000 && b.instance("VI_1").State != "MASTER"; i++ {
+				time.Sleep(time.Millisecond)
+			}
+			took = time.Since(start)
+			ms = b.d.mail.stats()
+			a.d.stop()
+			b.d.stop()
+		})
+		return took, ms
+	}
+	base, _ := takeover(t, "")
+	// RFC 5798: Master_Down_Interval = 3*advert + skew (skew = (256-100)*advert/256);
+	// the crash falls somewhere in the last advert interval.
+	if base < 300*time.Millisecond || base > 500*time.Millisecond {
+		t.Errorf("takeover without mail took %v, want about 3.6 advert intervals", base)
+	}
+	for _, server := range []string{"ok", "hang"} {
+		took, ms := takeover(t, server)
+		t.Logf("mail server %q: takeover %v (without mail %v), backup's mail stats %+v", server, took, base, ms)
+		if took != base {
+			t.Errorf("takeover with a mail server that does %q took %v, without mail %v", server, took, base)
+		}
+		switch server {
+		case "ok":
+			if ms.Sent < 2 { // BACKUP, MASTER (and Stopping, within the grace period)
+				t.Errorf("answering server: %+v", ms)
+			}
+		case "hang":
+			if ms.Queued < 2 || ms.Sent != 0 {
+				t.Errorf("hanging server: %+v", ms)
+			}
+		}
 	}
 }
