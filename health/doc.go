@@ -68,8 +68,10 @@
 //
 // # Scheduler
 //
-// A Scheduler runs many Checks, each on its own timer, with a bounded number of
-// attempts in flight (SchedulerConfig.MaxConcurrent). A check never overlaps itself: its
+// A Scheduler runs many Checks from one queue ordered by due time (one goroutine, one
+// timer), on at most SchedulerConfig.MaxConcurrent worker goroutines that are started
+// as needed and reused, so an attempt allocates no goroutine, timer or (for a
+// connect-only TCPChecker) context. A check never overlaps itself: its
 // next attempt is scheduled only when the previous one ends. Each Check has an interval,
 // a timeout, rise and fall counts (consecutive), retries with a delay (keepalived's
 // retry and delay_before_retry), a fast interval while a count is in progress, a down

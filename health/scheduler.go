@@ -2,6 +2,7 @@ package health
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -213,8 +214,11 @@ type Attempt struct {
 	Err error
 }
 
-// Scheduler runs many checks, each on its own timer, never overlapping a check with
-// itself, and with at most MaxConcurrent attempts in flight.
+// Scheduler runs many checks from one queue ordered by due time, never overlapping a
+// check with itself, and with at most MaxConcurrent attempts in flight. One goroutine
+// and one timer serve the queue; attempts run on up to MaxConcurrent worker goroutines,
+// started as needed and kept until Run returns, so an attempt costs no goroutine or
+// timer of its own.
 //
 // Delivery: transitions go to one delivery goroutine that hands them to OnTransition or
 // the Transitions channel. Checks never wait for the consumer. If a check changes again
@@ -223,7 +227,9 @@ type Attempt struct {
 // replaced ones). A consumer therefore always converges to every check's current state,
 // but may not see every intermediate flap.
 type Scheduler struct {
-	sem     chan struct{}
+	maxConc int
+	work    chan *entry   // due entries, from the dispatcher to idle workers
+	kick    chan struct{} // wakes the dispatcher when the earliest due time moved earlier
 	onTrans func(Transition)
 	onAtt   func(Attempt)
 	out     chan Transition
@@ -231,12 +237,13 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	checks  map[string]*entry
-	ctx     context.Context // set by Run
 	started bool
 	stopped bool
 	pending map[string]*Transition
 	order   []string
 	flight  sync.WaitGroup
+	queue   dueQueue  // armed entries, earliest due first
+	epoch   time.Time // origin of dueItem.at
 
 	coalesced atomic.Uint64
 }
@@ -245,11 +252,12 @@ type entry struct {
 	name    string
 	cfg     Check
 	st      Status
-	timer   *time.Timer
-	armed   bool
+	index   int // position in Scheduler.queue; -1 when not armed
 	removed bool
 	due     time.Time
 }
+
+func (e *entry) armed() bool { return e.index >= 0 }
 
 // NewScheduler returns a Scheduler with no checks. Checks run once Run is called.
 func NewScheduler(cfg *SchedulerConfig) *Scheduler {
@@ -258,7 +266,10 @@ func NewScheduler(cfg *SchedulerConfig) *Scheduler {
 		c = *cfg
 	}
 	return &Scheduler{
-		sem:     make(chan struct{}, cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent)),
+		maxConc: cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent),
+		work:    make(chan *entry),
+		kick:    make(chan struct{}, 1),
+		epoch:   time.Now(),
 		onTrans: c.OnTransition,
 		onAtt:   c.OnAttempt,
 		out:     make(chan Transition),
@@ -289,7 +300,7 @@ func (s *Scheduler) Add(name string, c Check) error {
 	if _, ok := s.checks[name]; ok {
 		return fmt.Errorf("%w: %q", ErrCheckExists, name)
 	}
-	e := &entry{name: name, cfg: c, st: Status{Name: name, Up: !c.StartDown}}
+	e := &entry{name: name, cfg: c, st: Status{Name: name, Up: !c.StartDown}, index: -1}
 	s.checks[name] = e
 	if s.started {
 		s.armFirst(e)
@@ -311,7 +322,7 @@ func (s *Scheduler) Update(name string, c Check) error {
 		return fmt.Errorf("%w: %q", ErrCheckNotFound, name)
 	}
 	e.cfg = c
-	if e.armed {
+	if e.armed() {
 		s.arm(e, time.Now().Add(s.withJitter(c, s.nextInterval(e))))
 	}
 	return nil
@@ -362,13 +373,13 @@ func (s *Scheduler) Statuses() []Status {
 
 func (e *entry) status() Status {
 	st := e.st
-	if e.armed {
+	if e.armed() {
 		st.Next = e.due
 	}
 	return st
 }
 
-// Run schedules every check and runs them until ctx is done. It then stops all timers,
+// Run schedules every check and runs them until ctx is done. It then stops scheduling,
 // cancels attempts in progress, waits for them, closes the Transitions channel and
 // returns ctx's error. Transitions not yet delivered are dropped (Statuses still has
 // the final state). Run may be called once.
@@ -379,7 +390,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return errors.New("health: Scheduler.Run called twice")
 	}
 	s.started = true
-	s.ctx = ctx
 	for _, e := range s.checks {
 		s.armFirst(e)
 	}
@@ -390,7 +400,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		defer close(done)
 		s.deliver(ctx)
 	}()
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		s.dispatch(ctx)
+	}()
 	<-ctx.Done()
+	<-dispatched
 
 	s.mu.Lock()
 	s.stopped = true
@@ -413,22 +429,29 @@ func (s *Scheduler) armFirst(e *entry) {
 	s.arm(e, time.Now().Add(d))
 }
 
-// arm (re)schedules e at due. s.mu is held.
+// arm (re)schedules e at due, and wakes the dispatcher when e became the earliest.
+// s.mu is held.
 func (s *Scheduler) arm(e *entry, due time.Time) {
 	e.due = due
-	e.armed = true
-	d := time.Until(due)
-	if e.timer == nil {
-		e.timer = time.AfterFunc(d, func() { s.fire(e) })
-		return
+	at := int64(due.Sub(s.epoch))
+	if e.armed() {
+		s.queue[e.index].at = at
+		heap.Fix(&s.queue, e.index)
+	} else {
+		heap.Push(&s.queue, dueItem{at, e})
 	}
-	e.timer.Reset(d)
+	if e.index == 0 {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
+// disarm unschedules e. s.mu is held.
 func (s *Scheduler) disarm(e *entry) {
-	e.armed = false
-	if e.timer != nil {
-		e.timer.Stop()
+	if e.armed() {
+		heap.Remove(&s.queue, e.index)
 	}
 }
 
@@ -450,33 +473,94 @@ func (s *Scheduler) nextInterval(e *entry) time.Duration {
 	return e.cfg.interval()
 }
 
-// fire runs one attempt of e. It is the timer's function.
-func (s *Scheduler) fire(e *entry) {
+// dispatch is the Scheduler's clock: one goroutine and one timer for all checks. It
+// takes every due entry off the queue and hands it to an idle worker, starting
+// workers up to MaxConcurrent; when all are busy it waits for one (that wait is the
+// attempts' lateness). It returns when ctx is done.
+func (s *Scheduler) dispatch(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var batch []*entry
+	workers := 0
+	for {
+		s.mu.Lock()
+		now := time.Now()
+		for len(s.queue) > 0 && !s.queue[0].e.due.After(now) {
+			e := heap.Pop(&s.queue).(dueItem).e
+			e.st.Running = true
+			batch = append(batch, e)
+		}
+		wait := time.Duration(-1)
+		if len(s.queue) > 0 {
+			wait = s.queue[0].e.due.Sub(now)
+		}
+		s.mu.Unlock()
+
+		for i, e := range batch {
+			select {
+			case s.work <- e:
+				continue
+			default:
+			}
+			if workers < s.maxConc {
+				workers++
+				s.flight.Add(1)
+				go s.worker(ctx, e)
+				continue
+			}
+			select {
+			case s.work <- e:
+			case <-ctx.Done():
+				s.mu.Lock()
+				for _, e := range batch[i:] {
+					e.st.Running = false
+				}
+				s.mu.Unlock()
+				return
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
+
+		if wait >= 0 {
+			timer.Reset(wait)
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+	}
+}
+
+// worker runs attempts handed to it by the dispatcher until ctx is done. Workers
+// outlive their attempts, so an attempt costs no goroutine or stack growth.
+func (s *Scheduler) worker(ctx context.Context, e *entry) {
+	defer s.flight.Done()
+	for {
+		s.attempt(ctx, e)
+		select {
+		case e = <-s.work:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// attempt runs one attempt of e, records its outcome and schedules the next.
+func (s *Scheduler) attempt(ctx context.Context, e *entry) {
 	s.mu.Lock()
-	// A timer that was stopped or reset while this function was already starting
-	// arrives here stale: armed is false, or the new due time is still ahead.
-	if !e.armed || e.removed || s.stopped || s.ctx.Err() != nil || time.Now().Before(e.due) {
+	if e.removed || s.stopped || ctx.Err() != nil {
+		e.st.Running = false
 		s.mu.Unlock()
 		return
 	}
-	e.armed = false
-	e.st.Running = true
-	due, cfg, ctx := e.due, e.cfg, s.ctx
-	s.flight.Add(1)
+	due, cfg := e.due, e.cfg
 	s.mu.Unlock()
-	defer s.flight.Done()
 
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		s.idle(e)
-		return
-	}
-	if ctx.Err() != nil { // both cases were ready: shutting down, start nothing new
-		<-s.sem
-		s.idle(e)
-		return
-	}
 	start := time.Now()
 	var res Result
 	var err error
@@ -488,7 +572,6 @@ func (s *Scheduler) fire(e *entry) {
 		cancel()
 	}
 	end := time.Now()
-	<-s.sem
 	if s.onAtt != nil && ctx.Err() == nil {
 		s.onAtt(Attempt{Name: e.name, Due: due, Start: start, Duration: end.Sub(start), Err: err})
 	}
@@ -514,12 +597,6 @@ func (s *Scheduler) fire(e *entry) {
 // bounded by deadline.
 type deadlineChecker interface {
 	checkUntil(ctx context.Context, deadline time.Time) (Result, error)
-}
-
-func (s *Scheduler) idle(e *entry) {
-	s.mu.Lock()
-	e.st.Running = false
-	s.mu.Unlock()
 }
 
 // record applies one attempt's outcome and returns when the next attempt is due.
@@ -633,4 +710,34 @@ func (s *Scheduler) deliver(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// dueQueue is a min-heap of armed entries by due time (container/heap). Each item
+// carries its due time as monotonic nanoseconds since the Scheduler's epoch, so that
+// comparisons do not dereference entries.
+type dueQueue []dueItem
+
+type dueItem struct {
+	at int64
+	e  *entry
+}
+
+func (q dueQueue) Len() int           { return len(q) }
+func (q dueQueue) Less(i, j int) bool { return q[i].at < q[j].at }
+func (q dueQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].e.index, q[j].e.index = i, j
+}
+func (q *dueQueue) Push(x any) {
+	it := x.(dueItem)
+	it.e.index = len(*q)
+	*q = append(*q, it)
+}
+func (q *dueQueue) Pop() any {
+	old := *q
+	it := old[len(old)-1]
+	old[len(old)-1] = dueItem{}
+	it.e.index = -1
+	*q = old[:len(old)-1]
+	return it
 }

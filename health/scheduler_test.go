@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -461,6 +462,38 @@ func TestSchedulerShutdownNoFalseDown(t *testing.T) {
 		st, _ := s.Status("rs1")
 		if st.Failures != 0 || !st.Up || attempts.Load() != 1 {
 			t.Errorf("after shutdown: %d attempts, status %+v; want 1 attempt, up, no failures", attempts.Load(), st)
+		}
+	})
+}
+
+// TestSchedulerWorkersBounded runs many checks and requires that attempts run on at
+// most MaxConcurrent reused worker goroutines (plus the dispatcher, the delivery
+// goroutine and Run's caller), not on a goroutine each, and that every check keeps
+// its schedule.
+func TestSchedulerWorkersBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		s := NewScheduler(&SchedulerConfig{MaxConcurrent: 4})
+		for i := range 200 {
+			s.Add(fmt.Sprint("c", i), Check{Interval: time.Second, Warmup: time.Second, Checker: CheckerFunc(func(ctx context.Context) (Result, error) {
+				time.Sleep(time.Millisecond)
+				return Result{}, nil
+			})})
+		}
+		stop := runScheduler(t, s)
+		peak := 0
+		for range 50 {
+			time.Sleep(100 * time.Millisecond)
+			peak = max(peak, runtime.NumGoroutine()-before)
+		}
+		stop()
+		if peak > 4+3 {
+			t.Errorf("peak of %d goroutines above the baseline, want at most 4 workers + 3", peak)
+		}
+		for _, st := range s.Statuses() {
+			if st.Attempts < 4 || st.Failures != 0 {
+				t.Fatalf("%s: %d attempts, %d failures in 5 s at a 1 s interval", st.Name, st.Attempts, st.Failures)
+			}
 		}
 	})
 }
