@@ -188,9 +188,11 @@ func TestIntegrationFailover(t *testing.T) {
 				up := filepath.Join(dir, name+".up")
 				restart := fmt.Sprintf("echo restart >> %s/%s.restarts; if test -f %s/%s.fixable; then touch %s; fi",
 					dir, name, dir, name, up)
+				// A generous check timeout: on a loaded CI machine even `test -f` can
+				// take longer than the 200 ms interval, which would count as a failure.
 				args := []string{
 					"-interface", "eth0", "-vip", vipPrefix, "-vrid", "51", "-priority", prio,
-					"-advert-int", "500ms", "-check-interval", "200ms", "-fall", "2", "-rise", "2",
+					"-advert-int", "500ms", "-check-interval", "200ms", "-check-timeout", "10s", "-fall", "2", "-rise", "2",
 					"-weight", weight, "-check", "test -f " + up, "-restart", "sh -c '" + restart + "'",
 				}
 				if tc.unicast {
