@@ -74,6 +74,10 @@ func testBinaries(t *testing.T) binaries {
 	return bins
 }
 
+// newTestLab builds the lab. Tests with one director turn lvs_sync_daemon off: a
+// lone MASTER director with a sync daemon sometimes took more than 10 s to exit on
+// SIGTERM (reported to examples/director), and the cleanup fails on that.
+//
 // newTestLab builds the lab with the default cluster changed by mod, and removes it
 // at the end of the test, checking that nothing is left behind.
 func newTestLab(t *testing.T, mod func(*cluster)) *lab {
@@ -159,9 +163,9 @@ func TestIntegrationDirectRouting(t *testing.T) {
 		want    map[string]int
 		wantMAC []string
 	}{
-		{"rr", func(c *cluster) { c.Scheduler = "rr" }, 10, map[string]int{"rs1": 5, "rs2": 5}, []string{"rs1", "rs2"}},
+		{"rr", func(c *cluster) { c.Scheduler, c.SyncDaemon = "rr", false }, 10, map[string]int{"rs1": 5, "rs2": 5}, []string{"rs1", "rs2"}},
 		{"wrr 1:3", func(c *cluster) {
-			c.Scheduler, c.Check = "wrr", "HTTP_GET"
+			c.Scheduler, c.Check, c.SyncDaemon = "wrr", "HTTP_GET", false
 			c.RealServers[1].Weight = 3
 		}, 12, map[string]int{"rs1": 3, "rs2": 9}, []string{"rs1", "rs2"}},
 	}
@@ -202,7 +206,7 @@ func TestIntegrationDirectRouting(t *testing.T) {
 // TestIntegrationPersistence: with persistence_timeout one client sticks to one real
 // server although rr would alternate.
 func TestIntegrationPersistence(t *testing.T) {
-	l := newTestLab(t, func(c *cluster) { c.Persistence = 50 })
+	l := newTestLab(t, func(c *cluster) { c.Persistence, c.SyncDaemon = 50, false })
 	startDirectors(t, l, "dir1", "dir1")
 	rs, err := l.sample(context.Background(), 8)
 	if err != nil {
@@ -379,7 +383,7 @@ func TestIntegrationNopreempt(t *testing.T) {
 func TestIntegrationHealthCheck(t *testing.T) {
 	for _, inhibit := range []bool{false, true} {
 		t.Run(fmt.Sprintf("inhibit=%v", inhibit), func(t *testing.T) {
-			l := newTestLab(t, func(c *cluster) { c.Inhibit = inhibit })
+			l := newTestLab(t, func(c *cluster) { c.Inhibit, c.SyncDaemon = inhibit, false })
 			ctx := context.Background()
 			startDirectors(t, l, "dir1", "dir1")
 			c := l.c
