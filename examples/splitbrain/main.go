@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/argv"
 )
 
 func main() {
@@ -121,7 +123,7 @@ func parse(args []string, out io.Writer) (*config, error) {
 	}
 	if *alarm != "" {
 		var err error
-		if c.alarm, err = splitArgs(*alarm); err != nil {
+		if c.alarm, err = argv.Split(*alarm); err != nil {
 			return nil, fmt.Errorf("-alarm: %w", err)
 		}
 	}

@@ -23,11 +23,3 @@ func Example_monitor() {
 	// check ok=true: restart=false up=false changed=false
 	// check ok=true: restart=false up=true changed=true
 }
-
-// Commands are split like a shell splits them, without running one.
-func Example_splitArgs() {
-	argv, err := splitArgs(`sh -c 'pidof nginx || exit 1'`)
-	fmt.Printf("%q %v\n", argv, err)
-	// Output:
-	// ["sh" "-c" "pidof nginx || exit 1"] <nil>
-}

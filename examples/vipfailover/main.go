@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/argv"
 )
 
 func main() {
@@ -173,11 +175,11 @@ func parse(args []string, out io.Writer) (*config, error) {
 		c.src = a
 	}
 	var err error
-	if c.check, err = splitArgs(*check); err != nil || len(c.check) == 0 {
+	if c.check, err = argv.Split(*check); err != nil || len(c.check) == 0 {
 		return nil, fmt.Errorf("-check: %v", orElse(err, "empty command"))
 	}
 	if *restart != "" {
-		if c.restart, err = splitArgs(*restart); err != nil || len(c.restart) == 0 {
+		if c.restart, err = argv.Split(*restart); err != nil || len(c.restart) == 0 {
 			return nil, fmt.Errorf("-restart: %v", orElse(err, "empty command"))
 		}
 	}

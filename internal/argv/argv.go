@@ -1,16 +1,18 @@
-package main
+// Package argv splits command lines given as one flag or config string into argument
+// vectors, so that lvskit's programs run commands without a shell.
+package argv
 
 import (
 	"errors"
 	"strings"
 )
 
-// splitArgs splits a command line into words the way a POSIX shell splits a simple
+// Split splits a command line into words the way a POSIX shell splits a simple
 // command, without expanding anything: blanks separate words, single quotes keep
 // everything literally, double quotes keep everything but \" and \\, and a backslash
-// outside quotes escapes the next character. It exists so that -alarm 'logger -t "split
-// brain"' works as written without running a shell.
-func splitArgs(s string) ([]string, error) {
+// outside quotes escapes the next character. It exists so that a flag such as -check 'sh -c "test -f
+// /run/up"' works as written without running a shell.
+func Split(s string) ([]string, error) {
 	var (
 		words []string
 		cur   strings.Builder
