@@ -15,7 +15,7 @@ quick=0
 [ "${1:-}" = "-quick" ] && quick=1
 staticcheck_version=v0.8.2
 # Packages whose TestIntegration tests need the guest's kernel (IPVS) or run there too.
-kernel_packages=(./ipvs/... ./examples/ipvsctl ./internal/...)
+kernel_packages=(./ipvs/... ./examples/ipvsctl ./examples/minidirector ./internal/...)
 # Host programs the kernel tests use inside the guest.
 guest_programs=(ipvsadm)
 
