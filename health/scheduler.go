@@ -199,6 +199,13 @@ type SchedulerConfig struct {
 	// It runs on the attempt's goroutine before the next attempt is scheduled, so it
 	// must be quick; nil calls nothing.
 	OnAttempt func(Attempt)
+	// Coalesce, when positive, lets the Scheduler start due attempts in batches: it
+	// wakes only at multiples of Coalesce (counted from NewScheduler) and starts every
+	// attempt due by then, so each attempt starts up to Coalesce late and the process
+	// wakes at most once per Coalesce instead of once per due time. Thousands of
+	// checks spread over their interval cost noticeably less CPU with a few
+	// milliseconds. Zero starts every attempt at its due time.
+	Coalesce time.Duration
 }
 
 // Attempt describes one finished attempt, for SchedulerConfig.OnAttempt.
@@ -228,6 +235,7 @@ type Attempt struct {
 // but may not see every intermediate flap.
 type Scheduler struct {
 	maxConc int
+	slack   time.Duration // SchedulerConfig.Coalesce
 	work    chan *entry   // due entries, from the dispatcher to idle workers
 	kick    chan struct{} // wakes the dispatcher when the earliest due time moved earlier
 	onTrans func(Transition)
@@ -267,6 +275,7 @@ func NewScheduler(cfg *SchedulerConfig) *Scheduler {
 	}
 	return &Scheduler{
 		maxConc: cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent),
+		slack:   max(c.Coalesce, 0),
 		work:    make(chan *entry),
 		kick:    make(chan struct{}, 1),
 		epoch:   time.Now(),
@@ -493,6 +502,12 @@ func (s *Scheduler) dispatch(ctx context.Context) {
 		wait := time.Duration(-1)
 		if len(s.queue) > 0 {
 			wait = s.queue[0].e.due.Sub(now)
+			if s.slack > 0 {
+				// Wake at the first multiple of slack at or after the head's due
+				// time, and take everything due by then.
+				at := time.Duration(s.queue[0].at)
+				wait += (s.slack - at%s.slack) % s.slack
+			}
 		}
 		s.mu.Unlock()
 

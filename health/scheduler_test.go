@@ -497,3 +497,45 @@ func TestSchedulerWorkersBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestSchedulerCoalesce checks that with Coalesce, attempts start at multiples of it
+// (counted from NewScheduler), never early and less than Coalesce late.
+func TestSchedulerCoalesce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const slack = 100 * time.Millisecond
+		t0 := time.Now()
+		var mu sync.Mutex
+		var got []Attempt
+		s := NewScheduler(&SchedulerConfig{Coalesce: slack, OnAttempt: func(a Attempt) {
+			mu.Lock()
+			got = append(got, a)
+			mu.Unlock()
+		}})
+		noop := CheckerFunc(func(context.Context) (Result, error) { return Result{}, nil })
+		for i := range 20 {
+			s.Add(fmt.Sprint("c", i), Check{Checker: noop, Interval: 330 * time.Millisecond, Warmup: time.Second})
+		}
+		stop := runScheduler(t, s)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) < 20*10 {
+			t.Fatalf("%d attempts in 5 s, want at least 200", len(got))
+		}
+		starts := map[time.Duration]bool{}
+		for _, a := range got {
+			if late := a.Start.Sub(a.Due); late < 0 || late >= slack {
+				t.Errorf("%s started %v after its due time, want [0, %v)", a.Name, late, slack)
+			}
+			if off := a.Start.Sub(t0) % slack; off != 0 {
+				t.Errorf("%s started %v past a multiple of %v", a.Name, off, slack)
+			}
+			starts[a.Start.Sub(t0)] = true
+		}
+		if len(starts) > 51 {
+			t.Errorf("attempts started at %d distinct times in 5 s, want at most 51 (one per %v)", len(starts), slack)
+		}
+	})
+}

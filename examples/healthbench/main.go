@@ -10,7 +10,10 @@
 //     /proc/PID/stat (utime+stime) over -duration, and how many connections the
 //     listeners accepted meanwhile;
 //  2. stops keepalived, runs health.Scheduler with N TCPCheckers at the same interval
-//     and timeout, settles, and measures its own CPU (getrusage) the same way;
+//     and timeout, settles, and measures its own CPU (getrusage) the same way, once
+//     per -warmups value (0: all checks start together and stay in step, as
+//     keepalived's do; 1s: spread over the interval, one wakeup per check);
+//  3. measures the floor: the same probes as bare blocking system calls;
 //
 // and prints both, per second and per probe, and their ratios. Every phase is bounded.
 //
@@ -44,6 +47,8 @@ type config struct {
 	interval, duration, settle time.Duration
 	keepalived, dir            string
 	serve                      bool
+	warmups                    durationsFlag
+	coalesce                   time.Duration
 	cpuprofile                 string
 }
 
@@ -56,6 +61,9 @@ func main() {
 	flag.StringVar(&cfg.keepalived, "keepalived", "keepalived", "keepalived program")
 	flag.StringVar(&cfg.dir, "dir", "/tmp/healthbench", "directory for keepalived's config and pid files")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of lvskit's measured window to this file")
+	cfg.warmups = durationsFlag{0, time.Second}
+	flag.Var(&cfg.warmups, "warmups", "comma-separated Check.Warmup values to run lvskit with: 0 starts every check at once and keeps them in step, as keepalived does; 1s spreads them over the interval")
+	flag.DurationVar(&cfg.coalesce, "coalesce", 10*time.Millisecond, "also run every positive -warmups value with this SchedulerConfig.Coalesce (0: don't)")
 	flag.BoolVar(&cfg.serve, "serve", false, "internal: run the listeners")
 	flag.Parse()
 	raiseNOFILE()
@@ -211,11 +219,23 @@ func run(ctx context.Context, cfg config) error {
 	}
 	fmt.Printf("keepalived --check (checker process): %v\n", ka)
 
-	lv, err := runScheduler(ctx, cfg, l)
-	if err != nil {
-		return fmt.Errorf("lvskit: %w", err)
+	type variant struct{ warmup, coalesce time.Duration }
+	var vs []variant
+	for _, w := range cfg.warmups {
+		vs = append(vs, variant{w, 0})
+		if cfg.coalesce > 0 && w > 0 {
+			vs = append(vs, variant{w, cfg.coalesce})
+		}
 	}
-	fmt.Printf("lvskit health.Scheduler (own process): %v\n", lv)
+	var lvs []sample
+	for _, v := range vs {
+		lv, err := runScheduler(ctx, cfg, l, v.warmup, v.coalesce)
+		if err != nil {
+			return fmt.Errorf("lvskit: %w", err)
+		}
+		fmt.Printf("lvskit health.Scheduler, Warmup %v Coalesce %v (own process): %v\n", v.warmup, v.coalesce, lv)
+		lvs = append(lvs, lv)
+	}
 
 	fl, err := runFloor(cfg)
 	if err != nil {
@@ -224,8 +244,10 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Printf("floor (blocking socket+SO_LINGER 0+connect+close, one thread, same rate): %v\n", fl)
 
 	perProbe := func(s sample) float64 { return float64(s.cpu) / float64(max(s.probes, 1)) }
-	fmt.Printf("ratio keepalived/lvskit: CPU per second %.2f, CPU per probe %.2f\n",
-		float64(ka.cpu)/float64(ka.wall)/(float64(lv.cpu)/float64(lv.wall)), perProbe(ka)/perProbe(lv))
+	for i, lv := range lvs {
+		fmt.Printf("ratio lvskit (Warmup %v Coalesce %v)/keepalived: CPU per second %.2f, CPU per probe %.2f\n", vs[i].warmup, vs[i].coalesce,
+			float64(lv.cpu)/float64(lv.wall)/(float64(ka.cpu)/float64(ka.wall)), perProbe(lv)/perProbe(ka))
+	}
 	return nil
 }
 
@@ -290,15 +312,15 @@ func runKeepalived(cfg config, l *listeners) (sample, error) {
 	return s, err
 }
 
-func runScheduler(ctx context.Context, cfg config, l *listeners) (sample, error) {
-	s := health.NewScheduler(&health.SchedulerConfig{MaxConcurrent: max(health.DefaultMaxConcurrent, cfg.n/8)})
+func runScheduler(ctx context.Context, cfg config, l *listeners, warmup, coalesce time.Duration) (sample, error) {
+	s := health.NewScheduler(&health.SchedulerConfig{MaxConcurrent: max(health.DefaultMaxConcurrent, cfg.n/8), Coalesce: coalesce})
 	for i := range cfg.n {
 		ip, port := addr(i)
 		err := s.Add(strconv.Itoa(i), health.Check{
 			Checker:  &health.TCPChecker{Address: net.JoinHostPort(ip, strconv.Itoa(port))},
 			Interval: cfg.interval,
 			Timeout:  cfg.interval,
-			Warmup:   cfg.interval,
+			Warmup:   warmup,
 		})
 		if err != nil {
 			return sample{}, err
@@ -376,4 +398,27 @@ func loadavg() string {
 func numCPU() int {
 	b, _ := os.ReadFile("/proc/cpuinfo")
 	return max(strings.Count(string(b), "processor\t:"), 1)
+}
+
+// durationsFlag is a comma-separated list of durations.
+type durationsFlag []time.Duration
+
+func (d *durationsFlag) String() string {
+	var parts []string
+	for _, v := range *d {
+		parts = append(parts, v.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (d *durationsFlag) Set(s string) error {
+	*d = nil
+	for _, f := range strings.Split(s, ",") {
+		v, err := time.ParseDuration(f)
+		if err != nil {
+			return err
+		}
+		*d = append(*d, v)
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ func main() {
 	flag.DurationVar(&cfg.interval, "interval", time.Second, "check interval")
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "measured duration (after one warmup interval and a settle period)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 256, "Scheduler MaxConcurrent")
+	flag.DurationVar(&cfg.coalesce, "coalesce", 0, "SchedulerConfig.Coalesce")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured period to this file")
 	flag.BoolVar(&cfg.floor, "floor", false, "instead of the Scheduler, run bare socket/connect/close system calls in a loop for -duration (the kernel's floor per probe)")
 	serve := flag.Bool("serve", false, "internal: run the listeners and print their addresses")
@@ -54,6 +55,7 @@ type config struct {
 	interval, duration             time.Duration
 	cpuprofile                     string
 	floor                          bool
+	coalesce                       time.Duration
 }
 
 func raiseNOFILE() {
@@ -159,6 +161,7 @@ func run(ctx context.Context, cfg config) error {
 	)
 	s := health.NewScheduler(&health.SchedulerConfig{
 		MaxConcurrent: cfg.concurrency,
+		Coalesce:      cfg.coalesce,
 		OnAttempt: func(a health.Attempt) {
 			if !measuring.Load() {
 				return
@@ -224,8 +227,8 @@ func run(ctx context.Context, cfg config) error {
 
 	pct := late.percentile
 	wall := t1.Sub(t0)
-	fmt.Printf("checks=%d listeners=%d interval=%v duration=%v concurrency=%d GOMAXPROCS=%d\n",
-		cfg.checks, cfg.listeners, cfg.interval, wall.Round(time.Millisecond), cfg.concurrency, runtime.GOMAXPROCS(0))
+	fmt.Printf("checks=%d listeners=%d interval=%v duration=%v concurrency=%d coalesce=%v GOMAXPROCS=%d\n",
+		cfg.checks, cfg.listeners, cfg.interval, wall.Round(time.Millisecond), cfg.concurrency, cfg.coalesce, runtime.GOMAXPROCS(0))
 	fmt.Printf("attempts=%d (%.0f/s, expected %.0f/s) failures=%d down-transitions=%d\n",
 		attempts.Load(), float64(attempts.Load())/wall.Seconds(), float64(cfg.checks)/cfg.interval.Seconds(), failures.Load(), downs.Load())
 	if e := firstErr.Load(); e != nil {
