@@ -203,6 +203,21 @@ func (d *daemon) applyLVS(_, cfg *kaconf.Config) error {
 			l.sched.Run(ctx)
 			close(l.done)
 		}()
+		if cfg.Global.LVSSyncDaemon != nil {
+			// A run killed with SIGKILL leaves its sync daemons in the kernel, and the
+			// kernel refuses to start another of the same state: stop them first.
+			if ds, err := c.Daemons(ctx); err != nil {
+				d.log.Error("listing IPVS sync daemons", "err", err)
+			} else {
+				for _, dm := range ds {
+					if err := c.StopDaemon(ctx, dm.State); err != nil {
+						d.log.Error("stopping a leftover IPVS sync daemon", "state", dm.State.String(), "err", err)
+					} else {
+						d.log.Info("stopped a leftover IPVS sync daemon", "state", dm.State.String())
+					}
+				}
+			}
+		}
 		if cfg.Global.LVSFlush {
 			if err := c.Flush(ctx); err != nil {
 				d.log.Error("lvs_flush", "err", err)
@@ -507,6 +522,12 @@ func (l *lvsManager) vrrpState(instance string, s vrrp.State) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.syncd == nil || l.syncd.Instance != instance {
+		return
+	}
+	if s == vrrp.StateInit {
+		// The instance is shutting down: stopLVS stops the sync daemon. Starting a
+		// backup daemon only to stop it at once could leave the stop waiting on the
+		// kernel's new receive thread.
 		return
 	}
 	st := ipvs.DaemonBackup
