@@ -55,6 +55,24 @@
 // With lvs_sync_daemon the kernel's sync daemon runs as master while its instance
 // is MASTER and as backup otherwise.
 //
+// # Email alerts
+//
+// With global_defs notification_email and smtp_server set, the director mails what
+// keepalived mails, with keepalived's subjects and bodies: VRRP instances and sync
+// groups with smtp_alert on each state entered ("[router_id] VRRP Instance VI_1 -
+// Entering MASTER state"), real servers with smtp_alert on each checker change
+// ("[router_id] Realserver [IP]:tcp:PORT of virtual server [VIP]:tcp:PORT - DOWN"),
+// virtual servers with smtp_alert on quorum changes. Mails go through a bounded queue
+// to one sender goroutine, so VRRP and the checks never wait for the mail server; a
+// server that is down, slow (smtp_connect_timeout bounds each session) or rejects is
+// logged and counted, each mail is tried three times with a backoff, and a mail given
+// up is logged at ERROR with its subject. The counters are in the status dump and the
+// metrics (director_smtp_*).
+//
+// docs/migrating-from-keepalived.md lists every keyword the director reads, what it
+// refuses, how its behaviour differs from keepalived's and why, and a systemd unit
+// that runs it with CAP_NET_ADMIN and CAP_NET_RAW instead of root.
+//
 // # Signals
 //
 // SIGTERM and SIGINT stop gracefully: MASTERs resign (priority 0), VIPs are removed,

@@ -68,15 +68,28 @@ type proc struct {
 
 func startDirector(t *testing.T, name string, ns *testenv.NetNS, conf string, extra ...string) *proc {
 	t.Helper()
+	return startDirectorVia(t, name, ns, nil, conf, extra...)
+}
+
+// startDirectorVia starts the director through wrapper (a command that execs its
+// arguments, such as setpriv), or directly when wrapper is empty.
+func startDirectorVia(t *testing.T, name string, ns *testenv.NetNS, wrapper []string, conf string, extra ...string) *proc {
+	t.Helper()
 	bin := directorBinary(t)
 	dir := t.TempDir()
+	if len(wrapper) > 0 {
+		// The status file is written by an unprivileged director.
+		os.Chmod(filepath.Dir(dir), 0o755)
+		os.Chmod(dir, 0o777)
+	}
 	logf := filepath.Join(dir, "log")
 	out, err := os.Create(logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, name: name, ns: ns, log: logf, status: filepath.Join(dir, "status.json"), done: make(chan struct{})}
-	args := append([]string{"netns", "exec", ns.Name, bin, "-f", conf, "-status-file", p.status, "-log-level", "debug"}, extra...)
+	args := append([]string{"netns", "exec", ns.Name}, wrapper...)
+	args = append(args, append([]string{bin, "-f", conf, "-status-file", p.status, "-log-level", "debug"}, extra...)...)
 	p.cmd = exec.Command("ip", args...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
@@ -450,4 +463,39 @@ func TestIntegrationLinkTracking(t *testing.T) {
 	}
 	d.signal(syscall.SIGTERM)
 	d.wait(slack)
+}
+
+// TestIntegrationCapabilitiesOnly runs the director as the unprivileged user nobody
+// with only CAP_NET_ADMIN and CAP_NET_RAW (ambient, bounding set reduced to them), as
+// the systemd unit in docs/migrating-from-keepalived.md does: it becomes MASTER, adds
+// its labelled VIP and announces it, and removes it on SIGTERM.
+func TestIntegrationCapabilitiesOnly(t *testing.T) {
+	bin := directorBinary(t)
+	testenv.RequireCommand(t, "setpriv")
+	os.Chmod(filepath.Dir(bin), 0o755) // nobody must reach the binary
+	nsA, _ := pair(t)
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	const vip = "192.0.2.100"
+	f := writeConf(t, filepath.Join(dir, "keepalived.conf"), instConf{prio: 150, version: 3, advert: "0.2",
+		vips: []string{vip + "/24 dev eth0 label eth0:vip"}})
+	os.Chmod(f, 0o644)
+	caps := "-all,+net_admin,+net_raw"
+	d := startDirectorVia(t, "director as nobody", nsA, []string{"setpriv", "--reuid=65534", "--regid=65534",
+		"--clear-groups", "--inh-caps=" + caps, "--ambient-caps=" + caps, "--bounding-set=" + caps}, f)
+	slack := 20 * time.Second
+	eventually(t, "MASTER with the labelled VIP", slack, func() bool { return hasAddr(t, nsA, vip+"/24", "eth0:vip") })
+	st := d.readStatus()
+	if len(st.Instances) != 1 || st.Instances[0].State != "MASTER" {
+		t.Errorf("status: %+v", st.Instances)
+	}
+	if strings.Contains(readFile(t, d.log), "level=ERROR") {
+		t.Errorf("errors in the log:\n%s", readFile(t, d.log))
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+	if hasAddr(t, nsA, vip+"/24", "") {
+		t.Error("the VIP stayed after SIGTERM")
+	}
 }

@@ -297,7 +297,7 @@ func (m *mailer) session(ctx context.Context, msg mailMsg) error {
 
 // smtpErr names the step that failed, and says so when the time ran out.
 func smtpErr(ctx context.Context, step string, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("director: smtp: %s: no answer within smtp_connect_timeout: %w", step, err)
 	}
 	return fmt.Errorf("director: smtp: %s: %w", step, err)

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/examples/director/kaconf"
+)
+
+const guide = "../../docs/migrating-from-keepalived.md"
+
+// guideRows returns the (block, keyword) pairs of the table under the level-2
+// heading that starts with section: rows of the form | `block` | `keyword` | ... |.
+func guideRows(t *testing.T, section string) [][2]string {
+	t.Helper()
+	f, err := os.Open(guide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows [][2]string
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "## ") {
+			in = strings.HasPrefix(line, "## "+section)
+			continue
+		}
+		if !in || !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			t.Fatalf("malformed row %q", line)
+		}
+		block := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		kw := strings.Trim(strings.TrimSpace(cells[2]), "`")
+		if block == "(top level)" {
+			block = ""
+		}
+		rows = append(rows, [2]string{block, kw})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatalf("%s: no table rows under ## %s", guide, section)
+	}
+	return rows
+}
+
+// TestMigrationGuideKeywords keeps docs/migrating-from-keepalived.md honest: its
+// table of supported keywords equals kaconf.Keywords() both ways (no keyword missing
+// from the guide, none listed that the reader does not accept), and every keyword
+// its rejected table lists is absent from Keywords() and refused by the reader in
+// that block with ErrUnknownKeyword.
+func TestMigrationGuideKeywords(t *testing.T) {
+	var want, got []string
+	for block, kws := range kaconf.Keywords() {
+		for _, k := range kws {
+			want = append(want, block+" "+k)
+		}
+	}
+	for _, r := range guideRows(t, "Supported keywords") {
+		got = append(got, r[0]+" "+r[1])
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the guide's supported keywords differ from kaconf.Keywords() (-reader +guide):\n%s", diff)
+	}
+
+	snippet := map[string]string{
+		"":              "KW x {\n}\n",
+		"global_defs":   "global_defs {\n KW x\n}\n",
+		"vrrp_instance": "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n KW x\n}\n",
+		"real_server":   "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n KW {\n }\n }\n}\n",
+		"url":           "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n HTTP_GET {\n url {\n path /\n KW x\n }\n }\n }\n}\n",
+	}
+	kw := kaconf.Keywords()
+	for _, r := range guideRows(t, "Rejected keywords") {
+		block, k := r[0], r[1]
+		t.Run(block+"/"+k, func(t *testing.T) {
+			if slices.Contains(kw[block], k) {
+				t.Fatalf("listed as rejected but Keywords()[%q] has it", block)
+			}
+			src, ok := snippet[block]
+			if !ok {
+				t.Fatalf("no test snippet for block %q", block)
+			}
+			_, _, err := kaconf.Read(fstest.MapFS{"k.conf": {Data: []byte(strings.ReplaceAll(src, "KW", k))}}, "k.conf")
+			if !errors.Is(err, kaconf.ErrUnknownKeyword) || !strings.Contains(err.Error(), k) {
+				t.Errorf("reading %s in %q: err = %v, want ErrUnknownKeyword naming it", k, block, err)
+			}
+		})
+	}
+}
