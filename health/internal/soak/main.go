@@ -202,6 +202,8 @@ func run(ctx context.Context, cfg config) error {
 	goroutines := runtime.NumGoroutine()
 	measuring.Store(true)
 	load0 := loadavg()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	u0, s0 := cpuTime()
 	su0, ss0 := procCPU(srv.Process.Pid)
 	t0 := time.Now()
@@ -218,6 +220,7 @@ func run(ctx context.Context, cfg config) error {
 	time.Sleep(cfg.duration)
 	pprof.StopCPUProfile()
 	u1, s1 := cpuTime()
+	runtime.ReadMemStats(&m1)
 	su1, ss1 := procCPU(srv.Process.Pid)
 	t1 := time.Now()
 	load1 := loadavg()
@@ -241,7 +244,9 @@ func run(ctx context.Context, cfg config) error {
 		100*float64(su1-su0+ss1-ss0)/float64(wall), 100*float64(su1-su0)/float64(wall), 100*float64(ss1-ss0)/float64(wall))
 	fmt.Printf("machine load average: %s at start, %s at end\n", load0, load1)
 	fmt.Printf("lateness p50=%v p90=%v p99=%v p99.9=%v max=%v\n", pct(0.5), pct(0.9), pct(0.99), pct(0.999), time.Duration(late.max.Load()))
-	fmt.Printf("memory per check=%.0f bytes (heap+stack in use after settling), goroutines=%d\n", perCheck, goroutines)
+	fmt.Printf("memory per check=%.0f bytes (heap+stack in use after settling), goroutines=%d, %.1f allocations and %.0f bytes per attempt, %d GC cycles\n",
+		perCheck, goroutines, float64(m1.Mallocs-m0.Mallocs)/float64(max(attempts.Load(), 1)),
+		float64(m1.TotalAlloc-m0.TotalAlloc)/float64(max(attempts.Load(), 1)), m1.NumGC-m0.NumGC)
 	return nil
 }
 
