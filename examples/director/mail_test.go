@@ -180,9 +180,10 @@ func (s *syncBuffer) String() string {
 }
 
 // TestMailAlerts runs the daemon with keepalived's email settings against an SMTP
-// server on loopback: the instance's transition mails and a real server's DOWN mail
-// arrive with keepalived's subjects and bodies, the configured From, To, HELO name
-// and envelope.
+// server on loopback: the instance's transition mails, a real server's DOWN mail
+// (checker), the sync group's and the virtual server's quorum mails arrive with
+// keepalived's subjects and bodies, the configured From, To, HELO name and envelope,
+// and the counters show them.
 func TestMailAlerts(t *testing.T) {
 	srv := newSMTPServer(t, "ok")
 	down := closedPort(t)
@@ -198,6 +199,12 @@ global_defs {
     smtp_helo_name dir1.example
     smtp_connect_timeout 5
 }
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    smtp_alert
+}
 vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
@@ -212,6 +219,7 @@ vrrp_instance VI_1 {
 virtual_server 192.0.2.10 80 {
     delay_loop 0.2
     lb_kind NAT
+    smtp_alert
     real_server %s {
         TCP_CHECK {
             connect_timeout 1
@@ -271,6 +279,32 @@ virtual_server 192.0.2.10 80 {
 	}
 	if _, ok := find("[dir1] VRRP Instance VI_1 - Entering BACKUP state"); !ok {
 		t.Error("no mail for the start in BACKUP")
+	}
+	waitFor(t, "the sync group's and the virtual server's mails", func() bool {
+		_, a := find("[dir1] VRRP Group G - Entering MASTER state")
+		_, b := find("[dir1] Virtualserver [192.0.2.10]:tcp:80 - DOWN")
+		return a && b
+	})
+	m, _ = find("[dir1] VRRP Group G - Entering MASTER state")
+	want.Body = "=> All VRRP group instances are now in MASTER state <=\r\n"
+	if diff := cmp.Diff(want, of(m)); diff != "" {
+		t.Errorf("sync group mail (-want +got):\n%s", diff)
+	}
+	m, _ = find("[dir1] Virtualserver [192.0.2.10]:tcp:80 - DOWN")
+	want.Body = "=> Lost quorum 1+0=1 <= 0 <=\r\n"
+	if diff := cmp.Diff(want, of(m)); diff != "" {
+		t.Errorf("quorum mail (-want +got):\n%s", diff)
+	}
+	var metrics bytes.Buffer
+	h.d.writeMetrics(&metrics)
+	for _, l := range []string{`director_smtp_mails_total{result="failed"} 0`, `director_smtp_mails_total{result="dropped"} 0`,
+		"director_smtp_attempt_errors_total 0", "# TYPE director_smtp_queue_length gauge"} {
+		if !strings.Contains(metrics.String(), l+"\n") {
+			t.Errorf("metrics lack %q", l)
+		}
+	}
+	if !strings.Contains(metrics.String(), `director_smtp_mails_total{result="sent"} `) || h.d.status().Mail == nil {
+		t.Error("no sent counter in the metrics or no mail in the status")
 	}
 
 	// A graceful stop mails "Stopping" before the daemon returns.
@@ -495,5 +529,44 @@ vrrp_instance VI_1 {
 				t.Errorf("hanging server: %+v", ms)
 			}
 		}
+	}
+}
+
+// TestMailNoEmailFaults: with no_email_faults entering FAULT sends no mail; leaving
+// it goes through BACKUP to MASTER, and those are mailed as usual.
+func TestMailNoEmailFaults(t *testing.T) {
+	srv := newSMTPServer(t, "ok")
+	conf := fmt.Sprintf(`
+global_defs {
+    router_id dir1
+    notification_email {
+        ops@example.com
+    }
+    smtp_server %s
+    no_email_faults
+}
+`, srv.addr()) + strings.Replace(linkConf, "    notify \"/notify\"\n", "    smtp_alert\n", 1)
+	h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+	if err := h.d.start(context.Background(), readConf(t, conf)); err != nil {
+		t.Fatal(err)
+	}
+	defer h.d.stop()
+	subjects := func() []string {
+		var out []string
+		for _, m := range srv.mails() {
+			out = append(out, m.Header["Subject"])
+		}
+		return out
+	}
+	settled := func() bool { st := h.d.mail.stats(); return st.Pending == 0 && st.Sent == st.Queued }
+	waitFor(t, "MASTER", func() bool { return h.instance("VI_1").State == "MASTER" && settled() && len(srv.mails()) == 2 })
+	h.setLink(t, "eth9", false)
+	waitFor(t, "FAULT", func() bool { return h.instance("VI_1").State == "FAULT" })
+	h.setLink(t, "eth9", true)
+	waitFor(t, "MASTER again", func() bool { return h.instance("VI_1").State == "MASTER" && settled() && len(srv.mails()) == 4 })
+	want := []string{"[dir1] VRRP Instance VI_1 - Entering BACKUP state", "[dir1] VRRP Instance VI_1 - Entering MASTER state",
+		"[dir1] VRRP Instance VI_1 - Entering BACKUP state", "[dir1] VRRP Instance VI_1 - Entering MASTER state"}
+	if diff := cmp.Diff(want, subjects()); diff != "" {
+		t.Errorf("mails (-want +got):\n%s", diff)
 	}
 }
