@@ -50,13 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 				fmt.Fprintf(stdout, "--- last lines of %s:\n%s\n", p.name, tail(p.log, 15))
 			}
 		}
+		// A program that does not stop cleanly fails the lab too.
 		cerr := l.close()
-		if cerr != nil && err == nil {
-			// The story passed; a program that was slow to stop is worth a warning,
-			// not a failed demo.
-			n.say("WARNING: %v", cerr)
-			cerr = nil
-		}
 		left, lerr := l.namespaces()
 		if cerr == nil && lerr == nil && len(left) == 0 {
 			n.say("cleaned up: processes stopped, namespaces %s-* deleted", l.tag)

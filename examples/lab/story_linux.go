@@ -305,7 +305,7 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	}
 	n.say("OK: graceful stop -- dir1 got SIGTERM and resigned (priority 0); dir2 held the VIP %d ms later", took.Milliseconds())
 	if err := <-stopped; err != nil {
-		n.say("WARNING: %v", err)
+		return fmt.Errorf("dir1 did not stop cleanly after SIGTERM: %w", err)
 	}
 	return nil
 }
