@@ -15,7 +15,7 @@ quick=0
 [ "${1:-}" = "-quick" ] && quick=1
 staticcheck_version=v0.8.2
 # Packages whose TestIntegration tests need the guest's kernel (IPVS) or run there too.
-kernel_packages=(./ipvs/... ./examples/ipvsctl ./examples/minidirector ./internal/...)
+kernel_packages=(./ipvs/... ./examples/ipvsctl ./examples/minidirector ./examples/lab ./internal/...)
 # Host programs the kernel tests use inside the guest.
 guest_programs=(ipvsadm)
 
@@ -79,10 +79,20 @@ test_unprivileged() {
 		GOFLAGS=-modcacherw GOTOOLCHAIN=local bash -c "cd $dir/src && go test -count=1 ./..."
 }
 
+# The end-to-end tests in examples/lab run these programs in the guest, which has no Go
+# toolchain: they are built here, statically, and copied in.
+guest_binaries=(./examples/director ./examples/realserver)
+
 test_kernel() {
-	local copies=() p
+	local copies=() p bin
 	for p in "${guest_programs[@]}"; do copies+=(-copy "$p"); done
-	go run ./internal/cmd/vmtest -v "${copies[@]}" -run Integration "${kernel_packages[@]}"
+	bin=$(mktemp -d)
+	CGO_ENABLED=0 go build -o "$bin/" "${guest_binaries[@]}" || return 1
+	for p in "$bin"/*; do copies+=(-file "$p:/bin/$(basename "$p")"); done
+	go run ./internal/cmd/vmtest -v -mem 2048 "${copies[@]}" -run Integration "${kernel_packages[@]}"
+	local rc=$?
+	rm -rf "$bin"
+	return $rc
 }
 
 step "install packages" install_packages
