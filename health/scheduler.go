@@ -2,7 +2,6 @@ package health
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -445,9 +444,9 @@ func (s *Scheduler) arm(e *entry, due time.Time) {
 	at := int64(due.Sub(s.epoch))
 	if e.armed() {
 		s.queue[e.index].at = at
-		heap.Fix(&s.queue, e.index)
+		s.queue.fix(e.index)
 	} else {
-		heap.Push(&s.queue, dueItem{at, e})
+		s.queue.push(dueItem{at, e})
 	}
 	if e.index == 0 {
 		select {
@@ -460,7 +459,7 @@ func (s *Scheduler) arm(e *entry, due time.Time) {
 // disarm unschedules e. s.mu is held.
 func (s *Scheduler) disarm(e *entry) {
 	if e.armed() {
-		heap.Remove(&s.queue, e.index)
+		s.queue.remove(e.index)
 	}
 }
 
@@ -495,7 +494,7 @@ func (s *Scheduler) dispatch(ctx context.Context) {
 		s.mu.Lock()
 		now := time.Now()
 		for len(s.queue) > 0 && !s.queue[0].e.due.After(now) {
-			e := heap.Pop(&s.queue).(dueItem).e
+			e := s.queue.remove(0)
 			e.st.Running = true
 			batch = append(batch, e)
 		}
@@ -727,9 +726,10 @@ func (s *Scheduler) deliver(ctx context.Context) {
 	}
 }
 
-// dueQueue is a min-heap of armed entries by due time (container/heap). Each item
-// carries its due time as monotonic nanoseconds since the Scheduler's epoch, so that
-// comparisons do not dereference entries.
+// dueQueue is a binary min-heap of armed entries by due time. Each item carries its
+// due time as monotonic nanoseconds since the Scheduler's epoch, so that comparisons do
+// not dereference entries; the operations are written out (not container/heap) so
+// that pushing and popping allocate nothing.
 type dueQueue []dueItem
 
 type dueItem struct {
@@ -737,22 +737,69 @@ type dueItem struct {
 	e  *entry
 }
 
-func (q dueQueue) Len() int           { return len(q) }
-func (q dueQueue) Less(i, j int) bool { return q[i].at < q[j].at }
-func (q dueQueue) Swap(i, j int) {
+func (q dueQueue) swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].e.index, q[j].e.index = i, j
 }
-func (q *dueQueue) Push(x any) {
-	it := x.(dueItem)
+
+func (q dueQueue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if q[p].at <= q[i].at {
+			return
+		}
+		q.swap(i, p)
+		i = p
+	}
+}
+
+// down sifts item i down and reports whether it moved.
+func (q dueQueue) down(i int) bool {
+	start := i
+	for {
+		l := 2*i + 1
+		if l >= len(q) {
+			break
+		}
+		m := l
+		if r := l + 1; r < len(q) && q[r].at < q[l].at {
+			m = r
+		}
+		if q[i].at <= q[m].at {
+			break
+		}
+		q.swap(i, m)
+		i = m
+	}
+	return i > start
+}
+
+func (q *dueQueue) push(it dueItem) {
 	it.e.index = len(*q)
 	*q = append(*q, it)
+	q.up(len(*q) - 1)
 }
-func (q *dueQueue) Pop() any {
+
+// remove takes out item i and returns its entry.
+func (q *dueQueue) remove(i int) *entry {
 	old := *q
-	it := old[len(old)-1]
-	old[len(old)-1] = dueItem{}
-	it.e.index = -1
-	*q = old[:len(old)-1]
-	return it
+	n := len(old) - 1
+	e := old[i].e
+	if i != n {
+		old.swap(i, n)
+	}
+	old[n] = dueItem{}
+	*q = old[:n]
+	if i != n && !q.down(i) {
+		q.up(i)
+	}
+	e.index = -1
+	return e
+}
+
+// fix restores the heap after item i's time changed.
+func (q dueQueue) fix(i int) {
+	if !q.down(i) {
+		q.up(i)
+	}
 }
