@@ -18,31 +18,6 @@ import (
 	"github.com/lvskit/lvskit/vrrp"
 )
 
-// skipInGuest skips t in the kernel-test guest, which has no Go toolchain to build the
-// program with (and needs no host-kernel namespace tests run again).
-func skipInGuest(t *testing.T) {
-	t.Helper()
-	if testenv.InGuest() {
-		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
-	}
-}
-
-// buildProgram builds splitbrain into a temporary directory. The qemu guest has no Go
-// toolchain, and neither may a user's machine: the test skips there.
-func buildProgram(t *testing.T) string {
-	t.Helper()
-	skipInGuest(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("needs the go command to build the program: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "splitbrain")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startRouter runs an lvskit VRRP router with one instance for VRID 51 on eth0 of ns.
 func startRouter(t *testing.T, ns *testenv.NetNS, primary string, prio uint8) *vrrp.Router {
 	t.Helper()
@@ -161,9 +136,9 @@ func macOf(t *testing.T, ns *testenv.NetNS) net.HardwareAddr {
 // answers ARP for it, and that the conflict clears when the backup drops it.
 func TestIntegrationSplitBrain(t *testing.T) {
 	testenv.RequireRoot(t)
-	skipInGuest(t)
+	testenv.SkipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh")
-	bin := buildProgram(t)
+	bin := testenv.BuildProgram(t, "splitbrain")
 
 	seg := testenv.NewSegment(t)
 	nsA, nsB, nsW := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
@@ -247,9 +222,9 @@ func TestIntegrationSplitBrain(t *testing.T) {
 // watcher reports them both, then the healing.
 func TestIntegrationSplitBrainIPv6(t *testing.T) {
 	testenv.RequireRoot(t)
-	skipInGuest(t)
+	testenv.SkipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh")
-	bin := buildProgram(t)
+	bin := testenv.BuildProgram(t, "splitbrain")
 
 	seg := testenv.NewSegment(t)
 	nsA, nsB, nsW := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)
@@ -348,9 +323,9 @@ vrrp_instance VI_1 {
 // healing.
 func TestIntegrationSplitBrainKeepalived(t *testing.T) {
 	testenv.RequireRoot(t)
-	skipInGuest(t)
+	testenv.SkipInGuest(t)
 	testenv.RequireCommand(t, "ip", "bridge", "sh", "keepalived")
-	bin := buildProgram(t)
+	bin := testenv.BuildProgram(t, "splitbrain")
 
 	seg := testenv.NewSegment(t)
 	nsA, nsB, nsW := testenv.NewNetNS(t), testenv.NewNetNS(t), testenv.NewNetNS(t)

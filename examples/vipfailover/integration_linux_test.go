@@ -13,31 +13,6 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
-// skipInGuest skips t in the kernel-test guest, which has no Go toolchain to build the
-// program with (and needs no host-kernel namespace tests run again).
-func skipInGuest(t *testing.T) {
-	t.Helper()
-	if testenv.InGuest() {
-		t.Skip("the kernel-test guest has no Go toolchain to build the program with")
-	}
-}
-
-// buildProgram builds vipfailover into a temporary directory. The qemu guest has no Go
-// toolchain, and neither may a user's machine: the test skips there.
-func buildProgram(t *testing.T) string {
-	t.Helper()
-	skipInGuest(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("needs the go command to build the program: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "vipfailover")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // node is one running vipfailover in a namespace.
 type node struct {
 	name string
@@ -148,9 +123,9 @@ func lines(t *testing.T, path string) int {
 // IPv4, and by multicast over IPv6.
 func TestIntegrationFailover(t *testing.T) {
 	testenv.RequireRoot(t)
-	skipInGuest(t)
+	testenv.SkipInGuest(t)
 	testenv.RequireCommand(t, "ip", "sh", "touch", "test")
-	bin := buildProgram(t)
+	bin := testenv.BuildProgram(t, "vipfailover")
 	for _, tc := range []struct {
 		name    string
 		weight  string
