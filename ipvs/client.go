@@ -52,8 +52,10 @@ type Client struct {
 	// many sockets Snapshot may use in all.
 	extra     []*netlink.Conn
 	snapConns int
-	broken    error
-	closed    bool
+	// dumpers holds the dump path of each socket (nil for one without a descriptor).
+	dumpers map[*netlink.Conn]*dumper
+	broken  error
+	closed  bool
 }
 
 // NewClient returns a Client over an existing netlink connection, typically one from
@@ -116,6 +118,7 @@ func (c *Client) Close() error {
 		x.Close()
 	}
 	c.extra = nil
+	c.dumpers = nil
 	return c.conn.Close()
 }
 
@@ -137,6 +140,7 @@ func (c *Client) do(ctx context.Context, fn func() error) error {
 		if err != nil {
 			return fmt.Errorf("ipvs: reconnect: %w", err)
 		}
+		delete(c.dumpers, c.conn)
 		c.conn.Close()
 		c.conn, c.broken = conn, nil
 	}
@@ -166,6 +170,20 @@ func (c *Client) do(ctx context.Context, fn func() error) error {
 		}
 	}
 	return err
+}
+
+// dumperFor returns the dump path of conn, one of the Client's sockets, or nil when conn
+// has no descriptor. It runs under c.mu.
+func (c *Client) dumperFor(conn *netlink.Conn) *dumper {
+	if d, ok := c.dumpers[conn]; ok {
+		return d
+	}
+	d := newDumper(conn, c.family)
+	if c.dumpers == nil {
+		c.dumpers = make(map[*netlink.Conn]*dumper)
+	}
+	c.dumpers[conn] = d
+	return d
 }
 
 func (c *Client) message(cmd uint8, flags netlink.HeaderFlags, build func(*netlink.AttributeEncoder)) (netlink.Message, error) {

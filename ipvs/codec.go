@@ -330,7 +330,7 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 			n, err = uintAttr(v)
 			s.FWMark = uint32(n)
 		case svcSchedName:
-			s.Scheduler = Scheduler(cstring(v))
+			s.Scheduler = schedulerName(v)
 		case svcFlags:
 			if len(v) < 4 {
 				err = errShort
@@ -462,6 +462,28 @@ func decodeDestAttrs(b []byte, svcFamily Family) (DestinationStatus, error) {
 	}
 	return st, err
 }
+
+// schedulerName returns the scheduler named by a NUL-terminated attribute, without
+// allocating for the kernel's own schedulers.
+func schedulerName(b []byte) Scheduler {
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	for _, s := range knownSchedulers {
+		if string(b) == string(s) {
+			return s
+		}
+	}
+	return Scheduler(b)
+}
+
+var knownSchedulers = [...]Scheduler{WeightedLeastConnection, RoundRobin, WeightedRoundRobin,
+	LeastConnection, WeightedFailover, WeightedOverflow, LocalityBasedLeastConnection,
+	LocalityBasedLeastConnectionRep, DestinationHashing, SourceHashing, MaglevHashing,
+	ShortestExpectedDelay, NeverQueue, TwoRandomChoices, NoScheduler}
 
 func cstring(b []byte) string {
 	for i, c := range b {

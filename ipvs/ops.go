@@ -23,6 +23,9 @@ func (c *Client) Services(ctx context.Context) ([]ServiceStatus, error) {
 }
 
 func (c *Client) services() ([]ServiceStatus, error) {
+	if d := c.dumperFor(c.conn); d != nil {
+		return d.dumpServices()
+	}
 	bodies, err := c.exec(cmdGetService, true, nil)
 	if err != nil {
 		return nil, err
@@ -77,6 +80,9 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationStat
 }
 
 func (c *Client) destinations(s Service) ([]DestinationStatus, error) {
+	if d := c.dumperFor(c.conn); d != nil {
+		return d.dumpDests(s, &destArena{})
+	}
 	return c.destinationsOn(c.conn, s)
 }
 

@@ -53,9 +53,14 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 		}
 		conns = append(conns, c.extra...)
 	}
+	dumpers := make([]*dumper, len(conns))
+	for w, conn := range conns {
+		dumpers[w] = c.dumperFor(conn)
+	}
 	if len(conns) == 1 {
+		a := destArena{chunkSize: destChunk}
 		for i := range svcs {
-			if err := c.destsInto(c.conn, &svcs[i]); err != nil {
+			if err := c.destsInto(c.conn, dumpers[0], &a, &svcs[i]); err != nil {
 				return err
 			}
 		}
@@ -83,12 +88,13 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			a := destArena{chunkSize: destChunk}
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(svcs) {
 					return
 				}
-				if err := c.destsInto(conn, &svcs[i]); err != nil {
+				if err := c.destsInto(conn, dumpers[w], &a, &svcs[i]); err != nil {
 					errs[w] = err
 					next.Store(int64(len(svcs))) // stop the others early
 					return
@@ -103,6 +109,7 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 	for w, x := range c.extra {
 		if err := errs[w+1]; err != nil {
 			if _, ok := kernelErrno(err); !ok {
+				delete(c.dumpers, x)
 				x.Close()
 				continue
 			}
@@ -115,8 +122,17 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 	return errors.Join(errs...)
 }
 
-func (c *Client) destsInto(conn *netlink.Conn, s *ServiceStatus) error {
-	ds, err := c.destinationsOn(conn, s.Service)
+// destsInto reads the destinations of s on conn, through d when it is not nil.
+func (c *Client) destsInto(conn *netlink.Conn, d *dumper, a *destArena, s *ServiceStatus) error {
+	var (
+		ds  []DestinationStatus
+		err error
+	)
+	if d != nil {
+		ds, err = d.dumpDests(s.Service, a)
+	} else {
+		ds, err = c.destinationsOn(conn, s.Service)
+	}
 	if err != nil {
 		return fmt.Errorf("destinations of %s: %w", s.Service, err)
 	}

@@ -155,6 +155,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	defer c1.Close()
+	raw, err := newRawLister()
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
 	saveLines := func(ctx context.Context, prog string, args ...string) (int, int, error) {
 		b, err := command(ctx, "", prog, args...)
 		if err != nil {
@@ -173,6 +178,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			s, d := count(snap)
 			return s, d, err
 		}},
+		{"raw x/sys 1 socket", func(context.Context) (int, int, error) { return raw.list(table) }},
 		{"ipvsctl -Sn", func(ctx context.Context) (int, int, error) { return saveLines(ctx, cfg.ipvsctl, "-Sn") }},
 		{"ipvsadm -Sn", func(ctx context.Context) (int, int, error) { return saveLines(ctx, cfg.ipvsadm, "-Sn") }},
 		{"ipvsctl -Ln", func(ctx context.Context) (int, int, error) { return listLines(command(ctx, "", cfg.ipvsctl, "-Ln")) }},

@@ -14,7 +14,9 @@
 //	       NewService and NewDestination for each rule
 //	list:  lvskit Snapshot (library, with its default sockets and with one), ipvsctl -Sn,
 //	       ipvsadm -Sn, ipvsctl -Ln, ipvsadm -Ln, moby/ipvs GetServices and
-//	       GetDestinations for each service
+//	       GetDestinations for each service, and a lower bound: the same dumps on one
+//	       blocking socket with golang.org/x/sys/unix, counting messages without
+//	       decoding them
 //
 // Every apply starts in a new network namespace (the commands run under ip netns exec,
 // whose cost is printed), because a flushed table leaves the kernel's destination trash
