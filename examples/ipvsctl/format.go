@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lvskit/lvskit/ipvs"
@@ -111,18 +112,6 @@ func svcName(s ipvs.Service) string {
 	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Port))
 }
 
-// svcRule is the service in rule form: "-t 192.0.2.1:80", "-f 100 -6".
-func svcRule(s ipvs.Service) string {
-	if s.FWMark != 0 {
-		if s.Family == ipvs.IPv6 {
-			return fmt.Sprintf("-f %d -6", s.FWMark)
-		}
-		return fmt.Sprintf("-f %d", s.FWMark)
-	}
-	opt := map[ipvs.Protocol]string{ipvs.TCP: "-t", ipvs.UDP: "-u", ipvs.SCTP: "--sctp-service"}[s.Protocol]
-	return opt + " " + hostPort(s.Address, s.Port)
-}
-
 func schedFlags(s ipvs.Service) string {
 	var out []string
 	names := [3]string{"flag-1", "flag-2", "flag-3"}
@@ -177,6 +166,10 @@ func largenum(n uint64, exact bool) string {
 func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpts, sorted, header bool) {
 	if sorted {
 		snap = sortTable(snap)
+	}
+	if o.f == fmtDefault {
+		writeListDefault(w, info, snap, header)
+		return
 	}
 	if header {
 		fmt.Fprintf(w, "IP Virtual Server version %s (size=%d)\n", info.VersionString(), info.ConnTableSize)
@@ -241,6 +234,72 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 	}
 }
 
+// writeListDefault is writeList's default format, appended to one buffer as writeSave
+// does.
+func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, header bool) {
+	b := make([]byte, 0, flushAt+512)
+	if header {
+		b = fmt.Appendf(b, "IP Virtual Server version %s (size=%d)\n", info.VersionString(), info.ConnTableSize)
+	}
+	b = append(b, "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"...)
+	for _, st := range snap {
+		s := st.Service
+		if s.FWMark != 0 {
+			b = append(b, svcName(s)...)
+		} else {
+			b = appendPaddedString(b, s.Protocol.String(), 4)
+			b = append(b, ' ')
+			b = appendHostPort(b, s.Address, s.Port)
+		}
+		b = append(b, ' ')
+		b = append(b, s.Scheduler...)
+		if f := schedFlags(s); f != "" {
+			b = append(b, " ("...)
+			b = append(b, f...)
+			b = append(b, ')')
+		}
+		if s.Flags&ipvs.FlagPersistent != 0 {
+			b = append(b, " persistent "...)
+			b = strconv.AppendInt(b, int64(s.Timeout.Seconds()), 10)
+			if m := maskString(s); m != "" {
+				b = append(b, " mask "...)
+				b = append(b, m...)
+			}
+			if s.PersistenceEngine != "" {
+				b = append(b, " pe "...)
+				b = append(b, s.PersistenceEngine...)
+			}
+		}
+		if s.Flags&ipvs.FlagOnePacket != 0 {
+			b = append(b, " ops"...)
+		}
+		b = append(b, '\n')
+		for _, ds := range st.Destinations {
+			d := ds.Destination
+			b = append(b, "  -> "...)
+			start := len(b)
+			b = appendHostPort(b, d.Address, d.Port)
+			for len(b)-start < 28 {
+				b = append(b, ' ')
+			}
+			b = append(b, ' ')
+			b = appendPaddedString(b, d.Forward.String(), 7)
+			b = append(b, ' ')
+			b = appendPadded(b, int64(d.Weight), 6)
+			b = append(b, ' ')
+			b = appendPadded(b, int64(ds.ActiveConns), 10)
+			b = append(b, ' ')
+			b = appendPadded(b, int64(ds.InactiveConns), 10)
+			b = append(b, '\n')
+		}
+		if len(b) >= flushAt {
+			_, _ = w.Write(b)
+			b = b[:0]
+		}
+	}
+	_, _ = w.Write(b)
+}
+
 // tunInfo is ipvsadm's TunnelInfo column: "ipip", "gue:PORT:CSUM", "gre:CSUM" (CSUM is
 // -c, +c or r+c for no checksum, checksum, remote checksum), or "n/a" for a destination
 // that is not tunnelled. ipvsadm formats it into 16 bytes: it is cut at 15 characters.
@@ -294,53 +353,131 @@ func fwdSwitch(m ipvs.ForwardMethod) string {
 	return "-g"
 }
 
-// writeSave prints the table as ipvsadm -Sn does.
+// writeSave prints the table as ipvsadm -Sn does. Lines are appended to one buffer
+// with strconv and netip's Append functions (fmt per line dominated a large table's
+// save under emulation) and written in large pieces.
 func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 	if sorted {
 		snap = sortTable(snap)
 	}
+	b := make([]byte, 0, flushAt+512)
+	var rule []byte
 	for _, st := range snap {
 		s := st.Service
-		rule := svcRule(s)
-		fmt.Fprintf(w, "-A %s -s %s", rule, s.Scheduler)
+		rule = appendSvcRule(rule[:0], s)
+		b = append(b, "-A "...)
+		b = append(b, rule...)
+		b = append(b, " -s "...)
+		b = append(b, s.Scheduler...)
 		if s.Flags&ipvs.FlagPersistent != 0 {
-			fmt.Fprintf(w, " -p %d", int64(s.Timeout.Seconds()))
+			b = append(b, " -p "...)
+			b = strconv.AppendInt(b, int64(s.Timeout.Seconds()), 10)
 			if m := maskString(s); m != "" {
-				fmt.Fprintf(w, " -M %s", m)
+				b = append(b, " -M "...)
+				b = append(b, m...)
 			}
 			if s.PersistenceEngine != "" {
-				fmt.Fprintf(w, " --pe %s", s.PersistenceEngine)
+				b = append(b, " --pe "...)
+				b = append(b, s.PersistenceEngine...)
 			}
 		}
 		if s.Flags&ipvs.FlagOnePacket != 0 {
-			fmt.Fprint(w, " -o")
+			b = append(b, " -o"...)
 		}
 		if f := schedFlags(s); f != "" {
-			fmt.Fprintf(w, " -b %s", f)
+			b = append(b, " -b "...)
+			b = append(b, f...)
 		}
-		fmt.Fprintln(w)
+		b = append(b, '\n')
 		for _, ds := range st.Destinations {
 			d := ds.Destination
-			fmt.Fprintf(w, "-a %s -r %s %s -w %d", rule, hostPort(d.Address, d.Port), fwdSwitch(d.Forward), d.Weight)
+			b = append(b, "-a "...)
+			b = append(b, rule...)
+			b = append(b, " -r "...)
+			b = appendHostPort(b, d.Address, d.Port)
+			b = append(b, ' ')
+			b = append(b, fwdSwitch(d.Forward)...)
+			b = append(b, " -w "...)
+			b = strconv.AppendInt(b, int64(d.Weight), 10)
 			if d.Forward == ipvs.Tunnel {
-				fmt.Fprintf(w, " --tun-type %s", d.TunnelType)
+				b = append(b, " --tun-type "...)
+				b = append(b, d.TunnelType.String()...)
 				if d.TunnelType == ipvs.TunnelGUE {
-					fmt.Fprintf(w, " --tun-port %d", d.TunnelPort)
+					b = append(b, " --tun-port "...)
+					b = strconv.AppendUint(b, uint64(d.TunnelPort), 10)
 				}
 				if d.TunnelType == ipvs.TunnelGUE || d.TunnelType == ipvs.TunnelGRE {
 					switch {
 					case d.TunnelFlags&ipvs.TunnelRemoteChecksum != 0:
-						fmt.Fprint(w, " --tun-remcsum")
+						b = append(b, " --tun-remcsum"...)
 					case d.TunnelFlags&ipvs.TunnelChecksum != 0:
-						fmt.Fprint(w, " --tun-csum")
+						b = append(b, " --tun-csum"...)
 					default:
-						fmt.Fprint(w, " --tun-nocsum")
+						b = append(b, " --tun-nocsum"...)
 					}
 				}
 			}
-			fmt.Fprintln(w)
+			b = append(b, '\n')
+			if len(b) >= flushAt {
+				_, _ = w.Write(b)
+				b = b[:0]
+			}
+		}
+		if len(b) >= flushAt {
+			_, _ = w.Write(b)
+			b = b[:0]
 		}
 	}
+	_, _ = w.Write(b)
+}
+
+// flushAt is the buffered size at which writeSave and writeList write out.
+const flushAt = 32 << 10
+
+func appendHostPort(b []byte, a netip.Addr, port uint16) []byte {
+	return netip.AddrPortFrom(a.Unmap(), port).AppendTo(b)
+}
+
+// appendSvcRule appends svcRule(s).
+func appendSvcRule(b []byte, s ipvs.Service) []byte {
+	if s.FWMark != 0 {
+		b = append(b, "-f "...)
+		b = strconv.AppendUint(b, uint64(s.FWMark), 10)
+		if s.Family == ipvs.IPv6 {
+			b = append(b, " -6"...)
+		}
+		return b
+	}
+	switch s.Protocol {
+	case ipvs.TCP:
+		b = append(b, "-t "...)
+	case ipvs.UDP:
+		b = append(b, "-u "...)
+	case ipvs.SCTP:
+		b = append(b, "--sctp-service "...)
+	default:
+		b = append(b, ' ')
+	}
+	return appendHostPort(b, s.Address, s.Port)
+}
+
+// appendPadded appends the decimal v left-aligned in width columns, as %-*d does.
+func appendPadded(b []byte, v int64, width int) []byte {
+	start := len(b)
+	b = strconv.AppendInt(b, v, 10)
+	for len(b)-start < width {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// appendPaddedString appends s left-aligned in width columns, as %-*s does.
+func appendPaddedString(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for i := len(s); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 func writeDaemons(w io.Writer, ds []ipvs.Daemon) {
