@@ -2,7 +2,7 @@
 // sharing a VIP, two web real servers) in network namespaces on one bridge, and checks,
 // step by step and with timestamps, what a person would check by hand.
 //
-//	sudo go run ./examples/lab [-vrrp-version 3] [-advert-int 0.5] [-check TCP_CHECK|HTTP_GET]
+//	sudo go run ./examples/lab [-scenario seeds|active-active] [-vrrp-version 3] [-advert-int 0.5] [-check TCP_CHECK|HTTP_GET]
 //
 // # Topology
 //
@@ -30,7 +30,22 @@
 //  3. rs1's web server stops accepting: rs1 leaves the pool after N s (the bound is
 //     delay_loop x (retry + 1) + connect_timeout), and rejoins when it comes back.
 //  4. dir1 returns and, with preemption, takes the VIP back.
-//  5. dir1 stops gracefully (SIGTERM): it resigns and dir2 takes over at once.
+//  5. dir1 stops gracefully (SIGTERM): it resigns with a priority-0 advert and dir2
+//     takes over after its Skew_Time; a packet socket on the client's link, with the
+//     kernel's receive timestamps, shows the time between the two adverts.
+//
+// # Active-active
+//
+// -scenario active-active runs the Nginx + keepalived article's "双主热备" instead:
+// a second vrrp_instance VI_2 (VRID 52) holds a second VIP, 192.0.2.101, with the
+// priorities swapped, so that dir1 is MASTER of 192.0.2.100 and dir2 of
+// 192.0.2.101, each with its own virtual_server over rs1 and rs2 (which carry both
+// VIPs on lo), and neither director idles. The lab checks that both VIPs serve at
+// once, each through its home director (the client's neighbour entries and the
+// destination MACs of its requests); that when dir1 crashes dir2 holds both VIPs and
+// both keep serving (the VIP dir2 already held loses no request); and that when
+// dir1 returns its VIP goes home. The sync daemon is off in this scenario: it
+// follows one instance.
 //
 // Every step is checked; the lab exits with status 1 at the first that misbehaves,
 // after printing the last lines of each program's log. Everything it created

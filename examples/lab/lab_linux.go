@@ -257,7 +257,11 @@ func waitLog(p *proc, s string, within time.Duration) error {
 }
 
 func (l *lab) startRealServer(h *host) error {
-	p, err := l.start(h, "realserver", l.bins.realserver, "-vip", l.c.VIP.String(), "-mode", "dr")
+	var args []string
+	for _, vip := range l.c.vips() {
+		args = append(args, "-vip", vip.String())
+	}
+	p, err := l.start(h, "realserver", l.bins.realserver, append(args, "-mode", "dr")...)
 	if err != nil {
 		return err
 	}
@@ -308,7 +312,10 @@ func (l *lab) revive(name string) error {
 }
 
 // owners returns the names of the directors that hold the VIP on an eth0 that is up.
-func (l *lab) owners() ([]string, error) {
+func (l *lab) owners() ([]string, error) { return l.ownersOf(l.c.VIP) }
+
+// ownersOf returns the names of the directors that hold vip on an eth0 that is up.
+func (l *lab) ownersOf(vip netip.Addr) ([]string, error) {
 	var names []string
 	for _, name := range []string{"dir1", "dir2"} {
 		h := l.hosts[name]
@@ -316,7 +323,7 @@ func (l *lab) owners() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !strings.Contains(out, " "+l.c.VIP.String()+"/32 ") {
+		if !strings.Contains(out, " "+vip.String()+"/32 ") {
 			continue
 		}
 		// A crashed director's link is down: the address it left there serves nobody.
@@ -336,15 +343,23 @@ func (l *lab) owners() ([]string, error) {
 
 // waitOwner waits until name alone holds the VIP.
 func (l *lab) waitOwner(ctx context.Context, name string, within time.Duration) error {
+	return l.waitOwnerOf(ctx, l.c.VIP, name, within)
+}
+
+// waitOwnerOf waits until name alone holds vip.
+func (l *lab) waitOwnerOf(ctx context.Context, vip netip.Addr, name string, within time.Duration) error {
 	return poll(ctx, within, func() (bool, error) {
-		o, err := l.owners()
+		o, err := l.ownersOf(vip)
 		return len(o) == 1 && o[0] == name, err
 	})
 }
 
 // neighbour returns the MAC address of the client's neighbour entry for the VIP.
-func (l *lab) neighbour() (net.HardwareAddr, error) {
-	out, err := l.hosts["client"].ns.ip("-j", "neigh", "show", l.c.VIP.String(), "dev", "eth0")
+func (l *lab) neighbour() (net.HardwareAddr, error) { return l.neighbourOf(l.c.VIP) }
+
+// neighbourOf returns the MAC address of the client's neighbour entry for vip.
+func (l *lab) neighbourOf(vip netip.Addr) (net.HardwareAddr, error) {
+	out, err := l.hosts["client"].ns.ip("-j", "neigh", "show", vip.String(), "dev", "eth0")
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +370,7 @@ func (l *lab) neighbour() (net.HardwareAddr, error) {
 		return nil, fmt.Errorf("ip neigh: %w", err)
 	}
 	if len(entries) == 0 || entries[0].LLAddr == "" {
-		return nil, errors.New("the client has no neighbour entry for the VIP")
+		return nil, fmt.Errorf("the client has no neighbour entry for %s", vip)
 	}
 	return net.ParseMAC(entries[0].LLAddr)
 }
@@ -385,8 +400,14 @@ func linkMAC(n netns, ifname string) (net.HardwareAddr, error) {
 }
 
 // pool returns the real servers and their weights in the IPVS table of director
-// name's namespace.
+// name's namespace, for the VIP.
 func (l *lab) pool(ctx context.Context, name string) (map[string]int, error) {
+	return l.poolOf(ctx, name, l.c.VIP)
+}
+
+// poolOf returns the real servers and their weights of vip:80 in the IPVS table of
+// director name's namespace; nil when there is no such service.
+func (l *lab) poolOf(ctx context.Context, name string, vip netip.Addr) (map[string]int, error) {
 	c, err := ipvs.Dial(&ipvs.Config{NetNS: l.hosts[name].ns.path()})
 	if err != nil {
 		return nil, err
@@ -397,7 +418,7 @@ func (l *lab) pool(ctx context.Context, name string) (map[string]int, error) {
 		return nil, err
 	}
 	for _, s := range svcs {
-		if s.Service.Address == l.c.VIP && s.Service.Port == 80 && s.Service.Protocol == ipvs.TCP {
+		if s.Service.Address == vip && s.Service.Port == 80 && s.Service.Protocol == ipvs.TCP {
 			dests, err := c.Destinations(ctx, s.Service)
 			if err != nil {
 				return nil, err
@@ -499,11 +520,12 @@ type reply struct {
 	peer   netip.AddrPort // the address the client's connection was to
 }
 
-// get makes one request to the VIP from the client's namespace, on a new connection.
-func (l *lab) get(ctx context.Context, timeout time.Duration) (reply, error) {
+// getVIP makes one request to vip:80 from the client's namespace, on a new
+// connection.
+func (l *lab) getVIP(ctx context.Context, vip netip.Addr, timeout time.Duration) (reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conn, err := l.hosts["client"].ns.dial(ctx, netip.AddrPortFrom(l.c.VIP, 80).String())
+	conn, err := l.hosts["client"].ns.dial(ctx, netip.AddrPortFrom(vip, 80).String())
 	if err != nil {
 		return reply{}, err
 	}

@@ -30,6 +30,7 @@ type options struct {
 	version    int
 	advert     string
 	check      string
+	scenario   string
 	mem        int
 }
 
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.version, "vrrp-version", 3, "VRRP version, 2 or 3")
 	fs.StringVar(&o.advert, "advert-int", "0.5", "advert_int in seconds (fractions need VRRP version 3)")
 	fs.StringVar(&o.check, "check", "TCP_CHECK", "health check of the real servers: TCP_CHECK or HTTP_GET")
+	fs.StringVar(&o.scenario, "scenario", "seeds", "seeds (one VIP: failover, health checks, preemption, graceful stop) or active-active (two VIPs, each director MASTER of one)")
 	fs.IntVar(&o.mem, "mem", 2048, "memory of the qemu guest in MiB, when the host has no IPVS")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -53,6 +55,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.check != "TCP_CHECK" && o.check != "HTTP_GET" {
 		return o, fmt.Errorf("-check %q: want TCP_CHECK or HTTP_GET", o.check)
 	}
+	if o.scenario != "seeds" && o.scenario != "active-active" {
+		return o, fmt.Errorf("-scenario %q: want seeds or active-active", o.scenario)
+	}
 	if o.version != 2 && o.version != 3 {
 		return o, fmt.Errorf("-vrrp-version %d: want 2 or 3", o.version)
 	}
@@ -62,5 +67,5 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // guestArgs are the flags the lab passes to itself in the guest.
 func (o options) guestArgs() []string {
 	return []string{"-in-guest", "-director", "/bin/director", "-realserver", "/bin/realserver",
-		"-vrrp-version", fmt.Sprint(o.version), "-advert-int", o.advert, "-check", o.check}
+		"-vrrp-version", fmt.Sprint(o.version), "-advert-int", o.advert, "-check", o.check, "-scenario", o.scenario}
 }

@@ -61,7 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			err = errors.Join(err, fmt.Errorf("namespaces left behind: %v", left))
 		}
 	}()
-	if err := story(ctx, l, n); err != nil {
+	tell := story
+	if o.scenario == "active-active" {
+		tell = activeActiveStory
+	}
+	if err := tell(ctx, l, n); err != nil {
 		n.say("FAILED: %v", err)
 		return err
 	}
@@ -72,6 +76,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 func labCluster(o options) cluster {
 	c := defaultCluster()
 	c.Version, c.AdvertInt, c.Check = o.version, o.advert, o.check
+	if o.scenario == "active-active" {
+		activeActive(&c)
+	}
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +34,11 @@ type probeResult struct {
 // probe requests the VIP every interval (each on a new connection, with timeout)
 // until the returned function is called; that function returns the results.
 func (l *lab) probe(ctx context.Context, interval, timeout time.Duration) func() []probeResult {
+	return l.probeVIP(ctx, l.c.VIP, interval, timeout)
+}
+
+// probeVIP is probe for vip.
+func (l *lab) probeVIP(ctx context.Context, vip netip.Addr, interval, timeout time.Duration) func() []probeResult {
 	ctx, cancel := context.WithCancel(ctx)
 	var (
 		mu  sync.Mutex
@@ -44,7 +50,7 @@ func (l *lab) probe(ctx context.Context, interval, timeout time.Duration) func()
 		defer wg.Done()
 		for ctx.Err() == nil {
 			start := time.Now()
-			r, err := l.get(ctx, timeout)
+			r, err := l.getVIP(ctx, vip, timeout)
 			if ctx.Err() != nil {
 				return
 			}
@@ -95,11 +101,16 @@ func outage(res []probeResult, t0 time.Time) (failed, total int, gap time.Durati
 
 // sample makes n requests in a row, each on a new connection.
 func (l *lab) sample(ctx context.Context, n int) ([]reply, error) {
+	return l.sampleVIP(ctx, l.c.VIP, n)
+}
+
+// sampleVIP makes n requests to vip in a row, each on a new connection.
+func (l *lab) sampleVIP(ctx context.Context, vip netip.Addr, n int) ([]reply, error) {
 	var rs []reply
 	for range n {
-		r, err := l.get(ctx, 5*time.Second)
+		r, err := l.getVIP(ctx, vip, 5*time.Second)
 		if err != nil {
-			return rs, fmt.Errorf("request %d to the VIP: %w", len(rs)+1, err)
+			return rs, fmt.Errorf("request %d to %s: %w", len(rs)+1, vip, err)
 		}
 		rs = append(rs, r)
 	}
@@ -291,7 +302,12 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	}
 	n.say("OK: preemption -- dir1 took the VIP back after %d ms (%d of %d requests failed); client's neighbour entry -> dir1", took.Milliseconds(), failed, total)
 
-	// 5. Graceful stop of the master: it resigns, then cleans up and exits.
+	// 5. Graceful stop of the master: it resigns, then cleans up and exits. The
+	// client's wire shows the resignation and the successor's first advert.
+	advs, err := startAdvertCapture(l.hosts["client"].ns)
+	if err != nil {
+		return err
+	}
 	t0 = time.Now()
 	stopped := make(chan error, 1)
 	go func() { stopped <- l.director("dir1").stop(syscall.SIGTERM, 20*time.Second) }()
@@ -300,21 +316,39 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 		return slices.Contains(o, "dir2"), err
 	})
 	took = time.Since(t0)
+	ads, cerr := advs.stop()
 	if err != nil {
 		return fmt.Errorf("dir2 did not take over from a stopping dir1: %w", err)
 	}
-	n.say("OK: graceful stop -- dir1 got SIGTERM and resigned (priority 0); dir2 held the VIP %d ms later", took.Milliseconds())
+	if cerr != nil {
+		return cerr
+	}
+	skew, err := c.skewTime(99)
+	if err != nil {
+		return err
+	}
+	resign, first, ok := resignGap(ads, c.VRID, l.hosts["dir1"].addr, l.hosts["dir2"].addr)
+	if !ok {
+		return fmt.Errorf("the client saw no priority-0 advert from dir1 followed by dir2's advert (%d adverts)", len(ads))
+	}
+	n.say("OK: graceful stop -- dir1 got SIGTERM and resigned (priority 0); dir2's first advert as MASTER came %d ms after the resignation on the wire (Skew_Time %d ms); dir2 held the VIP %d ms after SIGTERM",
+		first.At.Sub(resign.At).Milliseconds(), skew.Milliseconds(), took.Milliseconds())
 	if err := <-stopped; err != nil {
 		return fmt.Errorf("dir1 did not stop cleanly after SIGTERM: %w", err)
 	}
 	return nil
 }
 
-// waitServed waits until n requests in a row succeed.
+// waitServed waits until n requests in a row to the VIP succeed.
 func waitServed(ctx context.Context, l *lab, n int, within time.Duration) error {
+	return waitServedVIP(ctx, l, l.c.VIP, n, within)
+}
+
+// waitServedVIP waits until n requests in a row to vip succeed.
+func waitServedVIP(ctx context.Context, l *lab, vip netip.Addr, n int, within time.Duration) error {
 	ok := 0
 	return poll(ctx, within, func() (bool, error) {
-		if _, err := l.get(ctx, time.Second); err != nil {
+		if _, err := l.getVIP(ctx, vip, time.Second); err != nil {
 			ok = 0
 		} else {
 			ok++
