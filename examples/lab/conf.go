@@ -110,13 +110,32 @@ func (c cluster) skewTime(prio int) (time.Duration, error) {
 	if c.Version == 2 {
 		return time.Duration(256-prio) * time.Second / 256, nil
 	}
-	sec, err := strconv.ParseFloat(c.AdvertInt, 64)
+	mai, err := c.advertInterval()
+	return time.Duration(256-prio) * mai / 256, err
+}
+
+// masterDownInterval is VRRP's Master_Down_Interval for a backup of priority prio:
+// 3 x Master_Adver_Interval + Skew_Time.
+func (c cluster) masterDownInterval(prio int) (time.Duration, error) {
+	mai, err := c.advertInterval()
 	if err != nil {
-		return 0, fmt.Errorf("advert_int %q: %w", c.AdvertInt, err)
+		return 0, err
 	}
-	// Version 3 carries the interval in centiseconds.
-	mai := time.Duration(sec*100+0.5) * 10 * time.Millisecond
-	return time.Duration(256-prio) * mai / 256, nil
+	skew, err := c.skewTime(prio)
+	return 3*mai + skew, err
+}
+
+// advertInterval is advert_int as a duration: in centiseconds for version 3, which
+// carries it so, and in whole seconds for version 2.
+func (c cluster) advertInterval() (time.Duration, error) {
+	sec, err := strconv.ParseFloat(c.AdvertInt, 64)
+	if err != nil || sec <= 0 {
+		return 0, fmt.Errorf("advert_int %q: want a positive number of seconds", c.AdvertInt)
+	}
+	if c.Version == 2 {
+		return time.Duration(sec+0.5) * time.Second, nil
+	}
+	return time.Duration(sec*100+0.5) * 10 * time.Millisecond, nil
 }
 
 // directorConf renders the keepalived.conf of one director: the seeds' LVS-DR

@@ -136,6 +136,14 @@ func TestSkewTime(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("skewTime = %v; want %v", got, tt.want)
 			}
+			mdi, err := c.masterDownInterval(tt.prio)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mai := map[string]time.Duration{"0.5": 500 * time.Millisecond, "1": time.Second, "3": 3 * time.Second}[tt.advert]
+			if want := 3*mai + tt.want; mdi != want {
+				t.Errorf("masterDownInterval = %v; want %v", mdi, want)
+			}
 			sec, _ := strconv.ParseFloat(tt.advert, 64)
 			lib := vrrp.SkewTime(tt.version, uint8(tt.prio), time.Duration(sec*float64(time.Second)))
 			if d := got - lib; d < 0 || d >= time.Microsecond {

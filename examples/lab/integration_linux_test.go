@@ -628,8 +628,10 @@ func TestIntegrationActiveActive(t *testing.T) {
 			failed2, total2, _, served2 := outage(res[vip2], t0)
 			wire := fmt.Sprintf("no advert pair captured: %s", summary(ads))
 			if last, first, ok := takeoverGap(ads, l.c.VRID, l.hosts["dir1"].addr, l.hosts["dir2"].addr); ok {
-				mdi, _ := l.c.skewTime(99)
-				mdi += 3 * 500 * time.Millisecond
+				mdi, err := l.c.masterDownInterval(99)
+				if err != nil {
+					t.Fatal(err)
+				}
 				wire = fmt.Sprintf("dir1's last advert to dir2's first: %v, master-down interval %v", first.At.Sub(last.At).Round(time.Millisecond), mdi.Round(time.Millisecond))
 			}
 			t.Logf("active-active failover: dir2 holds %s %v after the crash (%s); %s: %d of %d requests failed, service back after %v; %s: %d of %d requests failed (served by %v)",

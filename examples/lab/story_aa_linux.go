@@ -108,7 +108,11 @@ func activeActiveStory(ctx context.Context, l *lab, n *narrator) error {
 		if err != nil {
 			return err
 		}
-		n.say("%s: %d of %d requests failed, service back %d ms after the crash (served by %v); neighbour entry -> %s", vip, failed, total, gap.Milliseconds(), served, l.hostByMAC(mac))
+		back := "no outage"
+		if failed > 0 {
+			back = fmt.Sprintf("service back %d ms after the crash", gap.Milliseconds())
+		}
+		n.say("%s: %d of %d requests failed, %s (served by %v); neighbour entry -> %s", vip, failed, total, back, served, l.hostByMAC(mac))
 		if l.hostByMAC(mac) != "dir2" {
 			return fmt.Errorf("the client's neighbour entry for %s is %s; want dir2's MAC", vip, mac)
 		}
