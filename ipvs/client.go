@@ -52,10 +52,12 @@ type Client struct {
 	// many sockets Snapshot may use in all.
 	extra     []*netlink.Conn
 	snapConns int
-	// dumpers holds the dump path of each socket (nil for one without a descriptor).
-	dumpers map[*netlink.Conn]*dumper
-	broken  error
-	closed  bool
+	// dumps are the blocking sockets of the dump path, opened on demand by openDump
+	// (nil for a Client made by NewClient, which takes the general path).
+	dumps    []*dumper
+	openDump func(family uint16) (*dumper, error)
+	broken   error
+	closed   bool
 }
 
 // NewClient returns a Client over an existing netlink connection, typically one from
@@ -118,7 +120,10 @@ func (c *Client) Close() error {
 		x.Close()
 	}
 	c.extra = nil
-	c.dumpers = nil
+	for _, d := range c.dumps {
+		d.close()
+	}
+	c.dumps = nil
 	return c.conn.Close()
 }
 
@@ -140,7 +145,6 @@ func (c *Client) do(ctx context.Context, fn func() error) error {
 		if err != nil {
 			return fmt.Errorf("ipvs: reconnect: %w", err)
 		}
-		delete(c.dumpers, c.conn)
 		c.conn.Close()
 		c.conn, c.broken = conn, nil
 	}
@@ -172,18 +176,46 @@ func (c *Client) do(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// dumperFor returns the dump path of conn, one of the Client's sockets, or nil when conn
-// has no descriptor. It runs under c.mu.
-func (c *Client) dumperFor(conn *netlink.Conn) *dumper {
-	if d, ok := c.dumpers[conn]; ok {
-		return d
+// dumpers returns up to n dump sockets armed with ctx and the call's deadline, opening
+// them on demand; none when the Client has no dump path or the first cannot be opened.
+// It runs under c.mu.
+func (c *Client) dumpers(ctx context.Context, n int) []*dumper {
+	if c.openDump == nil {
+		return nil
 	}
-	d := newDumper(conn, c.family)
-	if c.dumpers == nil {
-		c.dumpers = make(map[*netlink.Conn]*dumper)
+	for len(c.dumps) < n {
+		d, err := c.openDump(c.family)
+		if err != nil {
+			break // fewer sockets: slower, not wrong
+		}
+		c.dumps = append(c.dumps, d)
 	}
-	c.dumpers[conn] = d
-	return d
+	ds := c.dumps[:min(n, len(c.dumps))]
+	deadline, ok := ctx.Deadline()
+	if !ok && c.timeout > 0 {
+		deadline = time.Now().Add(c.timeout)
+	}
+	for _, d := range ds {
+		d.arm(ctx, deadline)
+	}
+	return ds
+}
+
+// dropDumpers closes the dump sockets whose error (errs[i] for c.dumps[i]) was not the
+// kernel's: they may hold unread replies or an unfinished dump. It runs under c.mu.
+func (c *Client) dropDumpers(errs []error) {
+	keep := c.dumps[:0]
+	for i, d := range c.dumps {
+		if i < len(errs) && errs[i] != nil {
+			if _, ok := kernelErrno(errs[i]); !ok {
+				d.close()
+				continue
+			}
+		}
+		keep = append(keep, d)
+	}
+	clear(c.dumps[len(keep):])
+	c.dumps = keep
 }
 
 func (c *Client) message(cmd uint8, flags netlink.HeaderFlags, build func(*netlink.AttributeEncoder)) (netlink.Message, error) {

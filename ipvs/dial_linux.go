@@ -25,7 +25,13 @@ func Dial(cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(conn, cfg, dial)
+	c, err := newClient(conn, cfg, dial)
+	if err != nil {
+		return nil, err
+	}
+	netns := cfg.NetNS
+	c.openDump = func(family uint16) (*dumper, error) { return openDumper(netns, family) }
+	return c, nil
 }
 
 func dialNetlink(netns string) (*netlink.Conn, error) {

@@ -1,10 +1,12 @@
 package ipvs
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/mdlayher/netlink"
 )
@@ -14,8 +16,11 @@ import (
 // encoders, buffers and the receive machinery of package netlink) cost more than the
 // kernel's. A dumper encodes each request into one reused buffer, reads every reply
 // datagram into one reused buffer through the socket's raw descriptor and hands the
-// message bodies to a decoder that reads them in place. Only Snapshot uses it; a
-// connection without a descriptor (ipvstest's) takes the general path.
+// message bodies to a decoder that reads them in place. Its sockets are separate,
+// blocking ones that the Go runtime's poller never sees: under emulation the poller's
+// thread, woken by every datagram queued on a socket it watches, cost as much as the
+// dump itself. Snapshot, Services and Destinations of a Client made by Dial use it; a
+// Client made by NewClient (ipvstest's) takes the general path.
 
 // Netlink message header layout and types (include/uapi/linux/netlink.h).
 const (
@@ -46,9 +51,17 @@ type dumper struct {
 type dumpIO interface {
 	send(b []byte) error
 	// recv reads one datagram into b and returns its length; a length larger than b
-	// means the datagram was truncated.
+	// means the datagram was truncated. A receive that waits ends with ctx or at the
+	// deadline given to arm.
 	recv(b []byte) (int, error)
+	// arm sets the context and deadline of the following calls (zero: none).
+	arm(ctx context.Context, deadline time.Time)
+	close() error
 }
+
+func (d *dumper) arm(ctx context.Context, deadline time.Time) { d.io.arm(ctx, deadline) }
+
+func (d *dumper) close() error { return d.io.close() }
 
 func newDumperIO(family uint16, io dumpIO) *dumper {
 	return &dumper{family: family, seq: 1 << 31, io: io, buf: make([]byte, dumpBuffer), req: make([]byte, 0, 128)}

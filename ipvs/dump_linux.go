@@ -3,78 +3,155 @@
 package ipvs
 
 import (
+	"context"
+	"fmt"
 	"os"
-	"syscall"
+	"runtime"
+	"time"
 	"unsafe"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// newDumper returns a dumper on conn's descriptor, or nil when conn has none (a
-// connection of ipvstest). The descriptor stays non-blocking and owned by conn: reads
-// go through its syscall.RawConn, so conn's deadlines bound them and a read that finds
-// the reply already queued (the usual case: the kernel builds the next part of a dump
-// inside the previous receive) never parks in the runtime's poller.
-func newDumper(conn *netlink.Conn, family uint16) *dumper {
-	rc, err := conn.SyscallConn()
+// openDumper opens a blocking generic-netlink socket (inside netns when set) for the
+// dump path of family.
+func openDumper(netns string, family uint16) (*dumper, error) {
+	fd, err := socketIn(netns)
 	if err != nil {
+		return nil, err
+	}
+	return newDumperIO(family, &sockIO{fd: fd}), nil
+}
+
+// socketIn opens a blocking, bound NETLINK_GENERIC socket in the network namespace
+// netns ("": the caller's). A socket stays in the namespace it was created in, so only
+// its creation runs on a thread switched into netns.
+func socketIn(netns string) (int, error) {
+	if netns == "" {
+		return dumpSocket()
+	}
+	ns, err := unix.Open(netns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("ipvs: open network namespace %s: %w", netns, err)
+	}
+	defer unix.Close(ns)
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// The thread is unlocked only once back in its own namespace; otherwise it
+		// ends with this goroutine.
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- result{-1, fmt.Errorf("ipvs: open own network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{-1, fmt.Errorf("ipvs: enter network namespace %s: %w", netns, err)}
+			return
+		}
+		fd, err := dumpSocket()
+		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		ch <- result{fd, err}
+	}()
+	r := <-ch
+	return r.fd, r.err
+}
+
+func dumpSocket() (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+	if err != nil {
+		return -1, fmt.Errorf("ipvs: open generic netlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("ipvs: bind generic netlink socket: %w", err)
+	}
+	return fd, nil
+}
+
+// waitSlice bounds one blocking receive, so that a cancelled context is noticed within
+// it. Dump receives rarely wait at all: the kernel queues the next part of a dump
+// while the previous receive runs.
+const waitSlice = 200 * time.Millisecond
+
+// sockIO is a blocking socket of the dump path.
+type sockIO struct {
+	fd       int
+	ctx      context.Context
+	deadline time.Time
+	timeo    time.Duration // the SO_RCVTIMEO in effect
+}
+
+func (s *sockIO) arm(ctx context.Context, deadline time.Time) {
+	s.ctx, s.deadline = ctx, deadline
+}
+
+func (s *sockIO) close() error { return unix.Close(s.fd) }
+
+func (s *sockIO) send(b []byte) error {
+	for {
+		_, err := unix.Write(s.fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("write", err)
+		}
 		return nil
 	}
-	return newDumperIO(family, &rawIO{rc: rc})
 }
 
-type rawIO struct {
-	rc syscall.RawConn
-}
-
-func (r *rawIO) send(b []byte) error {
-	var serr error
-	err := r.rc.Write(func(fd uintptr) bool {
-		for {
-			_, serr = unix.Write(int(fd), b)
-			if serr != unix.EINTR {
-				return serr != unix.EAGAIN
-			}
+func (s *sockIO) recv(b []byte) (int, error) {
+	for {
+		if err := s.setTimeout(); err != nil {
+			return 0, err
 		}
-	})
-	if err != nil {
-		return err
+		// MSG_TRUNC makes the kernel return the datagram's full length.
+		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			unix.MSG_TRUNC, 0, 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR, unix.EAGAIN: // EAGAIN: SO_RCVTIMEO expired
+			continue
+		}
+		return 0, os.NewSyscallError("recvfrom", e)
 	}
-	if serr != nil {
-		return os.NewSyscallError("write", serr)
+}
+
+// setTimeout fails when the context is done or the deadline passed, and otherwise
+// makes SO_RCVTIMEO the smaller of waitSlice and the time left.
+func (s *sockIO) setTimeout() error {
+	if s.ctx != nil {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
 	}
+	t := waitSlice
+	if !s.deadline.IsZero() {
+		left := time.Until(s.deadline)
+		if left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		if left < t {
+			t = left
+		}
+	}
+	if t == s.timeo {
+		return nil
+	}
+	tv := unix.NsecToTimeval(max(t, time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	s.timeo = t
 	return nil
-}
-
-func (r *rawIO) recv(b []byte) (int, error) {
-	var (
-		n    int
-		rerr error
-	)
-	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			// MSG_TRUNC makes the kernel return the datagram's full length.
-			m, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-				unix.MSG_TRUNC, 0, 0)
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			case 0:
-				n, rerr = int(m), nil
-			default:
-				rerr = e
-			}
-			return true
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	if rerr != nil {
-		return 0, os.NewSyscallError("recvfrom", rerr)
-	}
-	return n, nil
 }

@@ -2,7 +2,12 @@
 
 package ipvs
 
-import "github.com/mdlayher/netlink"
+import (
+	"fmt"
+	"runtime"
+)
 
-// newDumper returns nil: outside Linux, Snapshot takes the general path.
-func newDumper(*netlink.Conn, uint16) *dumper { return nil }
+// openDumper is never reached outside Linux, where Dial fails first.
+func openDumper(string, uint16) (*dumper, error) {
+	return nil, fmt.Errorf("ipvs: dump sockets are not supported on %s/%s", runtime.GOOS, runtime.GOARCH)
+}

@@ -1,11 +1,13 @@
 package ipvs
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
@@ -58,6 +60,10 @@ func (f *fakeIO) send(b []byte) error {
 	f.queue = append(f.queue, f.reply(binary.NativeEndian.Uint32(b[8:]))...)
 	return nil
 }
+
+func (f *fakeIO) arm(context.Context, time.Time) {}
+
+func (f *fakeIO) close() error { return nil }
 
 func (f *fakeIO) recv(b []byte) (int, error) {
 	if len(f.queue) == 0 {

@@ -13,7 +13,7 @@ func (c *Client) Services(ctx context.Context) ([]ServiceStatus, error) {
 	var out []ServiceStatus
 	err := c.do(ctx, func() error {
 		var err error
-		out, err = c.services()
+		out, err = c.services(ctx)
 		return err
 	})
 	if err != nil {
@@ -22,9 +22,11 @@ func (c *Client) Services(ctx context.Context) ([]ServiceStatus, error) {
 	return out, nil
 }
 
-func (c *Client) services() ([]ServiceStatus, error) {
-	if d := c.dumperFor(c.conn); d != nil {
-		return d.dumpServices()
+func (c *Client) services(ctx context.Context) ([]ServiceStatus, error) {
+	if ds := c.dumpers(ctx, 1); len(ds) > 0 {
+		out, err := ds[0].dumpServices()
+		c.dropDumpers([]error{err})
+		return out, err
 	}
 	bodies, err := c.exec(cmdGetService, true, nil)
 	if err != nil {
@@ -70,7 +72,7 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationStat
 	var out []DestinationStatus
 	err := c.do(ctx, func() error {
 		var err error
-		out, err = c.destinations(s)
+		out, err = c.destinations(ctx, s)
 		return err
 	})
 	if err != nil {
@@ -79,9 +81,11 @@ func (c *Client) Destinations(ctx context.Context, s Service) ([]DestinationStat
 	return out, nil
 }
 
-func (c *Client) destinations(s Service) ([]DestinationStatus, error) {
-	if d := c.dumperFor(c.conn); d != nil {
-		return d.dumpDests(s, &destArena{})
+func (c *Client) destinations(ctx context.Context, s Service) ([]DestinationStatus, error) {
+	if ds := c.dumpers(ctx, 1); len(ds) > 0 {
+		out, err := ds[0].dumpDests(s, &destArena{})
+		c.dropDumpers([]error{err})
+		return out, err
 	}
 	return c.destinationsOn(c.conn, s)
 }

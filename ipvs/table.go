@@ -26,7 +26,7 @@ func (c *Client) Snapshot(ctx context.Context) ([]ServiceStatus, error) {
 	var out []ServiceStatus
 	err := c.do(ctx, func() error {
 		var err error
-		if out, err = c.services(); err != nil {
+		if out, err = c.services(ctx); err != nil {
 			return err
 		}
 		return c.snapshotDests(ctx, out)
@@ -42,9 +42,24 @@ const parallelMin = 32
 
 // snapshotDests fills in the destinations of svcs. It runs under c.mu, inside do.
 func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error {
-	conns := []*netlink.Conn{c.conn}
+	n := 1
 	if c.snapConns > 1 && len(svcs) >= parallelMin {
-		for len(c.extra) < c.snapConns-1 {
+		n = c.snapConns
+	}
+	if ds := c.dumpers(ctx, n); len(ds) > 0 {
+		errs := make([]error, len(ds))
+		parallel(len(ds), svcs, errs, func(w int, a *destArena, s *ServiceStatus) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return destsErr(s, func() ([]DestinationStatus, error) { return ds[w].dumpDests(s.Service, a) })
+		})
+		c.dropDumpers(errs)
+		return errors.Join(errs...)
+	}
+	conns := []*netlink.Conn{c.conn}
+	if n > 1 && c.redial != nil {
+		for len(c.extra) < n-1 {
 			x, err := c.redial()
 			if err != nil {
 				break // fewer sockets: slower, not wrong
@@ -52,19 +67,6 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 			c.extra = append(c.extra, x)
 		}
 		conns = append(conns, c.extra...)
-	}
-	dumpers := make([]*dumper, len(conns))
-	for w, conn := range conns {
-		dumpers[w] = c.dumperFor(conn)
-	}
-	if len(conns) == 1 {
-		a := destArena{chunkSize: destChunk}
-		for i := range svcs {
-			if err := c.destsInto(c.conn, dumpers[0], &a, &svcs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	// The extra sockets get the deadline and cancellation that do gave c.conn.
 	deadline, ok := ctx.Deadline()
@@ -80,36 +82,16 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 		}
 	})
 	defer stop()
-
-	var next atomic.Int64
 	errs := make([]error, len(conns))
-	var wg sync.WaitGroup
-	for w, conn := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a := destArena{chunkSize: destChunk}
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(svcs) {
-					return
-				}
-				if err := c.destsInto(conn, dumpers[w], &a, &svcs[i]); err != nil {
-					errs[w] = err
-					next.Store(int64(len(svcs))) // stop the others early
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(conns), svcs, errs, func(w int, _ *destArena, s *ServiceStatus) error {
+		return destsErr(s, func() ([]DestinationStatus, error) { return c.destinationsOn(conns[w], s.Service) })
+	})
 	// An extra socket that failed other than with a kernel error may hold unread
 	// replies: drop it (c.conn is handled by do).
 	keep := c.extra[:0]
 	for w, x := range c.extra {
 		if err := errs[w+1]; err != nil {
 			if _, ok := kernelErrno(err); !ok {
-				delete(c.dumpers, x)
 				x.Close()
 				continue
 			}
@@ -122,17 +104,46 @@ func (c *Client) snapshotDests(ctx context.Context, svcs []ServiceStatus) error 
 	return errors.Join(errs...)
 }
 
-// destsInto reads the destinations of s on conn, through d when it is not nil.
-func (c *Client) destsInto(conn *netlink.Conn, d *dumper, a *destArena, s *ServiceStatus) error {
-	var (
-		ds  []DestinationStatus
-		err error
-	)
-	if d != nil {
-		ds, err = d.dumpDests(s.Service, a)
-	} else {
-		ds, err = c.destinationsOn(conn, s.Service)
+// parallel runs fn for every service on workers goroutines (the caller's alone when
+// there is one worker), each with its own arena; a worker's first error goes to
+// errs[w] and stops the others early.
+func parallel(workers int, svcs []ServiceStatus, errs []error, fn func(w int, a *destArena, s *ServiceStatus) error) {
+	if workers == 1 {
+		a := destArena{chunkSize: destChunk}
+		for i := range svcs {
+			if err := fn(0, &a, &svcs[i]); err != nil {
+				errs[0] = err
+				return
+			}
+		}
+		return
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := destArena{chunkSize: destChunk}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(svcs) {
+					return
+				}
+				if err := fn(w, &a, &svcs[i]); err != nil {
+					errs[w] = err
+					next.Store(int64(len(svcs))) // stop the others early
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// destsErr stores the destinations read stores into s, naming the service on error.
+func destsErr(s *ServiceStatus, read func() ([]DestinationStatus, error)) error {
+	ds, err := read()
 	if err != nil {
 		return fmt.Errorf("destinations of %s: %w", s.Service, err)
 	}
