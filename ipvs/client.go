@@ -28,8 +28,8 @@ type Config struct {
 	Window int
 	// SnapshotConns is how many sockets Snapshot uses to dump destinations in parallel
 	// (the kernel runs one dump at a time per socket). Zero means DefaultSnapshotConns;
-	// 1 keeps Snapshot on the Client's one socket. The extra sockets are opened by the
-	// first Snapshot of a table with more than a few services and kept until Close.
+	// 1 dumps on one socket. The sockets are opened by the first call that dumps (more
+	// than one only for a table with more than a few services) and kept until Close.
 	// Clients made by NewClient always use one socket.
 	SnapshotConns int
 }

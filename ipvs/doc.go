@@ -40,10 +40,10 @@
 // Snapshot reads every service and then the destinations of each; a socket runs one dump
 // at a time, so a dialled Client spreads the destination dumps of a large table over
 // Config.SnapshotConns sockets (4 by default). Its dumps (and those of Services and
-// Destinations) bypass the general message path: each request is encoded into a reused
-// buffer, each reply datagram read into a reused buffer through the socket's raw
-// descriptor (still bounded by the call's deadline and cancellation) and decoded in
-// place. Apply performs many
+// Destinations) bypass the general message path: they run on separate blocking sockets
+// that the Go runtime's poller does not watch, with each request encoded into a reused
+// buffer and each reply datagram read into a reused buffer and decoded in place; the
+// call's deadline and context still bound every wait. Apply performs many
 // operations with pipelined requests: a window of requests per system call, an
 // acknowledgement only for the last, and each failure reported by an *ApplyError against
 // the operation that caused it. Diff computes the minimal operations from the current
