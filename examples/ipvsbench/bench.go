@@ -80,6 +80,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "ip netns exec (paid by ipvsctl -R and ipvsadm -R only): median %.3fs\n", overhead.Seconds())
+	// Process start, paid by every command contender: a run that fails at parsing.
+	fmt.Fprintf(out, "process start and exit (no kernel call): ipvsctl %.3fs, ipvsadm %.3fs (medians)\n",
+		startCost(ctx, cfg.ipvsctl, "--no-such-option").Seconds(), startCost(ctx, cfg.ipvsadm, "--no-such-option").Seconds())
 
 	wantS, wantD := cfg.services, cfg.services*cfg.dests
 	type nsKey struct{}
@@ -173,6 +176,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			s, d := count(snap)
 			return s, d, err
 		}},
+		{"lvskit Dial+Snapshot", func(ctx context.Context) (int, int, error) {
+			c, err := ipvs.Dial(&ipvs.Config{Timeout: 5 * time.Minute})
+			if err != nil {
+				return 0, 0, err
+			}
+			defer c.Close()
+			snap, err := c.Snapshot(ctx)
+			s, d := count(snap)
+			return s, d, err
+		}},
 		{"lvskit Snapshot/1", func(ctx context.Context) (int, int, error) {
 			snap, err := c1.Snapshot(ctx)
 			s, d := count(snap)
@@ -232,7 +245,7 @@ func measure(ctx context.Context, out io.Writer, rounds int, cs []contender,
 				return nil, fmt.Errorf("%s: round %d: %w", cs[i].name, r, err)
 			}
 			times[i] = append(times[i], elapsed)
-			fmt.Fprintf(out, "round %d %-18s %8.3fs\n", r, cs[i].name, elapsed.Seconds())
+			fmt.Fprintf(out, "round %d %-20s %8.3fs\n", r, cs[i].name, elapsed.Seconds())
 		}
 	}
 	return times, nil
@@ -244,7 +257,7 @@ func report(out io.Writer, cs []contender, times [][]time.Duration, base string,
 		ts := slices.Clone(times[i])
 		slices.Sort(ts)
 		med[c.name] = median(ts)
-		fmt.Fprintf(out, "  %-18s median %8.3fs  min %8.3fs  max %8.3fs\n", c.name,
+		fmt.Fprintf(out, "  %-20s median %8.3fs  min %8.3fs  max %8.3fs\n", c.name,
 			med[c.name].Seconds(), ts[0].Seconds(), ts[len(ts)-1].Seconds())
 	}
 	for _, o := range ours {
@@ -274,6 +287,19 @@ func nsExecOverhead(ctx context.Context, newNS func(context.Context) (string, er
 	}
 	slices.Sort(ts)
 	return median(ts), nil
+}
+
+// startCost is the median time of five runs of prog with args, whose failure is
+// ignored (args are meant to fail before any work).
+func startCost(ctx context.Context, prog string, args ...string) time.Duration {
+	var ts []time.Duration
+	for range 5 {
+		start := time.Now()
+		_ = exec.CommandContext(ctx, prog, args...).Run()
+		ts = append(ts, time.Since(start))
+	}
+	slices.Sort(ts)
+	return median(ts)
 }
 
 func median(sorted []time.Duration) time.Duration {

@@ -12,7 +12,8 @@
 //
 //	apply: lvskit Apply (library), ipvsctl -R < rules, ipvsadm -R < rules, moby/ipvs
 //	       NewService and NewDestination for each rule
-//	list:  lvskit Snapshot (library, with its default sockets and with one), ipvsctl -Sn,
+//	list:  lvskit Snapshot (library, with its default sockets, with one, and on a new
+//	       Client each time, Dial included), ipvsctl -Sn,
 //	       ipvsadm -Sn, ipvsctl -Ln, ipvsadm -Ln, moby/ipvs GetServices and
 //	       GetDestinations for each service, and a lower bound: the same dumps on one
 //	       blocking socket with golang.org/x/sys/unix, counting messages without
