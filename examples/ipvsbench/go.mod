@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/lvskit/lvskit v0.0.0
 	github.com/moby/ipvs v1.1.0
+	golang.org/x/sys v0.47.0
 )
 
 require (
@@ -17,7 +18,6 @@ require (
 	github.com/vishvananda/netns v0.0.2 // indirect
 	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 )
 
 replace github.com/lvskit/lvskit => ../..
