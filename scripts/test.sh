@@ -35,7 +35,9 @@ install_packages() {
 	local missing=()
 	while read -r pkg; do
 		case "$pkg" in ''|'#'*) continue ;; esac
-		dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+		# Only "install ok installed" counts: a removed package whose configuration
+		# files remain is still known to dpkg -s.
+		[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
 	done < .ci/packages.txt
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
