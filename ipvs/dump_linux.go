@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 	"unsafe"
 
+	lvsnetns "github.com/lvskit/lvskit/internal/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,42 +27,17 @@ func openDumper(netns string, family uint16) (*dumper, error) {
 // netns ("": the caller's). A socket stays in the namespace it was created in, so only
 // its creation runs on a thread switched into netns.
 func socketIn(netns string) (int, error) {
-	if netns == "" {
-		return dumpSocket()
+	fd := -1
+	err := lvsnetns.Do("ipvs", netns, func() (err error) {
+		fd, err = dumpSocket()
+		return err
+	})
+	if err != nil && fd >= 0 {
+		// The socket was made but the thread could not leave the namespace.
+		unix.Close(fd)
+		fd = -1
 	}
-	ns, err := unix.Open(netns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("ipvs: open network namespace %s: %w", netns, err)
-	}
-	defer unix.Close(ns)
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread is unlocked only once back in its own namespace; otherwise it
-		// ends with this goroutine.
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{-1, fmt.Errorf("ipvs: open own network namespace: %w", err)}
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{-1, fmt.Errorf("ipvs: enter network namespace %s: %w", netns, err)}
-			return
-		}
-		fd, err := dumpSocket()
-		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{fd, err}
-	}()
-	r := <-ch
-	return r.fd, r.err
+	return fd, err
 }
 
 func dumpSocket() (int, error) {

@@ -3,11 +3,9 @@ package vip
 import (
 	"fmt"
 	"net"
-	"os"
-	"runtime"
 
+	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/mdlayher/packet"
-	"golang.org/x/sys/unix"
 )
 
 // packetAddr is the destination of a raw frame.
@@ -30,41 +28,5 @@ func listenPacket(netns string, ifi *net.Interface) (*packet.Conn, error) {
 }
 
 // inNetNS runs fn on a locked OS thread switched into the namespace at path, and
-// switches it back. Sockets fn opens stay in the namespace. If switching back fails the
-// thread stays locked and the runtime discards it when the goroutine ends.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("vip: open current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(path)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("vip: open netns: %w", err)
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("vip: enter netns %s: %w", path, os.NewSyscallError("setns", err))
-			return
-		}
-		fnErr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("vip: leave netns %s: %w", path, os.NewSyscallError("setns", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- fnErr
-	}()
-	return <-errc
-}
+// switches it back. Sockets fn opens stay in the namespace.
+func inNetNS(path string, fn func() error) error { return netns.Do("vip", path, fn) }

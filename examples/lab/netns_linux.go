@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	lvsnetns "github.com/lvskit/lvskit/internal/netns"
 )
 
 // netns is a named network namespace (/run/netns/NAME) that the lab created.
@@ -21,29 +20,7 @@ func (n netns) path() string { return "/run/netns/" + string(n) }
 // the namespace after do returns.
 func (n netns) do(fn func() error) error {
 	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	target, err := os.Open(n.path())
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter netns %s: %w", n, err)
-	}
-	fnErr := fn()
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// Stay locked: the runtime then discards this thread instead of reusing it.
-		return fmt.Errorf("return from netns %s: %w", n, err)
-	}
-	runtime.UnlockOSThread()
-	return fnErr
+	return lvsnetns.DoLocked("lab", n.path(), fn)
 }
 
 // dial opens a TCP connection from inside the namespace.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvskit/lvskit/internal/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,30 +73,7 @@ func (ns *NetNS) MustExec(t testing.TB, name string, args ...string) string {
 // expect to be in the namespace: they run on other threads.
 func (ns *NetNS) Do(fn func() error) error {
 	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("testenv: open current netns: %w", err)
-	}
-	defer orig.Close()
-	target, err := os.Open(ns.Path())
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("testenv: open netns %s: %w", ns.Name, err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("testenv: enter netns %s: %w", ns.Name, err)
-	}
-	fnErr := fn()
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// Leave the thread locked: the runtime destroys it when the goroutine exits,
-		// instead of reusing a thread that sits in the wrong namespace.
-		return fmt.Errorf("testenv: return from netns %s: %w", ns.Name, err)
-	}
-	runtime.UnlockOSThread()
-	return fnErr
+	return netns.DoLocked("testenv", ns.Path(), fn)
 }
 
 // Veth links namespace a (interface aName) and b (interface bName) with a veth pair and
