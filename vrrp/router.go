@@ -140,6 +140,22 @@ type instance struct {
 	m      *Machine
 	timers [2]Stopper
 	group  int // index into Router.groups, or -1
+	// The receive path re-arms the Master_Down_Timer on every advert. When the Clock's
+	// Stoppers can Reset (as *time.Timer can), each timer is created once with the
+	// callback in fires and reset afterwards, so re-arming allocates nothing. gens holds
+	// the latest arming's generation for Machine.Expire; armed says that arming has not
+	// fired yet; stale counts expiries of earlier armings that were already on their
+	// way (their goroutine waiting for Router.mu) when the timer was reset or stopped,
+	// which fire drops. All are guarded by Router.mu.
+	fires [2]func()
+	gens  [2]uint64
+	armed [2]bool
+	stale [2]int
+}
+
+// resetter is a Stopper that can be rescheduled, as *time.Timer can.
+type resetter interface {
+	Reset(d time.Duration) bool
 }
 
 // Router runs VRRP instances over a Transport and a Clock: it reads and validates
@@ -162,6 +178,8 @@ type Router struct {
 	acts     []Action
 	tx       Advert
 	txBuf    []byte
+	started  chan struct{} // closed by Run once every instance has started
+	noReset  bool          // the Clock's Stoppers have no Reset
 }
 
 // NewRouter validates cfg and returns a Router that does nothing until Run.
@@ -173,11 +191,12 @@ func NewRouter(cfg *RouterConfig) (*Router, error) {
 		return nil, fmt.Errorf("%w: router needs at least one instance", ErrInvalidConfig)
 	}
 	r := &Router{
-		tr:     cfg.Transport,
-		clock:  cfg.Clock,
-		onAnn:  cfg.OnAnnounce,
-		byName: make(map[string]int),
-		txBuf:  make([]byte, 0, 1500),
+		tr:      cfg.Transport,
+		clock:   cfg.Clock,
+		onAnn:   cfg.OnAnnounce,
+		byName:  make(map[string]int),
+		txBuf:   make([]byte, 0, 1500),
+		started: make(chan struct{}),
 	}
 	if r.clock == nil {
 		r.clock = SystemClock()
@@ -201,6 +220,9 @@ func NewRouter(cfg *RouterConfig) (*Router, error) {
 			return nil, fmt.Errorf("%w: two instances named %q", ErrInvalidConfig, c.Name)
 		}
 		in := &instance{m: m, group: -1}
+		idx := len(r.insts)
+		in.fires[TimerAdver] = func() { r.fire(idx, TimerAdver) }
+		in.fires[TimerMasterDown] = func() { r.fire(idx, TimerMasterDown) }
 		if c.SyncGroup != "" {
 			g, ok := groupIdx[c.SyncGroup]
 			if !ok {
@@ -221,6 +243,12 @@ func NewRouter(cfg *RouterConfig) (*Router, error) {
 // Events returns the channel of state changes. It is closed when Run returns. Events
 // are dropped (oldest first, counted) rather than block the protocol.
 func (r *Router) Events() <-chan Event { return r.events }
+
+// Started returns a channel that Run closes once it has started every instance (armed
+// their first timers, and sent the owner's first advert). A test with a fake Clock
+// waits for it before advancing time, so no timer is armed behind its back. If Run is
+// never called, or returns ErrRouterClosed, the channel stays open.
+func (r *Router) Started() <-chan struct{} { return r.started }
 
 // Counters returns a copy of the counters.
 func (r *Router) Counters() Counters {
@@ -266,6 +294,7 @@ func (r *Router) Run(ctx context.Context) error {
 		r.exec(i, in.m.Start(now, r.acts[:0]))
 	}
 	r.mu.Unlock()
+	close(r.started)
 
 	readErr := make(chan error, 1)
 	go func() { readErr <- r.readLoop() }()
@@ -281,11 +310,8 @@ func (r *Router) Run(ctx context.Context) error {
 	now = r.clock.Now()
 	for i, in := range r.insts {
 		r.exec(i, in.m.Shutdown(now, r.acts[:0]))
-		for t, s := range in.timers {
-			if s != nil {
-				s.Stop()
-				in.timers[t] = nil
-			}
+		for t := range in.timers {
+			r.stopTimer(in, Timer(t))
 		}
 	}
 	r.closed = true
@@ -345,16 +371,9 @@ func (r *Router) exec(i int, acts []Action) {
 		case ActSend:
 			r.send(in.m, a.Priority)
 		case ActArm:
-			if s := in.timers[a.Timer]; s != nil {
-				s.Stop()
-			}
-			t, gen := a.Timer, a.Gen
-			in.timers[a.Timer] = r.clock.AfterFunc(a.After, func() { r.fire(i, t, gen) })
+			r.armTimer(in, i, a)
 		case ActStop:
-			if s := in.timers[a.Timer]; s != nil {
-				s.Stop()
-				in.timers[a.Timer] = nil
-			}
+			r.stopTimer(in, a.Timer)
 		case ActAnnounce:
 			if r.onAnn != nil {
 				c := in.m.Config()
@@ -451,11 +470,86 @@ func (r *Router) sendTo(src, dst netip.Addr) {
 	r.counters.TxPackets++
 }
 
-func (r *Router) fire(i int, t Timer, gen uint64) {
+// armTimer (re)arms timer a.Timer of instance i. r.mu is held.
+func (r *Router) armTimer(in *instance, i int, a Action) {
+	t := a.Timer
+	s := in.timers[t]
+	if rs, ok := s.(resetter); ok {
+		// An expiry that has already left the timer but not yet run fire belongs to
+		// the arming being replaced: count it so that fire drops it.
+		if !rs.Reset(a.After) && in.armed[t] {
+			in.stale[t]++
+		}
+		in.gens[t], in.armed[t] = a.Gen, true
+		return
+	}
+	if s != nil {
+		s.Stop()
+	}
+	in.gens[t], in.armed[t] = a.Gen, true
+	if !r.noReset {
+		s = r.clock.AfterFunc(a.After, in.fires[t])
+		if _, ok := s.(resetter); ok {
+			in.timers[t] = s
+			return
+		}
+		// This Clock's timers cannot be reset; learn it once.
+		s.Stop()
+		r.noReset = true
+	}
+	// Every arming gets a callback that carries its own generation, and Machine.Expire
+	// drops the stale ones.
+	gen := a.Gen
+	in.timers[t] = r.clock.AfterFunc(a.After, func() { r.fireGen(i, t, gen) })
+}
+
+// stopTimer stops timer t of an instance. r.mu is held.
+func (r *Router) stopTimer(in *instance, t Timer) {
+	s := in.timers[t]
+	if s == nil {
+		return
+	}
+	if _, ok := s.(resetter); ok {
+		// Keep the timer for the next Reset.
+		if !s.Stop() && in.armed[t] {
+			in.stale[t]++
+		}
+		in.armed[t] = false
+		return
+	}
+	s.Stop()
+	in.timers[t] = nil
+	in.armed[t] = false
+}
+
+// fire runs for an expiry of a reusable timer.
+func (r *Router) fire(i int, t Timer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
+	}
+	in := r.insts[i]
+	if in.stale[t] > 0 {
+		in.stale[t]--
+		return
+	}
+	if !in.armed[t] {
+		return
+	}
+	in.armed[t] = false
+	r.exec(i, in.m.Expire(r.clock.Now(), t, in.gens[t], r.acts[:0]))
+}
+
+// fireGen runs for an expiry of a one-shot timer armed with generation gen.
+func (r *Router) fireGen(i int, t Timer, gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	if in := r.insts[i]; in.gens[t] == gen {
+		in.armed[t] = false
 	}
 	r.exec(i, r.insts[i].m.Expire(r.clock.Now(), t, gen, r.acts[:0]))
 }
