@@ -50,7 +50,33 @@
 // sends with TTL or hop limit 255 from the instance's primary address (link-local
 // for IPv6) and the Router drops any advert received with another TTL. Sockets belong
 // to the network namespace they are opened in. WatchLink follows the interface's state
-// through rtnetlink, to feed Router.SetInterfaceUp (a down link means FAULT). Version 3 over IPv4 has two checksum
+// through rtnetlink, to feed Router.SetInterfaceUp (a down link means FAULT).
+//
+// Every raw socket on an interface receives every advert on it, so N Routers with a
+// socket each do N times the work for each packet. Open one transport per interface
+// and family instead, wrap it in a Mux, and give each Router an endpoint:
+//
+//	tr, err := vrrp.ListenIP(&vrrp.TransportConfig{Interface: "eth0"})
+//	...
+//	mux := vrrp.NewMux(tr) // owns tr; mux.Close closes it
+//	ep, err := mux.Attach([]uint8{51, 52}, nil) // the VRIDs of one Router; peers for unicast
+//	...
+//	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cfgs, Transport: ep})
+//
+// The Mux reads the socket on one goroutine, looks only at each packet's version and
+// VRID (and source, for unicast endpoints), and queues it for the one endpoint that
+// holds that VRID; the Router behind it parses and checks it once. An endpoint with
+// peers receives that VRID's packets from those peers only; an endpoint without peers
+// receives the rest. Two endpoints cannot hold the same VRID for multicast or the same
+// VRID and peer. When a Router's Run returns it closes its endpoint, which frees its
+// VRIDs and leaves the socket open for the others; Mux.Close ends them all. The
+// receive path, from the socket through the Mux to the Router's timers, allocates
+// nothing per packet, and an endpoint whose Router falls behind drops (counted in
+// MuxCounters) without holding up the others. A Mux with unicast endpoints needs a
+// transport without TransportConfig.Peers (which would filter sources itself) or with
+// the union of all peers.
+//
+// Version 3 over IPv4 has two checksum
 // forms in the field: both are accepted, and Config.Checksum picks the one sent
 // (keepalived's pseudo-header form by default). Version 2's simple password
 // (Config.AuthPass) exists for keepalived compatibility only: it is clear text and
