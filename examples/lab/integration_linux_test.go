@@ -266,13 +266,18 @@ func TestIntegrationFailover(t *testing.T) {
 		t.Fatalf("dir2 did not take the VIP: %v", err)
 	}
 	err = waitServed(ctx, l, 3, 30*time.Second)
-	// Time for the probe loop to see the service back too.
-	time.Sleep(time.Second)
-	failed, total, gap, _ := outage(stop(), t0)
+	// Time for the probe loop to see the service back too: a request sent before
+	// the takeover may wait out its 1 s timeout before the next one starts.
+	time.Sleep(1200 * time.Millisecond)
+	o := outage(stop(), t0)
 	if err != nil {
 		t.Fatalf("requests did not resume: %v", err)
 	}
-	t.Logf("failover: dir2 holds the VIP %v after the crash; %d of %d requests failed; service back after %v", took.Round(time.Millisecond), failed, total, gap.Round(time.Millisecond))
+	back, berr := o.recovery("the crash")
+	t.Logf("failover: dir2 holds the VIP %v after the crash; %d of %d requests failed; %s", took.Round(time.Millisecond), o.Failed, o.Total, back)
+	if berr != nil {
+		t.Error(berr)
+	}
 	mac, err := l.neighbour()
 	if err != nil {
 		t.Fatal(err)
@@ -614,8 +619,9 @@ func TestIntegrationActiveActive(t *testing.T) {
 				t.Fatalf("dir2 did not take %s: %v", vip1, err)
 			}
 			err = waitServedVIP(ctx, l, vip1, 3, 30*time.Second)
-			// Time for the probe loop to see the service back too.
-			time.Sleep(time.Second)
+			// Time for the probe loop to see the service back too: a request sent
+			// before the takeover may wait out its 1 s timeout before the next starts.
+			time.Sleep(1200 * time.Millisecond)
 			res := stopProbes()
 			ads, aerr := advs.stop()
 			if err != nil {
@@ -624,8 +630,12 @@ func TestIntegrationActiveActive(t *testing.T) {
 			if aerr != nil {
 				t.Fatal(aerr)
 			}
-			failed1, total1, gap1, _ := outage(res[vip1], t0)
-			failed2, total2, _, served2 := outage(res[vip2], t0)
+			o1, o2 := outage(res[vip1], t0), outage(res[vip2], t0)
+			failed1, total1, failed2, total2, served2 := o1.Failed, o1.Total, o2.Failed, o2.Total, o2.Served
+			back1, berr := o1.recovery("the crash")
+			if berr != nil {
+				t.Errorf("%s: %v", vip1, berr)
+			}
 			wire := fmt.Sprintf("no advert pair captured: %s", summary(ads))
 			if last, first, ok := takeoverGap(ads, l.c.VRID, l.hosts["dir1"].addr, l.hosts["dir2"].addr); ok {
 				mdi, err := l.c.masterDownInterval(99)
@@ -634,8 +644,8 @@ func TestIntegrationActiveActive(t *testing.T) {
 				}
 				wire = fmt.Sprintf("dir1's last advert to dir2's first: %v, master-down interval %v", first.At.Sub(last.At).Round(time.Millisecond), mdi.Round(time.Millisecond))
 			}
-			t.Logf("active-active failover: dir2 holds %s %v after the crash (%s); %s: %d of %d requests failed, service back after %v; %s: %d of %d requests failed (served by %v)",
-				vip1, took.Round(time.Millisecond), wire, vip1, failed1, total1, gap1.Round(time.Millisecond), vip2, failed2, total2, served2)
+			t.Logf("active-active failover: dir2 holds %s %v after the crash (%s); %s: %d of %d requests failed, %s; %s: %d of %d requests failed (served by %v)",
+				vip1, took.Round(time.Millisecond), wire, vip1, failed1, total1, back1, vip2, failed2, total2, served2)
 			if failed2 > 0 {
 				t.Errorf("%s, whose director did not fail, lost %d of %d requests during dir1's failover", vip2, failed2, total2)
 			}

@@ -96,23 +96,25 @@ func activeActiveStory(ctx context.Context, l *lab, n *narrator) error {
 	}
 	n.say("dir2 took %s after %d ms", vip1, took.Milliseconds())
 	err = waitServedVIP(ctx, l, vip1, 2, 30*time.Second)
-	// Time for the probe loops to see the service back too.
-	time.Sleep(time.Second)
+	// Time for the probe loops to see the service back too: a request sent before
+	// the takeover may wait out its 1 s timeout before the next one starts.
+	time.Sleep(1200 * time.Millisecond)
 	res := results()
 	if err != nil {
 		return fmt.Errorf("%s did not serve through dir2: %w", vip1, err)
 	}
 	for _, vip := range c.vips() {
-		failed, total, gap, served := outage(res[vip], t0)
+		o := outage(res[vip], t0)
 		mac, err := l.neighbourOf(vip)
 		if err != nil {
 			return err
 		}
-		back := "no outage"
-		if failed > 0 {
-			back = fmt.Sprintf("service back %d ms after the crash", gap.Milliseconds())
+		failed := o.Failed
+		back, berr := o.recovery("the crash")
+		n.say("%s: %d of %d requests failed, %s (served by %v); neighbour entry -> %s", vip, failed, o.Total, back, o.Served, l.hostByMAC(mac))
+		if berr != nil {
+			return fmt.Errorf("%s: %w", vip, berr)
 		}
-		n.say("%s: %d of %d requests failed, %s (served by %v); neighbour entry -> %s", vip, failed, total, back, served, l.hostByMAC(mac))
 		if l.hostByMAC(mac) != "dir2" {
 			return fmt.Errorf("the client's neighbour entry for %s is %s; want dir2's MAC", vip, mac)
 		}
@@ -136,7 +138,8 @@ func activeActiveStory(ctx context.Context, l *lab, n *narrator) error {
 	err = settle(ctx, l, home)
 	took = time.Since(t0)
 	time.Sleep(500 * time.Millisecond)
-	failed, total, _, _ := outage(stop(), t0)
+	o := outage(stop(), t0)
+	failed, total := o.Failed, o.Total
 	if err != nil {
 		return err
 	}

@@ -70,33 +70,61 @@ func (l *lab) probeVIP(ctx context.Context, vip netip.Addr, interval, timeout ti
 	}
 }
 
+// outcome is what a probe loop saw around an event.
+type outcome struct {
+	Failed, Total int
+	// Back reports whether a request succeeded after the last failure; true when
+	// nothing failed.
+	Back bool
+	// Gap is the time from the event to the end of that first success; meaningful
+	// only when Failed > 0 and Back.
+	Gap time.Duration
+	// Served counts the successful requests by real server.
+	Served map[string]int
+}
+
 // outage summarises probe results around an event at t0: how many requests failed,
-// and the time from t0 to the end of the first success after the last failure (0
-// when nothing failed).
-func outage(res []probeResult, t0 time.Time) (failed, total int, gap time.Duration, served map[string]int) {
-	served = map[string]int{}
+// and whether (and when) a request succeeded after the last failure.
+func outage(res []probeResult, t0 time.Time) outcome {
+	o := outcome{Served: map[string]int{}, Back: true}
 	last := -1
 	for i, p := range res {
 		if p.end.Before(t0) {
 			continue
 		}
-		total++
+		o.Total++
 		if p.err != nil {
-			failed++
+			o.Failed++
 			last = i
 		} else {
-			served[p.r.server]++
+			o.Served[p.r.server]++
 		}
 	}
-	if last >= 0 {
-		for _, p := range res[last+1:] {
-			if p.err == nil {
-				return failed, total, p.end.Sub(t0), served
-			}
-		}
-		return failed, total, -1, served
+	if last < 0 {
+		return o
 	}
-	return failed, total, 0, served
+	o.Back = false
+	for _, p := range res[last+1:] {
+		if p.err == nil {
+			o.Back, o.Gap = true, p.end.Sub(t0)
+			break
+		}
+	}
+	return o
+}
+
+// recovery narrates an outcome after event ("the crash"): "no outage", or when the
+// service came back, or, when no request succeeded after the last failure, that
+// the service was not seen back, with an error: the step has failed.
+func (o outcome) recovery(event string) (string, error) {
+	switch {
+	case o.Failed == 0:
+		return "no outage", nil
+	case o.Back:
+		return fmt.Sprintf("service back %d ms after %s", o.Gap.Milliseconds(), event), nil
+	}
+	return fmt.Sprintf("service NOT seen back after %s (no request succeeded after the last failure)", event),
+		fmt.Errorf("the service was not seen back after %s: %d of %d requests failed and none succeeded after the last failure", event, o.Failed, o.Total)
 }
 
 // sample makes n requests in a row, each on a new connection.
@@ -203,8 +231,10 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	}
 	n.say("dir2 took the VIP after %d ms", took.Milliseconds())
 	err = waitServed(ctx, l, 2, 30*time.Second)
-	time.Sleep(500 * time.Millisecond)
-	failed, total, gap, _ := outage(stop(), t0)
+	// Time for the probe loop to see the service back too: a request sent before
+	// the takeover may wait out its 1 s timeout before the next one starts.
+	time.Sleep(1200 * time.Millisecond)
+	crash := outage(stop(), t0)
 	if err != nil {
 		return fmt.Errorf("requests did not resume through dir2: %w", err)
 	}
@@ -216,7 +246,12 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	if l.hostByMAC(mac) != "dir2" {
 		return fmt.Errorf("the client's neighbour entry for the VIP is %s; want dir2's MAC", mac)
 	}
-	n.say("OK: failover -- %d of %d requests failed; service back %d ms after the crash", failed, total, gap.Milliseconds())
+	back, err := crash.recovery("the crash")
+	if err != nil {
+		n.say("FAILED: failover -- %d of %d requests failed; %s", crash.Failed, crash.Total, back)
+		return err
+	}
+	n.say("OK: failover -- %d of %d requests failed; %s", crash.Failed, crash.Total, back)
 
 	// 3. A web server stops.
 	bound := time.Duration(c.DelayLoop*(c.Retry+1)+c.ConnectTimeout) * time.Second
@@ -235,7 +270,8 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 		return fmt.Errorf("rs1 never left dir2's pool: %w", err)
 	}
 	time.Sleep(time.Second)
-	failed, total, _, served := outage(stop(), t0)
+	o := outage(stop(), t0)
+	failed, total, served := o.Failed, o.Total, o.Served
 	pool, _ = l.pool(ctx, "dir2")
 	n.say("rs1 left the pool after %.1f s (%d of %d requests failed meanwhile); pool now %v", out.Seconds(), failed, total, fmtPool(pool))
 	rs, err = l.sample(ctx, 4)
@@ -289,7 +325,8 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	}
 	err = waitServed(ctx, l, 2, 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	failed, total, _, _ = outage(stop(), t0)
+	o = outage(stop(), t0)
+	failed, total = o.Failed, o.Total
 	if err != nil {
 		return err
 	}
