@@ -11,13 +11,48 @@ import (
 )
 
 // decoder collects errors and warnings while the statements are turned into a Config.
+// It keeps at most maxErrors errors and maxWarnings warnings; full is set when the
+// errors ran over, and reading stops.
 type decoder struct {
 	errs  []error
 	warns []Warning
+	full  bool
+	// more counts the warnings not kept.
+	more int
+	// overflow is the "too many errors" error, reported last.
+	overflow *Error
+	// tables holds each block's keyword table, built once per read rather than
+	// once per block (a file with 100,000 real servers built 100,000 maps).
+	tables map[string]any
+}
+
+// cachedTable returns the table for block, building it with mk the first time.
+func cachedTable[T any](d *decoder, block string, mk func() table[T]) table[T] {
+	if tb, ok := d.tables[block]; ok {
+		return tb.(table[T])
+	}
+	if d.tables == nil {
+		d.tables = map[string]any{}
+	}
+	tb := mk()
+	d.tables[block] = tb
+	return tb
+}
+
+func (d *decoder) add(e *Error) {
+	if d.full {
+		return
+	}
+	if len(d.errs) >= maxErrors {
+		d.full = true
+		d.overflow = &Error{Pos: e.Pos, Keyword: "(file)", Err: fmt.Errorf("%w: more than %d errors; reading stopped here", ErrLimit, maxErrors)}
+		return
+	}
+	d.errs = append(d.errs, e)
 }
 
 func (d *decoder) errAt(n *node, err error) {
-	d.errs = append(d.errs, &Error{Pos: n.pos, Keyword: n.key, Err: err})
+	d.add(&Error{Pos: n.pos, Keyword: n.key, Err: err})
 }
 
 func (d *decoder) errf(n *node, sentinel error, format string, a ...any) {
@@ -25,7 +60,11 @@ func (d *decoder) errf(n *node, sentinel error, format string, a ...any) {
 }
 
 func (d *decoder) warn(n *node, msg string) {
-	d.warns = append(d.warns, Warning{Pos: n.pos, Keyword: n.key, Message: msg})
+	if len(d.warns) >= maxWarnings {
+		d.more++
+		return
+	}
+	d.warns = append(d.warns, Warning{Pos: n.pos, Keyword: clip(n.key, maxKeywordBytes), Message: clip(msg, maxMessageBytes)})
 }
 
 // entry describes one keyword of a block: how many arguments it takes, whether it
@@ -56,6 +95,9 @@ type seen map[string]*node
 func decode[T any](d *decoder, block string, nodes []*node, t *T, tb table[T]) seen {
 	s := seen{}
 	for _, n := range nodes {
+		if d.full {
+			break
+		}
 		e, ok := tb[n.key]
 		if !ok {
 			d.errf(n, ErrUnknownKeyword, "not a keyword of %s", block)

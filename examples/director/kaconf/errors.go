@@ -36,6 +36,10 @@ var (
 	// ErrInclude: an include that cannot be read (a missing file, a bad pattern, a
 	// loop); the underlying fs error is wrapped too.
 	ErrInclude = errors.New("include failed")
+	// ErrLimit: the input is over one of the reader's limits (a line over 1023
+	// bytes, 16 MiB in all, 10,000 files, includes 1000 deep, blocks 32 deep,
+	// 200,000 statements, 1,000,000 words, 100 errors). Reading stops there.
+	ErrLimit = errors.New("limit exceeded")
 )
 
 // Error is one problem found while reading: where it is, the keyword it concerns and
@@ -47,9 +51,10 @@ type Error struct {
 	Err     error
 }
 
-// Error returns "kaconf: file:line: keyword: message".
+// Error returns "kaconf: file:line: keyword: message", the keyword and message cut
+// short when they are long (a hostile file's word can be 1023 bytes).
 func (e *Error) Error() string {
-	return fmt.Sprintf("kaconf: %s: %s: %v", e.Pos, e.Keyword, e.Err)
+	return fmt.Sprintf("kaconf: %s: %s: %s", e.Pos, clip(e.Keyword, maxKeywordBytes), clip(e.Err.Error(), maxMessageBytes))
 }
 
 // Unwrap returns the wrapped sentinel or fs error.

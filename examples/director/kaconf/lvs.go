@@ -114,7 +114,7 @@ func vsTable() table[vsRaw] {
 		"real_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, t *vsRaw) {
 			ap, ok := addrPort(d, n, n.args)
 			r := &rsRaw{rs: RealServer{Pos: n.pos, Addr: ap}, node: n}
-			r.seen = decode(d, "real_server", n.children, r, rsTable())
+			r.seen = decode(d, "real_server", n.children, r, cachedTable(d, "real_server", rsTable))
 			if ok {
 				t.rss = append(t.rss, r)
 			}
@@ -179,7 +179,7 @@ func rsTable() table[rsRaw] {
 	for _, ct := range []CheckType{CheckTCP, CheckHTTP, CheckSSL, CheckMisc} {
 		tb[string(ct)] = entry[rsRaw]{block: true, fn: func(d *decoder, n *node, t *rsRaw) {
 			c := &checkRaw{c: Check{Pos: n.pos, Type: ct}, node: n}
-			c.seen = decode(d, string(ct), n.children, c, checkTable(ct))
+			c.seen = decode(d, string(ct), n.children, c, cachedTable(d, string(ct), func() table[checkRaw] { return checkTable(ct) }))
 			t.chks = append(t.chks, c)
 		}}
 	}
@@ -228,7 +228,7 @@ func checkTable(ct CheckType) table[checkRaw] {
 	tb["virtualhost"] = strEntry(func(t *checkRaw, s string) { t.c.Virtualhost = s })
 	tb["url"] = entry[checkRaw]{block: true, fn: func(d *decoder, n *node, t *checkRaw) {
 		u := URL{Pos: n.pos}
-		s := decode(d, "url", n.children, &u, urlTable())
+		s := decode(d, "url", n.children, &u, cachedTable(d, "url", urlTable))
 		if _, ok := s["path"]; !ok {
 			d.errf(n, ErrValue, "url without path")
 			return

@@ -1,7 +1,9 @@
 package kaconf
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -18,17 +20,51 @@ import (
 // errors.Join; each is an *Error naming file:line and the keyword. The warnings are
 // returned either way.
 func ReadFile(name string) (*Config, []Warning, error) {
-	return read(osSource{}, name)
+	return ReadFileContext(context.Background(), name)
+}
+
+// ReadFileContext is ReadFile that stops when ctx is done (it checks between files
+// and every few thousand statements); the error then wraps ctx.Err().
+func ReadFileContext(ctx context.Context, name string) (*Config, []Warning, error) {
+	return read(ctx, osSource{}, name)
 }
 
 // Read is ReadFile on fsys: name and relative include paths are fs.FS paths ("a/b.conf",
 // no leading slash), and an absolute include path such as /etc/keepalived/x.conf names
 // etc/keepalived/x.conf in fsys (so os.DirFS("/") behaves like ReadFile).
 func Read(fsys fs.FS, name string) (*Config, []Warning, error) {
-	return read(fsSource{fsys}, path.Clean(name))
+	return ReadContext(context.Background(), fsys, name)
 }
 
-func readOSFile(name string) ([]byte, error) { return os.ReadFile(name) }
+// ReadContext is Read that stops when ctx is done, as ReadFileContext.
+func ReadContext(ctx context.Context, fsys fs.FS, name string) (*Config, []Warning, error) {
+	return read(ctx, fsSource{fsys}, path.Clean(name))
+}
+
+// readOSFile reads a regular file without ever blocking in open(2): it opens with
+// O_NONBLOCK (a FIFO then opens at once) and checks what it opened with fstat before
+// reading. The Lstat-free os.Stat before it only makes the message for a socket (which
+// open refuses with ENXIO) name the kind of file.
+func readOSFile(name string, limit int64) ([]byte, error) {
+	if fi, err := os.Stat(name); err == nil {
+		if err := checkFileInfo(name, fi, limit); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFileInfo(name, fi, limit); err != nil {
+		return nil, err
+	}
+	return readLimited(name, f, limit)
+}
 
 // state is the whole file while it is read.
 type state struct {
@@ -49,25 +85,25 @@ func topTable() table[state] {
 				st.global.g.Pos = n.pos
 			}
 			// Several global_defs blocks merge, as in keepalived.
-			for k, v := range decode(d, "global_defs", n.children, &st.global, globalTable()) {
+			for k, v := range decode(d, "global_defs", n.children, &st.global, cachedTable(d, "global_defs", globalTable)) {
 				st.gseen[k] = v
 			}
 		}},
 		"vrrp_script": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &scriptRaw{s: Script{Pos: n.pos, Name: n.arg(0)}, seq: n.seq}
-			r.seen = decode(d, "vrrp_script", n.children, r, scriptTable())
+			r.seen = decode(d, "vrrp_script", n.children, r, cachedTable(d, "vrrp_script", scriptTable))
 			if resolveScript(d, n, r) {
 				st.scripts = append(st.scripts, r)
 			}
 		}},
 		"vrrp_instance": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &instRaw{in: Instance{Pos: n.pos, Name: n.arg(0)}, node: n}
-			r.seen = decode(d, "vrrp_instance", n.children, r, instanceTable())
+			r.seen = decode(d, "vrrp_instance", n.children, r, cachedTable(d, "vrrp_instance", instanceTable))
 			st.insts = append(st.insts, r)
 		}},
 		"vrrp_sync_group": {min: 1, max: 1, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &groupRaw{g: SyncGroup{Pos: n.pos, Name: n.arg(0)}, node: n}
-			r.seen = decode(d, "vrrp_sync_group", n.children, r, syncGroupTable())
+			r.seen = decode(d, "vrrp_sync_group", n.children, r, cachedTable(d, "vrrp_sync_group", syncGroupTable))
 			st.groups = append(st.groups, r)
 		}},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
@@ -94,18 +130,24 @@ func topTable() table[state] {
 				}
 				r.vs.Addr = ap
 			}
-			r.seen = decode(d, "virtual_server", n.children, r, vsTable())
+			r.seen = decode(d, "virtual_server", n.children, r, cachedTable(d, "virtual_server", vsTable))
 			st.vss = append(st.vss, r)
 		}},
 	}
 }
 
-func read(src source, name string) (*Config, []Warning, error) {
+func read(ctx context.Context, src source, name string) (*Config, []Warning, error) {
 	d := &decoder{}
-	t := &tree{src: src, d: d}
+	t := &tree{ctx: ctx, src: src, d: d}
 	nodes := t.file(name, nil)
+	if t.stopped() {
+		// What was read is incomplete: decoding it would only add errors that
+		// are not in the file.
+		warns, err := d.finish()
+		return nil, warns, err
+	}
 	st := &state{gseen: seen{}}
-	decode(d, "the top level", nodes, st, topTable())
+	decode(d, "the top level", nodes, st, cachedTable(d, "the top level", topTable))
 
 	cfg := &Config{}
 	resolveGlobal(&st.global.g, st.gseen)
@@ -130,7 +172,16 @@ func read(src source, name string) (*Config, []Warning, error) {
 	for _, r := range st.vss {
 		cfg.VirtualServers = append(cfg.VirtualServers, r.vs)
 	}
-	// Report in file order, whatever stage found the problem.
+	warns, err := d.finish()
+	if err != nil {
+		return nil, warns, err
+	}
+	return cfg, warns, nil
+}
+
+// finish returns the warnings and the joined errors in file order, whatever stage
+// found them, with the summaries of what the limits left out last.
+func (d *decoder) finish() ([]Warning, error) {
 	slices.SortStableFunc(d.warns, func(a, b Warning) int { return comparePos(a.Pos, b.Pos) })
 	slices.SortStableFunc(d.errs, func(a, b error) int {
 		var ea, eb *Error
@@ -139,10 +190,17 @@ func read(src source, name string) (*Config, []Warning, error) {
 		}
 		return 0
 	})
-	if len(d.errs) > 0 {
-		return nil, d.warns, errors.Join(d.errs...)
+	if d.more > 0 {
+		d.warns = append(d.warns, Warning{Pos: d.warns[len(d.warns)-1].Pos, Keyword: "(file)",
+			Message: fmt.Sprintf("%d more warnings not shown", d.more)})
 	}
-	return cfg, d.warns, nil
+	if d.overflow != nil {
+		d.errs = append(d.errs, d.overflow)
+	}
+	if len(d.errs) > 0 {
+		return d.warns, errors.Join(d.errs...)
+	}
+	return d.warns, nil
 }
 
 func comparePos(a, b Pos) int {

@@ -317,7 +317,7 @@ func instanceTable() table[instRaw] {
 		"dont_track_primary":  bareEntry(func(t *instRaw) { t.in.DontTrackPrimary = true }),
 		"authentication": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
 			a := &Auth{}
-			s := decode(d, "authentication", n.children, a, authTable())
+			s := decode(d, "authentication", n.children, a, cachedTable(d, "authentication", authTable))
 			if _, ok := s["auth_type"]; !ok {
 				d.errf(n, ErrValue, "authentication without auth_type")
 				return

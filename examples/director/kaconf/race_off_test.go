@@ -1,0 +1,5 @@
+//go:build !race
+
+package kaconf
+
+const raceEnabled = false
