@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -242,5 +243,94 @@ func BenchmarkIPTransportRoundTrip(b *testing.B) {
 		if _, _, err := tb.ReadFrom(buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestIntegrationBenchMuxCPU compares, for 250 instances at 0.1 s with one Router per
+// instance (as a director that starts a Router per instance does), a raw socket per
+// Router against one socket per side shared through a Mux: process CPU over 10 s of
+// steady state, and how many backups wrongly became Master. Minutes; set
+// LVSKIT_VRRP_BENCH=1. docs/benchmarks/vrrp.md records the results.
+func TestIntegrationBenchMuxCPU(t *testing.T) {
+	if os.Getenv("LVSKIT_VRRP_BENCH") == "" {
+		t.Skip("set LVSKIT_VRRP_BENCH=1 to run the CPU measurement")
+	}
+	if testenv.InGuest() {
+		t.Skip("measurements run on the host, not under emulation")
+	}
+	testenv.RequireRoot(t)
+	const instances = 250
+	const window = 10 * time.Second
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mux=%v", shared), func(t *testing.T) {
+			addrA, addrB := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+			nsA, nsB := vethPair(t, addrA, addrB)
+			side := func(ns *testenv.NetNS, prio uint8, primary netip.Addr) []*vrrp.Router {
+				var m *vrrp.Mux
+				if shared {
+					m = vrrp.NewMux(listenIn(t, ns, vrrp.TransportConfig{Interface: "eth0"}))
+					t.Cleanup(func() { m.Close() })
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, instances)
+				var rs []*vrrp.Router
+				for i := 1; i <= instances; i++ {
+					c := vrrp.Config{VRID: uint8(i), Priority: prio, AdvertInterval: 100 * time.Millisecond, Primary: primary,
+						Addrs: []netip.Addr{netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})}}
+					var tr vrrp.Transport
+					if shared {
+						ep, err := m.Attach([]uint8{c.VRID}, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						tr = ep
+					} else {
+						tr = listenIn(t, ns, vrrp.TransportConfig{Interface: "eth0"})
+					}
+					r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: []vrrp.Config{c}, Transport: tr})
+					if err != nil {
+						t.Fatal(err)
+					}
+					go func() { done <- r.Run(ctx) }()
+					rs = append(rs, r)
+				}
+				t.Cleanup(func() {
+					cancel()
+					for range rs {
+						<-done
+					}
+				})
+				return rs
+			}
+			masters := side(nsA, 200, addrA)
+			backups := side(nsB, 100, addrB)
+			time.Sleep(3 * time.Second)
+			count := func(rs []*vrrp.Router, s vrrp.State) int {
+				n := 0
+				for _, r := range rs {
+					if r.Snapshot()[0].State == s {
+						n++
+					}
+				}
+				return n
+			}
+			var rx0 uint64
+			for _, r := range backups {
+				rx0 += r.Counters().RxPackets
+			}
+			c0, t0 := selfCPU(), time.Now()
+			time.Sleep(window)
+			used, el := selfCPU()-c0, time.Since(t0)
+			var rx uint64
+			for _, r := range backups {
+				rx += r.Counters().RxPackets
+			}
+			t.Logf("RESULT mux=%v %d Routers of one instance per side at 0.1s: CPU %v over %v = %.1f%% of one core; %d masters, %d backups in BACKUP (%d in MASTER); backup Routers read %d packets",
+				shared, instances, used.Round(time.Millisecond), el.Round(time.Millisecond), 100*float64(used)/float64(el),
+				count(masters, vrrp.StateMaster), count(backups, vrrp.StateBackup), count(backups, vrrp.StateMaster), rx-rx0)
+			if shared && (count(masters, vrrp.StateMaster) != instances || count(backups, vrrp.StateBackup) != instances) {
+				t.Errorf("with the Mux: %d masters and %d backups, want %d each", count(masters, vrrp.StateMaster), count(backups, vrrp.StateBackup), instances)
+			}
+		})
 	}
 }

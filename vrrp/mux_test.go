@@ -381,7 +381,8 @@ func TestMuxRoutersElect(t *testing.T) {
 	})
 }
 
-// recvPath feeds a Mux with adverts for several Routers of Backups and waits until
+// recvPath feeds a Mux with adverts for several Routers of Backups (or one Router
+// without a Mux) and waits until
 // the Routers have accepted each batch.
 type recvPath struct {
 	f       *feed
@@ -392,10 +393,16 @@ type recvPath struct {
 	sent    uint64
 }
 
-func newRecvPath(tb testing.TB, routers, perRouter int) *recvPath {
+// With a nil Mux there is one Router, directly on the feed.
+func newRecvPath(tb testing.TB, withMux bool, routers, perRouter int) *recvPath {
 	peer := netip.MustParseAddr("192.0.2.200")
 	p := &recvPath{f: newFeed(), done: make(chan error, routers)}
-	m := vrrp.NewMux(p.f)
+	var m *vrrp.Mux
+	if withMux {
+		m = vrrp.NewMux(p.f)
+	} else {
+		routers = 1
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	for i := range routers {
@@ -407,9 +414,12 @@ func newRecvPath(tb testing.TB, routers, perRouter int) *recvPath {
 			cs = append(cs, inst(fmt.Sprintf("i%d", v), v, 100, addrB, func(c *vrrp.Config) { c.AdvertInterval = time.Second }))
 			p.pkts = append(p.pkts, fed{data: advert(tb, v, 200, peer), info: vrrp.PacketInfo{Src: peer, Dst: vrrp.MulticastIPv4, TTL: 255}})
 		}
-		ep, err := m.Attach(vrids, nil)
-		if err != nil {
-			tb.Fatal(err)
+		var ep vrrp.Transport = p.f
+		if m != nil {
+			var err error
+			if ep, err = m.Attach(vrids, nil); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cs, Transport: ep})
 		if err != nil {
@@ -424,7 +434,9 @@ func newRecvPath(tb testing.TB, routers, perRouter int) *recvPath {
 		for range p.routers {
 			<-p.done
 		}
-		m.Close()
+		if m != nil {
+			m.Close()
+		}
 	})
 	// Warm up: every instance has seen its Master and slots have their capacity.
 	for range 4 {
@@ -458,24 +470,34 @@ func (p *recvPath) batch(tb testing.TB) {
 // through the Mux to a Router (demux, queue, Parse, Machine, re-arming the
 // Master_Down_Timer on the real clock) allocates nothing.
 func TestMuxRouterReceiveAllocs(t *testing.T) {
-	p := newRecvPath(t, 3, 8)
-	allocs := testing.AllocsPerRun(50, func() { p.batch(t) })
-	if allocs != 0 {
-		t.Errorf("%v allocations per batch of %d adverts, want 0", allocs, len(p.pkts))
-	}
-	for i, r := range p.routers {
-		for _, s := range r.Snapshot() {
-			if s.State != vrrp.StateBackup {
-				t.Errorf("router %d: %s is %v, want BACKUP", i, s.Name, s.State)
+	for _, withMux := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mux=%v", withMux), func(t *testing.T) {
+			p := newRecvPath(t, withMux, 3, 8)
+			allocs := testing.AllocsPerRun(50, func() { p.batch(t) })
+			if allocs != 0 {
+				t.Errorf("%v allocations per batch of %d adverts, want 0", allocs, len(p.pkts))
 			}
-		}
+			for i, r := range p.routers {
+				for _, s := range r.Snapshot() {
+					if s.State != vrrp.StateBackup {
+						t.Errorf("router %d: %s is %v, want BACKUP", i, s.Name, s.State)
+					}
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkMuxRouterReceive measures one advert's way through the Mux and a Router;
-// an op is one advert.
-func BenchmarkMuxRouterReceive(b *testing.B) {
-	p := newRecvPath(b, 3, 8)
+// BenchmarkMuxRouterReceive measures one advert's way through the Mux and one of three
+// Routers; an op is one advert, sent in batches of 24 (one per instance).
+func BenchmarkMuxRouterReceive(b *testing.B) { benchReceive(b, true) }
+
+// BenchmarkRouterReceive is BenchmarkMuxRouterReceive with one Router on the
+// transport and no Mux.
+func BenchmarkRouterReceive(b *testing.B) { benchReceive(b, false) }
+
+func benchReceive(b *testing.B, withMux bool) {
+	p := newRecvPath(b, withMux, 3, 8)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for sent := 0; sent < b.N; sent += len(p.pkts) {
