@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,9 @@ import (
 )
 
 // checkFile is -t: it reads the file, prints every warning and error (each starting
-// with file:line) and reports whether the file is valid.
-func checkFile(name string, stdout, stderr io.Writer) error {
-	cfg, warns, err := kaconf.ReadFile(name)
+// with file:line) and reports whether the file is valid. Reading stops when ctx ends.
+func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error {
+	cfg, warns, err := kaconf.ReadFileContext(ctx, name)
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -30,9 +31,10 @@ func checkFile(name string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadConfig reads and validates the file, logging the reader's warnings.
-func loadConfig(name string, log *slog.Logger) (*kaconf.Config, error) {
-	cfg, warns, err := kaconf.ReadFile(name)
+// loadConfig reads and validates the file, logging the reader's warnings. Reading
+// stops when ctx ends.
+func loadConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Config, error) {
+	cfg, warns, err := kaconf.ReadFileContext(ctx, name)
 	for _, w := range warns {
 		log.Warn("configuration", "warning", w.String())
 	}

@@ -13,6 +13,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/lvskit/lvskit/examples/director/kaconf"
 )
 
 func main() {
@@ -61,6 +64,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
+// readTimeout bounds reading the configuration, for -t, at start and on SIGHUP; the
+// reader's own limits make a read take well under a second.
+const readTimeout = 30 * time.Second
+
+// readConfig is loadConfig bounded by readTimeout and by ctx (SIGINT, SIGTERM).
+func readConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Config, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	return loadConfig(ctx, name, log)
+}
+
 // run is the whole program: it returns when ctx ends (SIGTERM, SIGINT) after a
 // graceful stop, or at once with -t.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,7 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.check {
-		return checkFile(o.file, stdout, stderr)
+		// ctx ends on SIGINT and SIGTERM (main); the deadline bounds the rest.
+		ctx, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+		return checkFile(ctx, o.file, stdout, stderr)
 	}
 	// Take SIGHUP and SIGUSR1 before anything else: their default action kills.
 	sig := make(chan os.Signal, 4)
@@ -80,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg, err := loadConfig(o.file, log)
+	cfg, err := readConfig(ctx, o.file, log)
 	if err != nil {
 		return err
 	}
@@ -108,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case s := <-sig:
 			switch s {
 			case syscall.SIGHUP:
-				cfg, err := loadConfig(o.file, log)
+				cfg, err := readConfig(ctx, o.file, log)
 				if err != nil {
 					log.Error("reload failed, keeping the running configuration", "err", err)
 					continue
