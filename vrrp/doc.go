@@ -44,9 +44,11 @@
 //
 // # Transports
 //
-// ListenIP (Linux) opens a raw socket for IP protocol 112 on one interface through
-// golang.org/x/net/ipv4 or ipv6. With no peers it joins 224.0.0.18 or ff02::12; with
-// Config.Peers adverts go to each peer by unicast and other senders are dropped. It
+// ListenIP (Linux) opens a raw socket for IP protocol 112 on one interface; it reads
+// and writes with recvmsg and sendmsg on the raw descriptor, reusing its message
+// headers and control buffers, so neither direction allocates per packet. With no
+// peers it joins 224.0.0.18 or ff02::12; with Config.Peers adverts go to each peer by
+// unicast and other senders are dropped. It
 // sends with TTL or hop limit 255 from the instance's primary address (link-local
 // for IPv6) and the Router drops any advert received with another TTL. Sockets belong
 // to the network namespace they are opened in. WatchLink follows the interface's state
