@@ -18,6 +18,16 @@
 // testing/synctest, whose fake time makes every timer exact, or with Clock, a fake
 // vrrp.Clock that moves only when Advance is called.
 //
+// # One fake clock for a whole daemon
+//
+// Attach the Clock to the Network (Network.SetClock) and Advance waits, before each
+// timer it fires, until every packet sent so far has been processed by its receiving
+// Router: two Routers elect the same Master in every run, and a failover happens at
+// the Master_Down_Interval to the microsecond, without synctest. Clock also satisfies
+// health's Clock (health.Scheduler holds it while attempts are in flight), so VRRP and
+// health checks share one fake time; Clock.Hold lets your own code join in. Wait for
+// vrrp.Router.Started before the first Advance.
+//
 // # Randomized testing
 //
 // The package's own tests run 10,000 seeded scenarios of 2 to 5 routers with

@@ -14,10 +14,28 @@ import (
 // delivers multicast adverts to every other attached endpoint and unicast adverts to
 // the endpoint with that address. Unlike Segment it is goroutine-safe and runs in real
 // (or synctest) time, so it exercises the Router itself. Run Routers on it inside
-// testing/synctest to make their timing exact.
+// testing/synctest, or with a Clock attached by SetClock, to make their timing exact.
 type Network struct {
-	mu  sync.Mutex
-	eps []*Endpoint
+	mu    sync.Mutex
+	eps   []*Endpoint
+	clock *Clock
+}
+
+// SetClock makes every packet in flight on n hold c (see Clock.Hold) from the moment
+// it is queued for an Endpoint until the Endpoint's reader has processed it, which is
+// when it calls ReadFrom again (a vrrp.Router does so only after it has acted on the
+// previous packet), or until the Endpoint is closed. c.Advance then never fires a
+// timer while an advert sent by an earlier one is still on its way, and Routers on n
+// driven by c behave the same in every run.
+//
+// With a Clock set, every open Endpoint that receives packets must be read (by a
+// Router's Run) or closed; packets queued for an Endpoint nobody reads keep the Clock
+// held, and Advance panics after 30 s of real time saying so. Call SetClock before
+// any packet is sent.
+func (n *Network) SetClock(c *Clock) {
+	n.mu.Lock()
+	n.clock = c
+	n.mu.Unlock()
 }
 
 // NewNetwork returns an empty network.
@@ -43,6 +61,11 @@ type Endpoint struct {
 	up     bool
 	closed bool
 	sent   []Packet
+	// With a Clock: releases of the holds for packets queued or handed to the reader
+	// and not yet processed, oldest first; reading says the last ReadFrom returned
+	// a packet (whose hold is released by the next ReadFrom).
+	holds   []func()
+	reading bool
 }
 
 var _ vrrp.Transport = (*Endpoint)(nil)
@@ -74,21 +97,53 @@ func (ep *Endpoint) Sent() []Packet {
 
 // Inject queues a packet for the endpoint to read as if it came from the network,
 // such as a crafted advert with a wrong TTL.
+// A packet for a closed Endpoint, or beyond the 1024 queued, is dropped.
 func (ep *Endpoint) Inject(p Packet) {
 	p.Data = bytes.Clone(p.Data)
+	ep.net.mu.Lock()
+	c := ep.net.clock
+	ep.net.mu.Unlock()
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.closed {
+		return
+	}
 	select {
 	case ep.in <- p:
+		if c != nil {
+			ep.holds = append(ep.holds, c.Hold())
+		}
 	default:
 	}
 }
 
-// ReadFrom implements vrrp.Transport.
+// ReadFrom implements vrrp.Transport. Calling it again tells an attached Clock that
+// the packet the previous call returned has been processed.
 func (ep *Endpoint) ReadFrom(b []byte) (int, vrrp.PacketInfo, error) {
+	ep.processed()
 	select {
 	case p := <-ep.in:
+		ep.mu.Lock()
+		ep.reading = !ep.closed
+		ep.mu.Unlock()
 		return copy(b, p.Data), vrrp.PacketInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, nil
 	case <-ep.done:
 		return 0, vrrp.PacketInfo{}, fmt.Errorf("vrrptest: read: %w", net.ErrClosed)
+	}
+}
+
+// processed releases the hold of the packet the last ReadFrom returned.
+func (ep *Endpoint) processed() {
+	ep.mu.Lock()
+	var rel func()
+	if ep.reading && len(ep.holds) > 0 {
+		rel = ep.holds[0]
+		ep.holds = ep.holds[1:]
+	}
+	ep.reading = false
+	ep.mu.Unlock()
+	if rel != nil {
+		rel()
 	}
 }
 
@@ -109,11 +164,15 @@ func (ep *Endpoint) WriteTo(b []byte, src, dst netip.Addr) error {
 		return nil
 	}
 	ep.net.mu.Lock()
-	defer ep.net.mu.Unlock()
+	var to []*Endpoint
 	for _, o := range ep.net.eps {
 		if o == ep || (!dst.IsMulticast() && o.addr != dst) {
 			continue
 		}
+		to = append(to, o)
+	}
+	ep.net.mu.Unlock()
+	for _, o := range to {
 		o.mu.Lock()
 		ok := o.up && !o.closed
 		o.mu.Unlock()
@@ -131,6 +190,11 @@ func (ep *Endpoint) Close() error {
 	if !ep.closed {
 		ep.closed = true
 		close(ep.done)
+	}
+	holds := ep.holds
+	ep.holds, ep.reading = nil, false
+	for _, rel := range holds {
+		rel()
 	}
 	return nil
 }
