@@ -18,11 +18,13 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Stopper
 }
 
-// Stopper stops a timer that Clock.AfterFunc started. *time.Timer is one.
-type Stopper interface {
-	// Stop prevents the timer from firing and reports whether it did so.
-	Stop() bool
-}
+// Stopper stops a timer that Clock.AfterFunc started. *time.Timer is one. Stop
+// prevents the timer from firing and reports whether it did so.
+//
+// Stopper is an alias of the unnamed interface type so that a Clock written for
+// vrrp is also a health.Clock (whose Stopper is the same alias) and one fake clock
+// can drive both packages.
+type Stopper = interface{ Stop() bool }
 
 type systemClock struct{}
 
