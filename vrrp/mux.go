@@ -120,7 +120,7 @@ func (m *Mux) Attach(vrids []uint8, peers []netip.Addr) (Transport, error) {
 		closed: make(chan struct{}),
 	}
 	for i, p := range peers {
-		ep.peers[i] = p.Unmap()
+		ep.peers[i] = p.Unmap().WithZone("") // received sources carry no zone
 	}
 	for range muxQueueLen {
 		ep.free <- &muxSlot{}
