@@ -92,7 +92,8 @@ var errMuxClosed = fmt.Errorf("vrrp: mux closed: %w", net.ErrClosed)
 // errEndpointClosed is what an endpoint returns once it is closed.
 var errEndpointClosed = fmt.Errorf("vrrp: mux endpoint closed: %w", net.ErrClosed)
 
-// Attach returns an endpoint for one Router: a Transport whose ReadFrom yields the
+// Attach returns an endpoint for one Router (give it the VRIDs of that Router's
+// instances, and their Config.Peers): a Transport whose ReadFrom yields the
 // packets whose VRID is in vrids and, when peers is not empty (unicast), whose source
 // is one of peers. An endpoint with no peers (multicast) receives the packets for its
 // VRIDs from any source that no unicast endpoint of the same VRID lists. WriteTo sends
