@@ -33,6 +33,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		fmt.Fprintf(stdout, "This kernel (%s) has no IPVS (%v).\nRunning the lab inside a qemu guest with Debian's kernel instead (go run ./internal/cmd/vmtest); the first run downloads the kernel package.\n", kernelRelease(), err)
 		return runInGuest(ctx, o, stdout, stderr)
 	}
+	if o.inGuest {
+		// The story and the kernel share the guest's serial console.
+		report, err := quietConsole()
+		if err != nil {
+			return err
+		}
+		defer report(stdout)
+	}
 	bins, cleanup, err := findBinaries(ctx, o)
 	if err != nil {
 		return err
