@@ -127,6 +127,9 @@ type Global struct {
 	// ScriptUser and ScriptGroup are script_user USER [GROUP]: the default user of
 	// scripts; empty means keepalived_script if it exists, else root.
 	ScriptUser, ScriptGroup string
+	// DefaultInterface is default_interface: the device of a VIP without dev in an
+	// instance without interface; empty means eth0 (keepalived 2.2.7's default).
+	DefaultInterface string
 }
 
 // SyncDaemon is global_defs lvs_sync_daemon: the kernel's IPVS connection sync daemon,
@@ -259,8 +262,16 @@ type Instance struct {
 	PreemptDelay time.Duration
 	// Accept is accept / no_accept: default true unless strict mode (keepalived.conf(5)).
 	Accept bool
-	// StrictMode is strict_mode: default global vrrp_strict.
+	// StrictMode is strict_mode: default global vrrp_strict. In strict mode the
+	// reader does what keepalived 2.2.7 does (each with a warning naming the line):
+	// authentication and preempt_delay are dropped, an explicit state must match
+	// priority 255 or is corrected, accept defaults to false (true for the owner)
+	// and is refused with VRRPv2, lower-priority GARPs are off, unicast peers and an
+	// instance without VIPs are errors.
 	StrictMode bool
+	// LowerPrioNoAdvert is global vrrp_lower_prio_no_advert, always true in strict
+	// mode (keepalived 2.2.7 vrrp.c).
+	LowerPrioNoAdvert bool
 	// SkipCheckAdvAddr is skip_check_adv_addr: default global vrrp_skip_check_adv_addr.
 	SkipCheckAdvAddr bool
 	// DontTrackPrimary is dont_track_primary.
@@ -342,8 +353,9 @@ type VirtualServer struct {
 	Pos    Pos
 	Addr   netip.AddrPort
 	FWMark uint32
-	// Protocol is protocol: default TCP (keepalived.conf(5)); keepalived ignores it for
-	// fwmark services.
+	// Protocol is protocol: default UDP, as keepalived 2.2.7 (check_data.c: "no
+	// protocol set - defaulting to UDP", with a warning; the manual's TCP is wrong);
+	// keepalived ignores it for fwmark services.
 	Protocol Protocol
 	// DelayLoop is delay_loop: default 60 s (keepalived.conf(5)).
 	DelayLoop time.Duration
@@ -383,8 +395,10 @@ type VirtualServer struct {
 // RealServer is a real_server.
 type RealServer struct {
 	Pos Pos
-	// Addr is the address and port; the port defaults to the virtual server's
-	// (keepalived check_parser.c), 0 for fwmark services.
+	// Addr is the address and port IPVS uses; the port defaults to the virtual
+	// server's (keepalived check_parser.c), 0 for fwmark services. With DR and TUN it
+	// is always the virtual server's port: keepalived resets it, while its checkers
+	// keep connecting to the port written (Check.ConnectPort).
 	Addr netip.AddrPort
 	// Weight is weight: default 1 (keepalived.conf(5)).
 	Weight int

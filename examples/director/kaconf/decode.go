@@ -232,6 +232,15 @@ func (d *decoder) addr(n *node, s string) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
+// addrMask is addr for unicast_src_ip and unicast_peer, where keepalived 2.2.7 also
+// takes ADDR/LEN and ignores the length.
+func (d *decoder) addrMask(n *node, s string) (netip.Addr, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Zone() == "" {
+		return p.Addr().Unmap(), true
+	}
+	return d.addr(n, s)
+}
+
 func (d *decoder) port(n *node, s string) (uint16, bool) {
 	v, ok := d.integer(n, s, 0, 65535)
 	return uint16(v), ok

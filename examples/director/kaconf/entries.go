@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -17,6 +18,18 @@ func flagEntry[T any](set func(*T, bool)) entry[T] {
 		if v, ok := d.optBool(n); ok {
 			set(t, v)
 		}
+	}}
+}
+
+// ignoredArgs is a flag keyword keepalived 2.2.7 reads without looking at its
+// arguments ("nopreempt 1", "enable_script_security 0" mean the flag is set): they are
+// accepted with a warning saying so.
+func ignoredArgs[T any](set func(*T)) entry[T] {
+	return entry[T]{max: -1, fn: func(d *decoder, n *node, t *T) {
+		if len(n.args) > 0 {
+			d.warn(n, fmt.Sprintf("keepalived 2.2.7 ignores %q after %s and sets it (read the same way)", n.arg(0), n.key))
+		}
+		set(t)
 	}}
 }
 

@@ -20,6 +20,7 @@ vrrp_instance VI_1 {
    }
 }
 virtual_server 192.0.2.10 80 {
+   protocol TCP
    lb_kind DR
    real_server 198.51.100.1 80 {
       TCP_CHECK {
@@ -43,7 +44,7 @@ virtual_server 192.0.2.10 80 {
 	// Output:
 	// VI_1 BACKUP 100 500ms 192.0.2.10/24 eth0:vip
 	// TCP_CHECK 198.51.100.1 80 5s 3 1m0s
-	// keepalived.conf:16 nb_get_retry
+	// keepalived.conf:17 nb_get_retry
 }
 
 func ExampleRead_errors() {

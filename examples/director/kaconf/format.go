@@ -134,6 +134,7 @@ func formatGlobal(w *writer, g *Global) {
 	}
 	w.open("global_defs")
 	w.str("router_id", g.RouterID)
+	w.str("default_interface", g.DefaultInterface)
 	if len(g.NotificationEmail) > 0 {
 		w.open("notification_email")
 		for _, a := range g.NotificationEmail {

@@ -3,6 +3,7 @@ package kaconf
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -23,6 +24,16 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Add([]byte("global_defs {\n router_id \"a b\\\" c\"\n}\n"))
 	f.Add([]byte("vrrp_instance V {\ninterface e\nvirtual_router_id 1\nnotify \"/x 'a b' c\\\\d\"\n}\n"))
+	// Hostile shapes: deep nesting, many braces, long lines, includes of
+	// itself and brace expansion, control characters.
+	f.Add([]byte(strings.Repeat("{\n", 100)))
+	f.Add([]byte(strings.Repeat("a {\n", 40) + strings.Repeat("}\n", 40)))
+	f.Add([]byte(strings.Repeat("}\n", 200)))
+	f.Add([]byte(strings.Repeat("{", 3000)))
+	f.Add([]byte("global_defs {\n router_id " + strings.Repeat("x", 1100) + "\n}\n"))
+	f.Add([]byte("include k.conf\ninclude {k,x}.conf\ninclude " + strings.Repeat("{a,b}", 16) + "\n"))
+	f.Add([]byte("global_defs {\n" + strings.Repeat("router_id r\n", 2000) + "}\n"))
+	f.Add([]byte("vrrp_instance V {\x00\n\"\\x\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, _, err := Read(fstest.MapFS{"k.conf": {Data: src}}, "k.conf")
 		if (c == nil) == (err == nil) {

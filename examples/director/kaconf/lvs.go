@@ -55,6 +55,8 @@ type rsRaw struct {
 	seen seen
 	opts checkOpts
 	chks []*checkRaw
+	// checkPort is the port as written (or inherited), which checkers connect to.
+	checkPort uint16
 }
 
 type checkRaw struct {
@@ -304,7 +306,8 @@ func resolveVS(d *decoder, g *Global, r *vsRaw) {
 		}
 		vs.Protocol = ""
 	} else if vs.Protocol == "" {
-		vs.Protocol = ProtocolTCP
+		d.warn(r.node, "no protocol: keepalived 2.2.7 defaults to UDP (\"no protocol set - defaulting to UDP\"; read the same way): write protocol TCP if TCP is meant")
+		vs.Protocol = ProtocolUDP
 	}
 	if vs.FWMark == 0 && vs.Addr.Port() == 0 && vs.PersistenceTimeout == 0 {
 		d.warn(r.node, "port 0 is only valid for a persistent service: keepalived sets persistence_timeout 360 (read the same way)")
@@ -338,8 +341,12 @@ func resolveVS(d *decoder, g *Global, r *vsRaw) {
 		if rs.Method == "" {
 			rs.Method = vs.Method
 		}
+		// keepalived 2.2.7 points its checkers at the port written (check_api.c
+		// queue_checker copies the address while parsing) before it resets a DR
+		// or TUN real server's port to the virtual server's (check_data.c).
+		rr.checkPort = rs.Addr.Port()
 		if rs.Method != MethodNAT && vs.FWMark == 0 && rs.Addr.Port() != vs.Addr.Port() {
-			d.warn(rr.node, fmt.Sprintf("%s cannot change the port: keepalived resets the real server's port to %d (read the same way)", rs.Method, vs.Addr.Port()))
+			d.warn(rr.node, fmt.Sprintf("%s cannot change the port: keepalived resets the real server's port to %d for IPVS and health-checks port %d (read the same way)", rs.Method, vs.Addr.Port(), rr.checkPort))
 			rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
 		}
 		if _, set := rr.seen["inhibit_on_failure"]; !set {
@@ -395,7 +402,7 @@ func resolveCheck(d *decoder, v *vsRaw, r *rsRaw, cr *checkRaw) {
 		c.ConnectIP = r.rs.Addr.Addr()
 	}
 	if _, set := cr.seen["connect_port"]; !set {
-		c.ConnectPort = r.rs.Addr.Port()
+		c.ConnectPort = r.checkPort
 	}
 	if c.ConnectPort == 0 {
 		d.errf(cr.node, ErrValue, "%s has no port to connect to (set connect_port)", c.Type)

@@ -152,7 +152,15 @@ func read(ctx context.Context, src source, name string) (*Config, []Warning, err
 	cfg := &Config{}
 	resolveGlobal(&st.global.g, st.gseen)
 	cfg.Global = st.global.g
+	// A vrrp_script defined twice is its last definition (warned about in
+	// crossCheckVRRP), at the place of the first.
+	at := map[string]int{}
 	for _, r := range st.scripts {
+		if i, dup := at[r.s.Name]; dup {
+			cfg.Scripts[i] = r.s
+			continue
+		}
+		at[r.s.Name] = len(cfg.Scripts)
 		cfg.Scripts = append(cfg.Scripts, r.s)
 	}
 	for _, r := range st.insts {

@@ -268,7 +268,7 @@ func TestReadErrors(t *testing.T) {
 		},
 		{
 			name: "advert_int finer than centiseconds",
-			src:  "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.015\n}\n",
+			src:  "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.015\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
 			want: []string{"kaconf: k.conf:5: advert_int: bad value: 0.015 s is finer than VRRP's 0.01 s resolution"},
 		},
 		{
@@ -388,7 +388,7 @@ func TestReadNopreemptWithStateMaster(t *testing.T) {
 	// keepalived 2.2.7 warns "nopreempt will not work with initial state MASTER -
 	// clearing" and runs the instance preempting. The reader does the same (so the
 	// seeds' master node, which sets both, starts as keepalived starts it) and warns.
-	src := "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 100\n nopreempt\n}\n"
+	src := "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 100\n nopreempt\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
 	c, warns, err := readString(src)
 	if err != nil {
 		t.Fatal(err)
@@ -417,12 +417,19 @@ func TestReadInstanceDefaults(t *testing.T) {
 		{"priority 255 without state is MASTER", "priority 255\n", StateMaster, 255, 2, true, 0},
 		{"IPv6 VIPs mean VRRPv3", "virtual_ipaddress {\n2001:db8::1\n}\n", StateBackup, 100, 3, true, 0},
 		{"strict mode means no accept", "strict_mode\n", StateBackup, 100, 2, false, 0},
-		{"accept overrides strict", "strict_mode\naccept\n", StateBackup, 100, 2, true, 0},
+		{"the owner accepts in strict mode", "strict_mode\npriority 255\n", StateMaster, 255, 2, true, 0},
+		{"accept with strict VRRPv2 is reset", "strict_mode\naccept\n", StateBackup, 100, 2, false, 1},
+		{"accept with strict VRRPv3", "strict_mode\nversion 3\naccept\n", StateBackup, 100, 3, true, 0},
+		{"strict state MASTER must be the owner", "strict_mode\nstate MASTER\npriority 100\n", StateBackup, 100, 2, false, 1},
 		{"fractional v2 advert_int warns", "advert_int 0.5\n", StateBackup, 100, 2, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, warns, err := readString("vrrp_instance V {\ninterface eth0\nvirtual_router_id 9\n" + tt.body + "}\n")
+			vips := "virtual_ipaddress {\n192.0.2.1\n}\n"
+			if strings.Contains(tt.body, "virtual_ipaddress") {
+				vips = ""
+			}
+			c, warns, err := readString("vrrp_instance V {\ninterface eth0\nvirtual_router_id 9\n" + vips + tt.body + "}\n")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,6 +463,9 @@ vrrp_instance VI_1
    }
    notify "/etc/notify.sh \"quoted\" arg" root
    notify_master /etc/master.sh   # bare script path
+   virtual_ipaddress {
+      192.0.2.1
+   }
 }
 `
 	c, warns, err := readString(src)

@@ -94,7 +94,8 @@ func globalTable() table[globalRaw] {
 		"vrrp_check_unicast_src":          flagEntry(func(t *globalRaw, b bool) { t.g.VRRPCheckUnicastSrc = b }),
 		"vrrp_higher_prio_send_advert":    flagEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
 		"vrrp_lower_prio_no_advert":       flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
-		"enable_script_security":          bareEntry(func(t *globalRaw) { t.g.EnableScriptSecurity = true }),
+		"enable_script_security":          ignoredArgs(func(t *globalRaw) { t.g.EnableScriptSecurity = true }),
+		"default_interface":               strEntry(func(t *globalRaw, s string) { t.g.DefaultInterface = s }),
 		"script_user": {min: 1, max: 2, fn: func(_ *decoder, n *node, t *globalRaw) {
 			t.g.ScriptUser = n.arg(0)
 			if len(n.args) == 2 {
@@ -307,7 +308,7 @@ func instanceTable() table[instRaw] {
 			t.in.AdvertInt = v
 		}},
 		"version":             intEntry(2, 3, func(t *instRaw, v int) { t.in.Version = v }),
-		"nopreempt":           bareEntry(func(t *instRaw) { t.in.Nopreempt = true }),
+		"nopreempt":           ignoredArgs(func(t *instRaw) { t.in.Nopreempt = true }),
 		"preempt":             bareEntry(func(t *instRaw) { t.in.Nopreempt = false }),
 		"preempt_delay":       secEntry(0, 1000*time.Second, func(t *instRaw, v time.Duration) { t.in.PreemptDelay = v }),
 		"accept":              bareEntry(func(t *instRaw) { t.in.Accept = true }),
@@ -347,14 +348,18 @@ func instanceTable() table[instRaw] {
 				t.in.TrackInterfaces = append(t.in.TrackInterfaces, TrackInterface{Pos: n.pos, Name: n.key, Weight: w, Reverse: rev})
 			}
 		}),
-		"mcast_src_ip":   addrEntry(func(t *instRaw, a netip.Addr) { t.in.McastSrcIP = a }),
-		"unicast_src_ip": addrEntry(func(t *instRaw, a netip.Addr) { t.in.UnicastSrcIP = a }),
+		"mcast_src_ip": addrEntry(func(t *instRaw, a netip.Addr) { t.in.McastSrcIP = a }),
+		"unicast_src_ip": {min: 1, max: 1, fn: func(d *decoder, n *node, t *instRaw) {
+			if a, ok := d.addrMask(n, n.arg(0)); ok {
+				t.in.UnicastSrcIP = a
+			}
+		}},
 		"unicast_peer": listEntry(func(d *decoder, n *node, t *instRaw) {
 			if len(n.args) != 0 {
 				d.errf(n, ErrUnknownKeyword, "unicast_peer options (%s) are not supported", n.arg(0))
 				return
 			}
-			if a, ok := d.addr(n, n.key); ok {
+			if a, ok := d.addrMask(n, n.key); ok {
 				t.in.UnicastPeers = append(t.in.UnicastPeers, a)
 			}
 		}),
@@ -561,11 +566,17 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 			ok = false
 		}
 	}
+	if _, set := s["strict_mode"]; !set {
+		in.StrictMode = g.VRRPStrict
+	}
 	if vn, set := s["version"]; !set {
 		in.Version = g.VRRPVersion
 		if v6 {
 			in.Version = 3
 		}
+	} else if v6 && in.Version == 2 && in.StrictMode {
+		d.warn(vn, "IPv6 with VRRP version 2 in strict mode: keepalived 2.2.7 uses version 3 (read the same way)")
+		in.Version = 3
 	} else if v6 && in.Version == 2 {
 		d.errf(vn, ErrValue, "VRRPv2 cannot carry IPv6 addresses")
 		ok = false
@@ -577,13 +588,22 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 	if an, set := s["advert_int"]; set && in.Version == 2 && in.AdvertInt%time.Second != 0 {
 		d.warn(an, "VRRPv2 cannot carry a fractional advert_int: keepalived 2.2.7 rounds it to whole seconds; read as written (use version 3)")
 	}
-	if _, set := s["strict_mode"]; !set {
-		in.StrictMode = g.VRRPStrict
-	}
 	_, acc := s["accept"]
 	_, noacc := s["no_accept"]
 	if !acc && !noacc {
-		in.Accept = !in.StrictMode
+		// keepalived 2.2.7 vrrp.c: the address owner accepts, others unless strict.
+		in.Accept = in.Priority == ownerPriority || !in.StrictMode
+	}
+	if in.StrictMode {
+		ok = strictInstance(d, r, acc) && ok
+	}
+	if len(in.VIPs) == 0 {
+		if in.Version == 3 || in.StrictMode {
+			d.errf(n, ErrValue, "vrrp_instance %s has no virtual_ipaddress: keepalived 2.2.7 requires one with VRRP version 3 or strict mode", in.Name)
+			ok = false
+		} else {
+			d.warn(n, fmt.Sprintf("vrrp_instance %s has no virtual_ipaddress: keepalived 2.2.7 runs it (\"at least one is sensible\")", in.Name))
+		}
 	}
 	if _, set := s["skip_check_adv_addr"]; !set {
 		in.SkipCheckAdvAddr = g.VRRPSkipCheckAdvAddr
@@ -591,14 +611,20 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 	if _, set := s["smtp_alert"]; !set {
 		in.SMTPAlert = defaultAlert(g.SMTPAlertVRRP, g.SMTPAlert, false)
 	}
+	// A VIP without dev is on the instance's interface or, without one, on
+	// global default_interface (keepalived 2.2.7 vrrp.c; its default is eth0).
+	dev := in.Interface
+	if dev == "" {
+		dev = orStr(g.DefaultInterface, "eth0")
+	}
 	for i := range in.VIPs {
 		if in.VIPs[i].Dev == "" {
-			in.VIPs[i].Dev = in.Interface
+			in.VIPs[i].Dev = dev
 		}
 	}
 	for i := range in.ExcludedVIPs {
 		if in.ExcludedVIPs[i].Dev == "" {
-			in.ExcludedVIPs[i].Dev = in.Interface
+			in.ExcludedVIPs[i].Dev = dev
 		}
 	}
 	if _, set := s["garp_master_delay"]; !set {
@@ -609,15 +635,76 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 	}
 	if _, set := s["garp_lower_prio_delay"]; !set {
 		in.GARPLowerPrioDelay = g.VRRPGARPLowerPrioDelay
+		if in.StrictMode {
+			in.GARPLowerPrioDelay = 0
+		}
 	}
 	if _, set := s["garp_lower_prio_repeat"]; !set {
 		in.GARPLowerPrioRepeat = g.VRRPGARPLowerPrioRepeat
+		if in.StrictMode {
+			in.GARPLowerPrioRepeat = 0
+		}
 	}
+	for _, k := range []string{"garp_lower_prio_delay", "garp_lower_prio_repeat"} {
+		if kn, set := s[k]; set && in.StrictMode && (in.GARPLowerPrioDelay != 0 || in.GARPLowerPrioRepeat != 0) {
+			d.warn(kn, fmt.Sprintf("%s: strict mode requires no repeat GARPs: keepalived 2.2.7 resets it to 0 (read the same way)", strictWhy(s)))
+		}
+	}
+	if in.StrictMode {
+		in.GARPLowerPrioDelay, in.GARPLowerPrioRepeat = 0, 0
+	}
+	// keepalived 2.2.7 vrrp.c: strict mode implies lower_prio_no_advert.
+	in.LowerPrioNoAdvert = g.VRRPLowerPrioNoAdvert || in.StrictMode
 	if _, set := s["garp_master_refresh"]; !set {
 		in.GARPMasterRefresh = g.VRRPGARPMasterRefresh
 	}
 	if _, set := s["garp_master_refresh_repeat"]; !set {
 		in.GARPMasterRefreshRepeat = g.VRRPGARPMasterRefreshRepeat
+	}
+	return ok
+}
+
+// strictWhy names what put an instance in strict mode, for warnings.
+func strictWhy(s seen) string {
+	if n, ok := s["strict_mode"]; ok {
+		return "strict_mode at " + n.pos.String()
+	}
+	return "vrrp_strict"
+}
+
+// strictInstance applies what keepalived 2.2.7 (vrrp.c vrrp_complete_instance) does to
+// an instance in strict mode (vrrp_strict in global_defs, or strict_mode), with a
+// warning at each line whose meaning changes. accept says accept was written.
+func strictInstance(d *decoder, r *instRaw, accept bool) bool {
+	in, s := &r.in, r.seen
+	why := strictWhy(s)
+	ok := true
+	if st, set := s["state"]; set && (in.State == StateMaster) != (in.Priority == ownerPriority) {
+		want := StateBackup
+		if in.Priority == ownerPriority {
+			want = StateMaster
+		}
+		d.warn(st, fmt.Sprintf("with %s, state MASTER must match being the address owner (priority 255): keepalived 2.2.7 starts it as %s (read the same way)", why, want))
+		in.State = want
+	}
+	if in.Auth != nil {
+		d.warn(s["authentication"], fmt.Sprintf("with %s, keepalived 2.2.7 ignores authentication and sends adverts without it (read the same way)", why))
+		in.Auth = nil
+	}
+	if in.PreemptDelay != 0 {
+		d.warn(s["preempt_delay"], fmt.Sprintf("with %s, keepalived 2.2.7 resets preempt_delay to 0 (read the same way)", why))
+		in.PreemptDelay = 0
+	}
+	if len(in.UnicastPeers) > 0 {
+		d.errf(s["unicast_peer"], ErrValue, "with %s, keepalived 2.2.7 refuses unicast peers on an interface that can multicast", why)
+		ok = false
+	}
+	if accept && in.Accept && in.Priority != ownerPriority && in.Version == 2 {
+		d.warn(s["accept"], fmt.Sprintf("with %s, accept mode for VRRP version 2 does not comply with RFC 3768: keepalived 2.2.7 resets it (read the same way)", why))
+		in.Accept = false
+	}
+	if len(in.VIPs) > 0 && in.VIPs[0].Prefix.Addr().Is6() && len(in.UnicastPeers) == 0 && !in.VIPs[0].Prefix.Addr().IsLinkLocalUnicast() {
+		d.warn(s["virtual_ipaddress"], fmt.Sprintf("with %s, keepalived 2.2.7 says the first IPv6 VIP address must be link local (it runs anyway)", why))
 	}
 	return ok
 }
@@ -663,9 +750,8 @@ func syncGroupTable() table[groupRaw] {
 func crossCheckVRRP(d *decoder, g *Global, scripts []*scriptRaw, insts []*instRaw, groups []*groupRaw) {
 	byScript := map[string]*scriptRaw{}
 	for _, s := range scripts {
-		if _, dup := byScript[s.s.Name]; dup {
-			d.errf(&node{pos: s.s.Pos, key: "vrrp_script"}, ErrReference, "vrrp_script %s is defined twice", s.s.Name)
-			continue
+		if prev, dup := byScript[s.s.Name]; dup {
+			d.warn(&node{pos: s.s.Pos, key: "vrrp_script"}, fmt.Sprintf("vrrp_script %s is defined twice (first at %s): keepalived 2.2.7 uses the last (read the same way)", s.s.Name, prev.s.Pos))
 		}
 		byScript[s.s.Name] = s
 	}
