@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -31,7 +32,40 @@ var (
 	ErrCheckNotFound = errors.New("health: no such check")
 	// ErrClosed is returned by Add after Run has returned.
 	ErrClosed = errors.New("health: scheduler has stopped")
+	// ErrRunTwice is returned by a second call of Run (vrrp's Router returns
+	// vrrp.ErrRouterClosed in the same case).
+	ErrRunTwice = errors.New("health: Scheduler.Run called twice")
 )
+
+// Clock is the Scheduler's time source: it has the shape of vrrp.Clock (and its
+// Stopper is the same type as vrrp.Stopper), so one fake clock, such as
+// vrrptest.Clock, drives both packages. The package imports neither.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d, unless stopped first.
+	AfterFunc(d time.Duration, f func()) Stopper
+}
+
+// Stopper stops a timer that Clock.AfterFunc started. *time.Timer is one. Stop
+// prevents the timer from firing and reports whether it did so. It is an alias of
+// the unnamed interface so that it is identical to vrrp.Stopper.
+type Stopper = interface{ Stop() bool }
+
+// holder is implemented by fake clocks (vrrptest.Clock) that wait, before firing
+// the next timer, for the work in flight to finish: Hold marks work handed between
+// goroutines, release marks it done.
+type holder interface {
+	Hold() (release func())
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                              { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) Stopper { return time.AfterFunc(d, f) }
+
+// SystemClock returns the Clock of package time, the default.
+func SystemClock() Clock { return systemClock{} }
 
 // Check is one scheduled health check: a Checker and the timing and counting rules that
 // turn its results into an up/down state. The zero value of every field but Checker is
@@ -205,6 +239,22 @@ type SchedulerConfig struct {
 	// checks spread over their interval cost noticeably less CPU with a few
 	// milliseconds. Zero starts every attempt at its due time.
 	Coalesce time.Duration
+	// Clock is the time source for due times, intervals and the times in Status,
+	// Transition and Attempt; nil means SystemClock(). Attempt timeouts (the Checker's
+	// ctx deadline) are always in real time, since Checkers talk to real sockets.
+	//
+	// A fake clock makes scheduling deterministic: vrrptest.Clock satisfies Clock, and
+	// since it also has a method Hold() (release func()), the Scheduler holds it from
+	// the timer that makes a check due until the attempt has been recorded and its
+	// transition handed to OnTransition (which has returned) or taken from the
+	// Transitions channel, so that the clock's Advance fires no later timer before
+	// then. A Checker must not wait for the fake clock to advance: its attempt holds
+	// the clock, and Advance would wait for it.
+	Clock Clock
+	// Rand is the random source for Check.Warmup and Check.Jitter, used under the
+	// Scheduler's lock; nil means math/rand/v2's unseeded global source. Tests pass a
+	// seeded one (rand.New(rand.NewPCG(1, 2))) to make warmups and jitter repeatable.
+	Rand *rand.Rand
 }
 
 // Attempt describes one finished attempt, for SchedulerConfig.OnAttempt.
@@ -233,6 +283,11 @@ type Attempt struct {
 // replaced ones). A consumer therefore always converges to every check's current state,
 // but may not see every intermediate flap.
 type Scheduler struct {
+	clock   Clock
+	sys     bool          // clock is SystemClock: the dispatcher uses a time.Timer
+	holder  holder        // clock's Hold, or nil
+	rng     *rand.Rand    // nil: the global source
+	ready   chan struct{} // closed once Run has scheduled every check
 	maxConc int
 	slack   time.Duration // SchedulerConfig.Coalesce
 	work    chan *entry   // due entries, from the dispatcher to idle workers
@@ -253,6 +308,11 @@ type Scheduler struct {
 	epoch   time.Time // origin of dueItem.at
 
 	coalesced atomic.Uint64
+
+	// Holds of a fake clock (see SchedulerConfig.Clock), guarded by mu: kickRels for
+	// wakes of the dispatcher not yet acted on, pendRel for undelivered transitions.
+	kickRels []func()
+	pendRel  map[string]func()
 }
 
 type entry struct {
@@ -262,6 +322,8 @@ type entry struct {
 	index   int // position in Scheduler.queue; -1 when not armed
 	removed bool
 	due     time.Time
+	rel     func()     // the fake clock's hold while dispatched; guarded by mu
+	rng     *rand.Rand // this check's own stream of SchedulerConfig.Rand, or nil
 }
 
 func (e *entry) armed() bool { return e.index >= 0 }
@@ -272,12 +334,24 @@ func NewScheduler(cfg *SchedulerConfig) *Scheduler {
 	if cfg != nil {
 		c = *cfg
 	}
+	clock := c.Clock
+	if clock == nil {
+		clock = SystemClock()
+	}
+	_, sys := clock.(systemClock)
+	h, _ := clock.(holder)
 	return &Scheduler{
+		clock:   clock,
+		sys:     sys,
+		holder:  h,
+		rng:     c.Rand,
+		ready:   make(chan struct{}),
+		pendRel: make(map[string]func()),
 		maxConc: cmp.Or(c.MaxConcurrent, DefaultMaxConcurrent),
 		slack:   max(c.Coalesce, 0),
 		work:    make(chan *entry),
 		kick:    make(chan struct{}, 1),
-		epoch:   time.Now(),
+		epoch:   clock.Now(),
 		onTrans: c.OnTransition,
 		onAtt:   c.OnAttempt,
 		out:     make(chan Transition),
@@ -290,6 +364,11 @@ func NewScheduler(cfg *SchedulerConfig) *Scheduler {
 // Transitions returns the channel transitions are delivered on when no OnTransition is
 // set. It is closed when Run returns.
 func (s *Scheduler) Transitions() <-chan Transition { return s.out }
+
+// Started returns a channel that Run closes once it has scheduled every check and
+// armed its timer. A test with a fake Clock waits for it before advancing time, as it
+// does for vrrp.Router.Started. It stays open if Run is never called.
+func (s *Scheduler) Started() <-chan struct{} { return s.ready }
 
 // Coalesced returns how many transitions were replaced by newer ones before delivery.
 func (s *Scheduler) Coalesced() uint64 { return s.coalesced.Load() }
@@ -309,6 +388,12 @@ func (s *Scheduler) Add(name string, c Check) error {
 		return fmt.Errorf("%w: %q", ErrCheckExists, name)
 	}
 	e := &entry{name: name, cfg: c, st: Status{Name: name, Up: !c.StartDown}, index: -1}
+	if s.rng != nil {
+		// Each check draws from its own stream, seeded in the order checks are
+		// added, so that the order in which concurrent attempts end does not change
+		// which check gets which draw.
+		e.rng = rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64()))
+	}
 	s.checks[name] = e
 	if s.started {
 		s.armFirst(e)
@@ -331,7 +416,7 @@ func (s *Scheduler) Update(name string, c Check) error {
 	}
 	e.cfg = c
 	if e.armed() {
-		s.arm(e, time.Now().Add(s.withJitter(c, s.nextInterval(e))))
+		s.arm(e, s.clock.Now().Add(s.withJitter(e, s.nextInterval(e))))
 	}
 	return nil
 }
@@ -352,6 +437,7 @@ func (s *Scheduler) Remove(name string) error {
 	if _, ok := s.pending[name]; ok {
 		delete(s.pending, name)
 		s.order = slices.DeleteFunc(s.order, func(n string) bool { return n == name })
+		s.releasePending(name)
 	}
 	return nil
 }
@@ -389,17 +475,18 @@ func (e *entry) status() Status {
 
 // Run schedules every check and runs them until ctx is done. It then stops scheduling,
 // cancels attempts in progress, waits for them, closes the Transitions channel and
-// returns ctx's error. Transitions not yet delivered are dropped (Statuses still has
-// the final state). Run may be called once.
+// returns nil, as vrrp.Router.Run does. Transitions not yet delivered are dropped
+// (Statuses still has the final state). Run may be called once; a second call returns
+// ErrRunTwice.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started || s.stopped {
 		s.mu.Unlock()
-		return errors.New("health: Scheduler.Run called twice")
+		return ErrRunTwice
 	}
 	s.started = true
-	for _, e := range s.checks {
-		s.armFirst(e)
+	for _, name := range slices.Sorted(maps.Keys(s.checks)) {
+		s.armFirst(s.checks[name])
 	}
 	s.mu.Unlock()
 
@@ -425,16 +512,65 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.flight.Wait()
 	<-done
 	close(s.out)
-	return ctx.Err()
+	// Leave a fake clock free: wakes and transitions nobody will act on.
+	s.mu.Lock()
+	rels := s.kickRels
+	s.kickRels = nil
+	for name := range s.pendRel {
+		rels = append(rels, s.pendRel[name])
+	}
+	clear(s.pendRel)
+	s.mu.Unlock()
+	for _, rel := range rels {
+		rel()
+	}
+	return nil
+}
+
+// hold takes a hold on a fake clock; it returns a no-op without one.
+func (s *Scheduler) hold() func() {
+	if s.holder == nil {
+		return func() {}
+	}
+	return s.holder.Hold()
+}
+
+// releasePending releases the hold of name's undelivered transition. s.mu is held.
+func (s *Scheduler) releasePending(name string) {
+	if rel, ok := s.pendRel[name]; ok {
+		delete(s.pendRel, name)
+		rel()
+	}
+}
+
+// tick is the fake clock's timer callback: it wakes the dispatcher and holds the
+// clock until the dispatcher has acted.
+func (s *Scheduler) tick() {
+	rel := s.hold()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kickRels = append(s.kickRels, rel)
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// randN returns a uniform random duration in [0, d) from e's stream. s.mu is held.
+func (e *entry) randN(d time.Duration) time.Duration {
+	if e.rng != nil {
+		return time.Duration(e.rng.Int64N(int64(d)))
+	}
+	return rand.N(d)
 }
 
 // armFirst schedules a check's first attempt after a random warmup. s.mu is held.
 func (s *Scheduler) armFirst(e *entry) {
 	var d time.Duration
 	if e.cfg.Warmup > 0 {
-		d = rand.N(e.cfg.Warmup)
+		d = e.randN(e.cfg.Warmup)
 	}
-	s.arm(e, time.Now().Add(d))
+	s.arm(e, s.clock.Now().Add(d))
 }
 
 // arm (re)schedules e at due, and wakes the dispatcher when e became the earliest.
@@ -449,6 +585,9 @@ func (s *Scheduler) arm(e *entry, due time.Time) {
 		s.queue.push(dueItem{at, e})
 	}
 	if e.index == 0 {
+		if s.holder != nil {
+			s.kickRels = append(s.kickRels, s.holder.Hold())
+		}
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -463,9 +602,10 @@ func (s *Scheduler) disarm(e *entry) {
 	}
 }
 
-func (s *Scheduler) withJitter(c Check, d time.Duration) time.Duration {
-	if c.Jitter > 0 {
-		d += rand.N(c.Jitter)
+// withJitter adds e's random jitter to d. s.mu is held.
+func (s *Scheduler) withJitter(e *entry, d time.Duration) time.Duration {
+	if e.cfg.Jitter > 0 {
+		d += e.randN(e.cfg.Jitter)
 	}
 	return d
 }
@@ -486,16 +626,44 @@ func (s *Scheduler) nextInterval(e *entry) time.Duration {
 // workers up to MaxConcurrent; when all are busy it waits for one (that wait is the
 // attempts' lateness). It returns when ctx is done.
 func (s *Scheduler) dispatch(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	// The system clock gets one reusable time.Timer; another Clock an AfterFunc per
+	// wait, whose callback (tick) wakes the loop.
+	var timer *time.Timer
+	var timerC <-chan time.Time
+	var fake Stopper
+	if s.sys {
+		timer = time.NewTimer(time.Hour)
+		defer timer.Stop()
+		timerC = timer.C
+	} else {
+		defer func() {
+			if fake != nil {
+				fake.Stop()
+			}
+		}()
+	}
 	var batch []*entry
+	var rels []func()
 	workers := 0
+	first := true
 	for {
 		s.mu.Lock()
-		now := time.Now()
+		// Wakes are sent under mu, with their holds: take both together, so that
+		// a token left in kick never starts an iteration nobody holds the clock for.
+		select {
+		case <-s.kick:
+		default:
+		}
+		rels = append(rels[:0], s.kickRels...)
+		clear(s.kickRels)
+		s.kickRels = s.kickRels[:0]
+		now := s.clock.Now()
 		for len(s.queue) > 0 && !s.queue[0].e.due.After(now) {
 			e := s.queue.remove(0)
 			e.st.Running = true
+			if s.holder != nil {
+				e.rel = s.holder.Hold()
+			}
 			batch = append(batch, e)
 		}
 		wait := time.Duration(-1)
@@ -528,24 +696,49 @@ func (s *Scheduler) dispatch(ctx context.Context) {
 				s.mu.Lock()
 				for _, e := range batch[i:] {
 					e.st.Running = false
+					if e.rel != nil {
+						e.rel()
+						e.rel = nil
+					}
 				}
 				s.mu.Unlock()
+				for _, rel := range rels {
+					rel()
+				}
 				return
 			}
 		}
 		clear(batch)
 		batch = batch[:0]
 
-		if wait >= 0 {
+		switch {
+		case s.sys && wait >= 0:
 			timer.Reset(wait)
-		} else {
+		case s.sys:
 			timer.Stop()
+		default:
+			if fake != nil {
+				fake.Stop()
+				fake = nil
+			}
+			if wait >= 0 {
+				fake = s.clock.AfterFunc(wait, s.tick)
+			}
+		}
+		// The wakes that led here have been acted on, and the next one is armed.
+		for _, rel := range rels {
+			rel()
+		}
+		clear(rels)
+		if first {
+			first = false
+			close(s.ready)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.kick:
-		case <-timer.C:
+		case <-timerC:
 		}
 	}
 }
@@ -567,6 +760,12 @@ func (s *Scheduler) worker(ctx context.Context, e *entry) {
 // attempt runs one attempt of e, records its outcome and schedules the next.
 func (s *Scheduler) attempt(ctx context.Context, e *entry) {
 	s.mu.Lock()
+	rel := e.rel
+	e.rel = nil
+	if rel != nil {
+		// Released last, after the outcome is recorded and the next attempt armed.
+		defer rel()
+	}
 	if e.removed || s.stopped || ctx.Err() != nil {
 		e.st.Running = false
 		s.mu.Unlock()
@@ -575,17 +774,21 @@ func (s *Scheduler) attempt(ctx context.Context, e *entry) {
 	due, cfg := e.due, e.cfg
 	s.mu.Unlock()
 
-	start := time.Now()
+	start := s.clock.Now()
 	var res Result
 	var err error
 	if dc, ok := cfg.Checker.(deadlineChecker); ok {
-		res, err = dc.checkUntil(ctx, start.Add(cfg.timeout()))
+		deadline := start
+		if !s.sys {
+			deadline = time.Now()
+		}
+		res, err = dc.checkUntil(ctx, deadline.Add(cfg.timeout()))
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, cfg.timeout())
 		res, err = cfg.Checker.Check(cctx)
 		cancel()
 	}
-	end := time.Now()
+	end := s.clock.Now()
 	if s.onAtt != nil && ctx.Err() == nil {
 		s.onAtt(Attempt{Name: e.name, Due: due, Start: start, Duration: end.Sub(start), Err: err})
 	}
@@ -668,7 +871,7 @@ func (s *Scheduler) record(e *entry, res Result, err error, end time.Time) time.
 	}
 	// The schedule is anchored to the due time of this round, so lateness does not
 	// accumulate; a long attempt is followed at once by the next.
-	return e.due.Add(s.withJitter(cfg, s.nextInterval(e)))
+	return e.due.Add(s.withJitter(e, s.nextInterval(e)))
 }
 
 // push queues t for delivery, replacing an undelivered transition of the same check.
@@ -679,6 +882,9 @@ func (s *Scheduler) push(t Transition) {
 		s.coalesced.Add(1)
 	} else {
 		s.order = append(s.order, t.Name)
+		if s.holder != nil {
+			s.pendRel[t.Name] = s.holder.Hold()
+		}
 	}
 	s.pending[t.Name] = &t
 	select {
@@ -687,17 +893,25 @@ func (s *Scheduler) push(t Transition) {
 	}
 }
 
-func (s *Scheduler) pop() (Transition, bool) {
+// pop takes the oldest undelivered transition, and the release of its hold on a fake
+// clock (a no-op without one), which the caller calls once it is delivered.
+func (s *Scheduler) pop() (Transition, func(), bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.order) == 0 {
-		return Transition{}, false
+		return Transition{}, nil, false
 	}
 	name := s.order[0]
 	s.order = s.order[1:]
 	t := s.pending[name]
 	delete(s.pending, name)
-	return *t, true
+	rel, ok := s.pendRel[name]
+	if ok {
+		delete(s.pendRel, name)
+	} else {
+		rel = func() {}
+	}
+	return *t, rel, true
 }
 
 // deliver hands transitions to the consumer until ctx is done.
@@ -709,17 +923,20 @@ func (s *Scheduler) deliver(ctx context.Context) {
 		case <-s.wake:
 		}
 		for {
-			t, ok := s.pop()
+			t, rel, ok := s.pop()
 			if !ok {
 				break
 			}
 			if s.onTrans != nil {
 				s.onTrans(t)
+				rel()
 				continue
 			}
 			select {
 			case s.out <- t:
+				rel()
 			case <-ctx.Done():
+				rel()
 				return
 			}
 		}

@@ -70,8 +70,11 @@ func runScheduler(t *testing.T, s *Scheduler) (stop func()) {
 	go func() { done <- s.Run(ctx) }()
 	return func() {
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v, want nil when ctx ends", err)
+		}
+		if err := s.Run(context.Background()); !errors.Is(err, ErrRunTwice) {
+			t.Errorf("second Run: %v, want ErrRunTwice", err)
 		}
 	}
 }

@@ -1,14 +1,21 @@
 // Package healthtest provides a health.Checker whose outcome a test controls, for
 // testing programs that wire a health.Scheduler to IPVS or VRRP without real servers.
 //
-// Use it inside a testing/synctest bubble to drive the Scheduler on virtual time:
+// Drive the Scheduler on a fake clock shared with the rest of the program
+// (vrrptest.Clock satisfies health.Clock), deterministic without synctest:
 //
+//	clk := vrrptest.NewClock(start)
+//	s := health.NewScheduler(&health.SchedulerConfig{Clock: clk, OnTransition: apply})
 //	c := healthtest.NewChecker()
 //	s.Add("rs1", health.Check{Checker: c, Interval: time.Second})
+//	go s.Run(ctx)
+//	<-s.Started()
 //	c.SetDown(errors.New("connection refused"))
-//	time.Sleep(2 * time.Second) // virtual
-//	synctest.Wait()
+//	clk.Advance(2 * time.Second) // returns once apply has seen rs1 go down
 //	// assert that the program removed rs1 from the IPVS fake
+//
+// or inside a testing/synctest bubble with the default clock, where time.Sleep and
+// synctest.Wait take the place of Advance.
 package healthtest
 
 import (
@@ -53,8 +60,11 @@ func (c *Checker) SetDown(err error) {
 	c.res, c.err = health.Result{}, err
 }
 
-// SetDelay makes later checks take d (or until their ctx ends, whichever is first,
-// in which case they fail with the ctx's error).
+// SetDelay makes later checks take d of real time (virtual time inside synctest), or
+// until their ctx ends, whichever is first, in which case they fail with the ctx's
+// error. The delay never waits for a fake health.Clock: on one, an attempt keeps
+// the clock held until it returns, so a delay beyond the check's Timeout reliably
+// gives a timeout failure and a shorter one a success.
 func (c *Checker) SetDelay(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
