@@ -53,6 +53,7 @@ global_defs {
     router_id test
 }
 virtual_server 192.0.2.10 80 {
+    protocol TCP
     delay_loop 0.2
     lb_algo wrr
     lb_kind NAT
@@ -243,6 +244,7 @@ func TestQuorumAlphaOmega(t *testing.T) {
 	}
 	conf := `
 virtual_server 192.0.2.10 80 {
+    protocol TCP
     delay_loop 0.2
     lb_algo rr
     lb_kind NAT
@@ -359,6 +361,7 @@ func TestSorryServerInhibit(t *testing.T) {
 	up := newSwitchable(t)
 	conf := fmt.Sprintf(`
 virtual_server 192.0.2.10 80 {
+    protocol TCP
     delay_loop 0.2
     lb_kind NAT
     quorum 1

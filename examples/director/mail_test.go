@@ -217,6 +217,7 @@ vrrp_instance VI_1 {
     }
 }
 virtual_server 192.0.2.10 80 {
+    protocol TCP
     delay_loop 0.2
     lb_kind NAT
     smtp_alert
@@ -389,6 +390,7 @@ func TestMailServerFailures(t *testing.T) {
 func TestMailSubjects(t *testing.T) {
 	cfg := readConf(t, `
 virtual_server 192.0.2.10 80 {
+    protocol TCP
     protocol UDP
     quorum 2
     hysteresis 1

@@ -73,7 +73,7 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 		PreemptDelay:          in.PreemptDelay,
 		StartAsMaster:         in.State == kaconf.StateMaster && !in.Nopreempt,
 		AcceptMode:            in.Accept && in.Version == 3,
-		NoLowerPriorityAdvert: cfg.Global.VRRPLowerPrioNoAdvert,
+		NoLowerPriorityAdvert: in.LowerPrioNoAdvert, // global, or strict mode (kaconf)
 	}
 	if c.NoPreempt {
 		c.PreemptDelay = 0 // keepalived ignores preempt_delay with nopreempt; the engine refuses it
