@@ -271,7 +271,7 @@ func TestReadContext(t *testing.T) {
 	src := "global_defs {\n" + strings.Repeat("router_id r\n", 150_000) + "}\n"
 	fsys := fstest.MapFS{"k.conf": {Data: []byte(src)}}
 	s := fsSource{fsys}
-	_, _, err = read(ctx, cancelOnRead{s, cancel}, "k.conf")
+	_, _, err = read(ctx, cancelOnRead{s, cancel}, "k.conf", "")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

@@ -1,9 +1,12 @@
 package kaconf
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -152,5 +155,42 @@ func TestReadVirtualServerAsKeepalived(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantW, warnStrings(warns)); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadConditionalLines reads keepalived's "@ID line" and "@^ID line" (doc/samples
+// keepalived.conf.conditional_conf): kept on the host whose config ID matches (or, for
+// @^, does not), dropped elsewhere.
+func TestReadConditionalLines(t *testing.T) {
+	src := `vrrp_instance V {
+   interface eth0
+   virtual_router_id 1
+@high   priority 200
+@low    priority 100
+@^high  advert_int 2
+@high
+   virtual_ipaddress {
+      192.0.2.1
+   }
+}
+`
+	fsys := fstest.MapFS{"k.conf": {Data: []byte(src)}}
+	for _, tt := range []struct {
+		id       string
+		priority int
+		advert   time.Duration
+	}{
+		{"high", 200, time.Second},
+		{"low", 100, 2 * time.Second},
+		{"other", 100, 2 * time.Second},
+	} {
+		c, _, err := read(context.Background(), fsSource{fsys}, "k.conf", tt.id)
+		if err != nil {
+			t.Fatalf("config ID %s: %v", tt.id, err)
+		}
+		in := c.Instances[0]
+		if in.Priority != tt.priority || in.AdvertInt != tt.advert {
+			t.Errorf("config ID %s: priority %d, advert_int %v; want %d, %v", tt.id, in.Priority, in.AdvertInt, tt.priority, tt.advert)
+		}
 	}
 }

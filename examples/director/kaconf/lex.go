@@ -389,6 +389,8 @@ type tree struct {
 	stack []string
 	// Counters for the limits, over the whole read.
 	bytes, files, words, depth int
+	// configID selects the @ID lines that are read.
+	configID string
 	// stop is set when reading cannot go on (a limit, the context); the
 	// statements read so far are incomplete and are not decoded.
 	stop bool
@@ -497,6 +499,10 @@ func (p *parser) block(open *node) []*node {
 			p.block(&node{pos: Pos{p.file, int(tok.line)}, key: "{"})
 			continue
 		}
+		if tok.bol && !tok.quoted && strings.HasPrefix(tok.text, "@") {
+			p.conditional(tok)
+			continue
+		}
 		n := p.statement()
 		if n == nil {
 			return out
@@ -508,6 +514,31 @@ func (p *parser) block(open *node) []*node {
 		out = append(out, n)
 	}
 	return out
+}
+
+// conditional handles a line starting @ID or @^ID (keepalived 2.2.7 lib/parser.c
+// read_line): the rest of the line is read when ID is (for @^, is not) the config ID,
+// and dropped otherwise; a line with nothing after the @ID is dropped.
+func (p *parser) conditional(at token) {
+	p.take()
+	id, rev := at.text[1:], false
+	if strings.HasPrefix(id, "^") {
+		id, rev = id[1:], true
+	}
+	next, ok := p.peek()
+	if !ok || next.bol {
+		return
+	}
+	if (id == p.t.configID) == rev {
+		for {
+			if next, ok := p.peek(); !ok || next.bol {
+				return
+			}
+			p.take()
+		}
+	}
+	// The rest of the line is a line of its own.
+	p.tok.bol = true
 }
 
 // statement reads one statement; nil when a limit stopped the read.

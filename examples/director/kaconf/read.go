@@ -26,7 +26,7 @@ func ReadFile(name string) (*Config, []Warning, error) {
 // ReadFileContext is ReadFile that stops when ctx is done (it checks between files
 // and every few thousand statements); the error then wraps ctx.Err().
 func ReadFileContext(ctx context.Context, name string) (*Config, []Warning, error) {
-	return read(ctx, osSource{}, name)
+	return read(ctx, osSource{}, name, hostConfigID())
 }
 
 // Read is ReadFile on fsys: name and relative include paths are fs.FS paths ("a/b.conf",
@@ -38,7 +38,15 @@ func Read(fsys fs.FS, name string) (*Config, []Warning, error) {
 
 // ReadContext is Read that stops when ctx is done, as ReadFileContext.
 func ReadContext(ctx context.Context, fsys fs.FS, name string) (*Config, []Warning, error) {
-	return read(ctx, fsSource{fsys}, path.Clean(name))
+	return read(ctx, fsSource{fsys}, path.Clean(name), hostConfigID())
+}
+
+// hostConfigID is keepalived's default config ID, which selects the "@ID line"
+// conditional lines: the host name up to its first dot (keepalived 2.2.7 without -i).
+func hostConfigID() string {
+	h, _ := os.Hostname()
+	h, _, _ = strings.Cut(h, ".")
+	return h
 }
 
 // readOSFile reads a regular file without ever blocking in open(2): it opens with
@@ -136,9 +144,9 @@ func topTable() table[state] {
 	}
 }
 
-func read(ctx context.Context, src source, name string) (*Config, []Warning, error) {
+func read(ctx context.Context, src source, name, configID string) (*Config, []Warning, error) {
 	d := &decoder{}
-	t := &tree{ctx: ctx, src: src, d: d}
+	t := &tree{ctx: ctx, src: src, d: d, configID: configID}
 	nodes := t.file(name, nil)
 	if t.stopped() {
 		// What was read is incomplete: decoding it would only add errors that
