@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"github.com/mdlayher/netlink"
@@ -24,6 +25,10 @@ var (
 	ErrUnavailable = errors.New("ipvs: IPVS is not available in this kernel")
 	// ErrClosed: the Client was closed.
 	ErrClosed = errors.New("ipvs: client closed")
+	// ErrInvalidService: a Service cannot identify a service (neither an Address nor a
+	// FWMark); the Client refuses it before asking the kernel, which would answer
+	// EAFNOSUPPORT.
+	ErrInvalidService = errors.New("ipvs: invalid service")
 )
 
 // Error is a failed operation on a service, destination or other IPVS object. Err is
@@ -48,7 +53,10 @@ const (
 	objDest
 )
 
+// Error returns "ipvs: OP OBJECT: CAUSE", with the cause's own "ipvs: " prefix (a
+// context error or sentinel of this package) left out so that it is not repeated.
 func (e *Error) Error() string {
+	cause := strings.TrimPrefix(e.Err.Error(), "ipvs: ")
 	var what string
 	var errno syscall.Errno
 	if errors.As(e.Err, &errno) {
@@ -68,9 +76,9 @@ func (e *Error) Error() string {
 		}
 	}
 	if e.Object == "" {
-		return fmt.Sprintf("ipvs: %s: %s%v", e.Op, what, e.Err)
+		return fmt.Sprintf("ipvs: %s: %s%s", e.Op, what, cause)
 	}
-	return fmt.Sprintf("ipvs: %s %s: %s%v", e.Op, e.Object, what, e.Err)
+	return fmt.Sprintf("ipvs: %s %s: %s%s", e.Op, e.Object, what, cause)
 }
 
 // Unwrap returns the cause.

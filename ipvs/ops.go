@@ -46,6 +46,9 @@ func (c *Client) services(ctx context.Context) ([]ServiceStatus, error) {
 // Service reads one service (identified by s's Family and FWMark, or Protocol, Address
 // and Port). A missing service is an error matching ErrServiceNotFound.
 func (c *Client) Service(ctx context.Context, s Service) (ServiceStatus, error) {
+	if err := s.checkID(); err != nil {
+		return ServiceStatus{}, newError("get service", s.String(), objService, err)
+	}
 	var out ServiceStatus
 	err := c.do(ctx, func() error {
 		bodies, err := c.exec(cmdGetService, false, func(ae *netlink.AttributeEncoder) {
@@ -108,7 +111,14 @@ func (c *Client) destinationsOn(conn *netlink.Conn, s Service) ([]DestinationSta
 	return out, nil
 }
 
-func (c *Client) simple(ctx context.Context, op, object string, kind objKind, cmd uint8, build func(*netlink.AttributeEncoder)) error {
+// simple runs a command that answers nothing. When svc is non-nil, its identity is
+// checked first, client-side.
+func (c *Client) simple(ctx context.Context, op, object string, kind objKind, cmd uint8, svc *Service, build func(*netlink.AttributeEncoder)) error {
+	if svc != nil {
+		if err := svc.checkID(); err != nil {
+			return newError(op, object, kind, err)
+		}
+	}
 	err := c.do(ctx, func() error {
 		_, err := c.exec(cmd, false, build)
 		return err
@@ -121,7 +131,7 @@ func (c *Client) simple(ctx context.Context, op, object string, kind objKind, cm
 
 // CreateService adds service s. It fails with ErrExists if it exists.
 func (c *Client) CreateService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "create service", s.String(), objService, cmdNewService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "create service", s.String(), objService, cmdNewService, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, true)
 	})
 }
@@ -129,14 +139,14 @@ func (c *Client) CreateService(ctx context.Context, s Service) error {
 // UpdateService replaces the configuration of service s (every field is sent; zero
 // fields mean their defaults). It fails with ErrServiceNotFound if s does not exist.
 func (c *Client) UpdateService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "update service", s.String(), objService, cmdSetService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "update service", s.String(), objService, cmdSetService, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, true)
 	})
 }
 
 // DeleteService removes service s and its destinations.
 func (c *Client) DeleteService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "delete service", s.String(), objService, cmdDelService, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "delete service", s.String(), objService, cmdDelService, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 	})
 }
@@ -144,7 +154,7 @@ func (c *Client) DeleteService(ctx context.Context, s Service) error {
 // CreateDestination adds d to service s: ErrServiceNotFound if s is missing, ErrExists
 // if d is already there.
 func (c *Client) CreateDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "create destination", destObject(s, d), objDest, cmdNewDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "create destination", destObject(s, d), objDest, cmdNewDest, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, true)
 	})
@@ -153,7 +163,7 @@ func (c *Client) CreateDestination(ctx context.Context, s Service, d Destination
 // UpdateDestination replaces the configuration of destination d of service s:
 // ErrDestinationNotFound if d is not in s.
 func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "update destination", destObject(s, d), objDest, cmdSetDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "update destination", destObject(s, d), objDest, cmdSetDest, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, true)
 	})
@@ -161,7 +171,7 @@ func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination
 
 // DeleteDestination removes destination d (by Address and Port) from service s.
 func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination) error {
-	return c.simple(ctx, "delete destination", destObject(s, d), objDest, cmdDelDest, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "delete destination", destObject(s, d), objDest, cmdDelDest, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 		encodeDest(ae, d, false)
 	})
@@ -169,17 +179,17 @@ func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination
 
 // Flush removes every service of the namespace.
 func (c *Client) Flush(ctx context.Context) error {
-	return c.simple(ctx, "flush", "", objOther, cmdFlush, nil)
+	return c.simple(ctx, "flush", "", objOther, cmdFlush, nil, nil)
 }
 
 // Zero resets the counters of every service and destination.
 func (c *Client) Zero(ctx context.Context) error {
-	return c.simple(ctx, "zero counters", "", objOther, cmdZero, nil)
+	return c.simple(ctx, "zero counters", "", objOther, cmdZero, nil, nil)
 }
 
 // ZeroService resets the counters of service s and of its destinations.
 func (c *Client) ZeroService(ctx context.Context, s Service) error {
-	return c.simple(ctx, "zero counters of", s.String(), objService, cmdZero, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "zero counters of", s.String(), objService, cmdZero, &s, func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, s, false)
 	})
 }
@@ -206,7 +216,7 @@ func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) {
 
 // SetTimeouts sets the connection timeouts; zero fields are left unchanged.
 func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
-	return c.simple(ctx, "set timeouts", "", objOther, cmdSetConfig, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "set timeouts", "", objOther, cmdSetConfig, nil, func(ae *netlink.AttributeEncoder) {
 		encodeTimeouts(ae, t)
 	})
 }
@@ -236,14 +246,14 @@ func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
 
 // StartDaemon starts a sync daemon; State, Interface and SyncID are required.
 func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
-	return c.simple(ctx, "start sync daemon", d.State.String(), objOther, cmdNewDaemon, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "start sync daemon", d.State.String(), objOther, cmdNewDaemon, nil, func(ae *netlink.AttributeEncoder) {
 		encodeDaemon(ae, d, true)
 	})
 }
 
 // StopDaemon stops the sync daemon in the given state.
 func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
-	return c.simple(ctx, "stop sync daemon", state.String(), objOther, cmdDelDaemon, func(ae *netlink.AttributeEncoder) {
+	return c.simple(ctx, "stop sync daemon", state.String(), objOther, cmdDelDaemon, nil, func(ae *netlink.AttributeEncoder) {
 		encodeDaemon(ae, Daemon{State: state}, false)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,6 +295,11 @@ func (c *Client) Apply(ctx context.Context, ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	for _, o := range ops {
+		if err := o.Service.checkID(); err != nil {
+			return newError(o.Kind.String(), o.object(), o.Kind.object(), err)
+		}
+	}
 	msgs := make([]netlink.Message, len(ops))
 	for i, o := range ops {
 		cmd, full := o.command()
@@ -426,15 +432,41 @@ func normalizeDest(d Destination) Destination {
 	return d
 }
 
-// Reconcile makes the kernel's table equal to desired: it takes a Snapshot, computes
-// the Diff and Applies it, returning the operations it performed. On an *ApplyError
-// some of them took effect; calling Reconcile again retries the rest.
+// Reconcile makes the kernel's whole table equal to desired: it takes a Snapshot,
+// computes the Diff and Applies it, returning the operations it performed. On an
+// *ApplyError some of them took effect; calling Reconcile again retries the rest.
+//
+// Reconcile deletes every service of the namespace that is not in desired, including
+// those of other programs on the host (kube-proxy, another director, an operator's
+// ipvsadm). A program that shares the table uses ReconcileOwned instead.
 func (c *Client) Reconcile(ctx context.Context, desired []VirtualServer) ([]Op, error) {
+	return c.ReconcileOwned(ctx, desired, nil)
+}
+
+// ReconcileOwned is Reconcile limited to the services the caller owns: a service of
+// the kernel's table for which owns returns false, and that is not in desired, is left
+// alone with its destinations, never updated or deleted. Services in desired are owned
+// by definition: they are created or updated, and their destinations made equal to
+// the desired ones. A nil owns owns every service (Reconcile). owns sees the service
+// as the kernel lists it (defaults resolved, HASHED flag cleared); a typical predicate
+// matches the daemon's VIPs or firewall marks.
+func (c *Client) ReconcileOwned(ctx context.Context, desired []VirtualServer, owns func(Service) bool) ([]Op, error) {
 	snap, err := c.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ops := Diff(desired, Table(snap))
+	current := Table(snap)
+	if owns != nil {
+		want := make(map[serviceKey]bool, len(desired))
+		for _, vs := range desired {
+			want[vs.Service.normalized().key()] = true
+		}
+		current = slices.DeleteFunc(current, func(vs VirtualServer) bool {
+			s := vs.Service.normalized()
+			return !want[s.key()] && !owns(s)
+		})
+	}
+	ops := Diff(desired, current)
 	if err := c.Apply(ctx, ops); err != nil {
 		return ops, err
 	}

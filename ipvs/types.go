@@ -204,6 +204,14 @@ func (s Service) key() serviceKey {
 	return serviceKey{family: s.family(), protocol: s.Protocol, addr: s.Address.Unmap(), port: s.Port}
 }
 
+// checkID reports a Service that identifies nothing: no FWMark and no Address.
+func (s Service) checkID() error {
+	if s.FWMark == 0 && !s.Address.IsValid() {
+		return fmt.Errorf("%w: Address is unset and FWMark is zero", ErrInvalidService)
+	}
+	return nil
+}
+
 // normalized returns s with its defaults resolved the way the kernel stores them.
 func (s Service) normalized() Service {
 	s.Family = s.family()
