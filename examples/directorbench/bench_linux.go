@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -64,19 +65,40 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 	}
 	res := &roundResult{N: n, Secs: b.secs.Seconds(), CPU: map[string]time.Duration{}, Adverts: map[string]int{},
 		Right: map[string]int{}, Wrong: map[string][]string{}, Failed: map[string]string{}, Fail: map[string]failoverResult{}}
+	if b.together {
+		if err := b.measure(ctx, n, insts, b.impls(), res); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, name := range b.impls() {
+			if err := b.measure(ctx, n, insts, []string{name}, res); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b.printRound(res)
+	if n == b.failoverN {
+		b.printFailover(res)
+	}
+	return res, nil
+}
+
+// measure runs the named sides at once, each in its own topology, and records
+// their window and failover in res.
+func (b *bench) measure(ctx context.Context, n int, insts []instance, names []string, res *roundResult) error {
 	var sides []*side
 	defer func() {
 		for _, s := range sides {
 			s.close()
 		}
 	}()
-	for _, name := range b.impls() {
+	for _, name := range names {
 		s, err := b.startSide(ctx, name, n, insts)
 		if s != nil {
 			sides = append(sides, s)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s, %d instances: %w", name, n, err)
+			return fmt.Errorf("%s, %d instances: %w", name, n, err)
 		}
 	}
 	b.logf("N=%d: %d segment(s), routers started; waiting for the election", n, segments(n))
@@ -89,7 +111,7 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 			s.obs.take()
 		}
 		if err := sleep(ctx, time.Second); err != nil {
-			return nil, err
+			return err
 		}
 		for _, s := range sides {
 			ads, _, _ := s.obs.take()
@@ -98,7 +120,7 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 				b.logf("N=%d: %s elected right", n, s.name)
 			}
 			if err := s.checkAlive(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -108,28 +130,28 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 		}
 	}
 	if err := sleep(ctx, 3*time.Second); err != nil {
-		return nil, err
+		return err
 	}
 
 	// The window: CPU of every process of both sides, and the adverts, over b.secs.
 	before, err := allProcs()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, s := range sides {
 		s.obs.take()
 	}
 	if err := sleep(ctx, b.secs); err != nil {
-		return nil, err
+		return err
 	}
 	after, err := allProcs()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, s := range sides {
 		ads, bad, rerr := s.obs.take()
 		if rerr != nil {
-			return nil, fmt.Errorf("%s observer: %w", s.name, rerr)
+			return fmt.Errorf("%s observer: %w", s.name, rerr)
 		}
 		if bad > 0 {
 			b.logf("N=%d: %s observer: %d malformed adverts", n, s.name, bad)
@@ -142,23 +164,27 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 			res.Failed[s.name] = err.Error()
 			continue
 		}
-		if got := len(descendants(after, s.roots())); got < len(s.procs) {
-			res.Failed[s.name] = fmt.Sprintf("only %d processes", got)
+		procs := descendants(after, s.roots())
+		var names []string
+		for _, p := range procs {
+			names = append(names, fmt.Sprintf("%d %s", p.PID, p.Comm))
+		}
+		slices.Sort(names)
+		b.logf("N=%d %s: CPU summed over %d processes: %s", n, s.name, len(procs), strings.Join(names, ", "))
+		if len(procs) < len(s.procs) {
+			res.Failed[s.name] = fmt.Sprintf("only %d processes", len(procs))
 		}
 		res.CPU[s.name] = cpu
 	}
-	b.printRound(res)
-
 	if n == b.failoverN {
 		for _, s := range sides {
 			res.Fail[s.name] = b.failover(ctx, s, insts)
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 		}
-		b.printFailover(res)
 	}
-	return res, nil
+	return nil
 }
 
 // settleTimeout bounds the wait for the first election: generous, because the
@@ -232,6 +258,7 @@ type bench struct {
 	secs       time.Duration
 	failoverN  int
 	keepalived string // empty: not installed, that side is skipped
+	together   bool   // both sides at once; else one after the other in each round
 	director   string // the binary built from the tree
 	dir        string
 	out, log   io.Writer

@@ -7,7 +7,7 @@
 // alone, as seen on the wire by an observer host), and the takeover time of every
 // instance when the master is killed and cut off. See docs/benchmarks/director.md.
 //
-//	sudo go run ./examples/directorbench [-n 10,50,250,1000] [-secs 10] [-failover 250] [-keepalived /usr/sbin/keepalived] [-director BIN]
+//	sudo go run ./examples/directorbench [-n 10,50,250,1000] [-secs 10] [-failover 250] [-keepalived /usr/sbin/keepalived] [-director BIN] [-together]
 //
 // It needs root (namespaces, raw sockets) and runs from inside the lvskit module,
 // whose examples/director it builds. Everything it creates is removed when it ends,
@@ -47,6 +47,7 @@ type options struct {
 	failover   int
 	keepalived string
 	director   string
+	together   bool
 	timeout    time.Duration
 }
 
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.failover, "failover", 250, "instance count of the round that ends with a failover (kill A, cut its link); 0: none")
 	fs.StringVar(&o.keepalived, "keepalived", "/usr/sbin/keepalived", "keepalived binary; when missing, only the director runs")
 	fs.StringVar(&o.director, "director", "", "director binary to run; empty means build examples/director from the working tree")
+	fs.BoolVar(&o.together, "together", false, "run the director pair and the keepalived pair at the same time (each in its own topology); default: one after the other in each round, so that one side's load does not starve the other")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "the whole run ends after this long")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -21,7 +21,7 @@ func runBench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{ns: o.ns, secs: o.secs, failoverN: o.failover, dir: dir, out: stdout, log: stderr}
+	b := &bench{ns: o.ns, secs: o.secs, failoverN: o.failover, together: o.together, dir: dir, out: stdout, log: stderr}
 	version := "binary " + o.director
 	if b.director = o.director; b.director == "" {
 		b.logf("building examples/director")
@@ -40,7 +40,11 @@ func runBench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "directorbench %s: %s, %d CPUs, %s; director from %s; keepalived: %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), kernel(), runtime.NumCPU(), loadavg(), version, kaVersion)
-	fmt.Fprintf(stdout, "VRRPv3, advert_int %s, priorities %d (A) and %d (B), window %s\n\n", seconds(advertInt), prioA, prioB, o.secs)
+	order := "one after the other in each round, each in a fresh topology"
+	if o.together {
+		order = "at the same time, each in its own topology"
+	}
+	fmt.Fprintf(stdout, "VRRPv3, advert_int %s, priorities %d (A) and %d (B), window %s; the two pairs ran %s\n\n", seconds(advertInt), prioA, prioB, o.secs, order)
 	var results []*roundResult
 	for _, n := range o.ns {
 		r, err := b.round(ctx, n)
