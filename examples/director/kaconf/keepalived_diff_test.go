@@ -194,3 +194,49 @@ func TestReadConditionalLines(t *testing.T) {
 		}
 	}
 }
+
+// TestReadParameters reads keepalived's $NAME=VALUE parameters: a definition line, then
+// $NAME and ${NAME} replaced wherever they appear (include paths too), definitions
+// using others ($NAME must end at a blank, a comma, a ) or the line's end, so $IF" stays
+// as written, as in keepalived), and a definition that never stops expanding refused with its line.
+func TestReadParameters(t *testing.T) {
+	fsys := fstest.MapFS{
+		"k.conf": {Data: []byte(`$IF=eth1   # the interface
+$VIP = 192.0.2.7
+$ADDR=${VIP}/24
+$FILE=more
+vrrp_instance V {
+   interface $IF
+   virtual_router_id 3
+   virtual_ipaddress {
+      $ADDR dev ${IF}
+   }
+   notify "/bin/echo ${IF} $IF"
+}
+include ${FILE}.conf
+`)},
+		"more.conf": {Data: []byte("global_defs {\n router_id r-$IF\n}\n")},
+	}
+	c, _, err := Read(fsys, "k.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := c.Instances[0]
+	got := []any{in.Interface, in.VIPs[0].Prefix.String(), in.VIPs[0].Dev, in.Notify.Args, c.Global.RouterID}
+	want := []any{"eth1", "192.0.2.7/24", "eth1", []string{"/bin/echo", "eth1", "$IF"}, "r-eth1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	for _, tt := range []struct{ name, src, want string }{
+		{"endless", "$A=$A x\nglobal_defs {\n router_id $A\n}\n", "k.conf:3: (line): limit exceeded: parameter substitution does not end"},
+		{"multi-line", "$A=a \\\n b\n", "k.conf:1: $A=a \\: syntax error: multi-line parameter definitions are not supported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := readString(tt.src)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

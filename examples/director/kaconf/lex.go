@@ -42,10 +42,16 @@ type lexer struct {
 	b   strings.Builder
 	// raw is an include line's path, returned next.
 	raw *token
+	// defs are the $NAME=VALUE definitions read so far, shared by every file of
+	// the read. While a line with substitutions is lexed, src holds it and saved,
+	// savedI the file and where to go on.
+	defs   map[string]string
+	saved  string
+	savedI int
 }
 
-func newLexer(file, src string, d *decoder) *lexer {
-	l := &lexer{file: file, src: src, d: d, line: 1, bol: true}
+func newLexer(file, src string, d *decoder, defs map[string]string) *lexer {
+	l := &lexer{file: file, src: src, d: d, line: 1, bol: true, defs: defs}
 	l.checkLine()
 	return l
 }
@@ -72,12 +78,135 @@ func (l *lexer) checkLine() {
 	if strings.HasSuffix(rest[:n], "\r") {
 		n--
 	}
-	if n <= maxLineBytes {
+	if n > maxLineBytes {
+		l.d.add(&Error{Pos: Pos{l.file, l.line}, Keyword: "(line)", Err: fmt.Errorf(
+			"%w: line of %d bytes: keepalived 2.2.7 reads at most %d bytes as one line and the rest as further lines", ErrLimit, n, maxLineBytes)})
+		l.i += n
 		return
 	}
-	l.d.add(&Error{Pos: Pos{l.file, l.line}, Keyword: "(line)", Err: fmt.Errorf(
-		"%w: line of %d bytes: keepalived 2.2.7 reads at most %d bytes as one line and the rest as further lines", ErrLimit, n, maxLineBytes)})
-	l.i += n
+	l.params(rest[:n])
+}
+
+// params applies keepalived's parameters to the line at l.i (keepalived.conf(5)
+// "parameter substitution"; lib/parser.c check_definition, replace_param): a line
+// $NAME=VALUE defines NAME and reads as empty, and $NAME or ${NAME} elsewhere is
+// replaced by its value, again and again while replacements happen.
+func (l *lexer) params(line string) {
+	trim := strings.TrimLeft(line, " \t")
+	if name, value, ok := definition(trim); ok {
+		l.i += len(line)
+		if strings.HasSuffix(value, "\\") {
+			l.bad(line, "multi-line parameter definitions are not supported")
+			return
+		}
+		l.defs[name] = value
+		return
+	}
+	if len(l.defs) == 0 || !strings.Contains(line, "$") || l.saved != "" {
+		return
+	}
+	out := line
+	for round := 0; ; round++ {
+		next, changed := substitute(out, l.defs)
+		if !changed {
+			break
+		}
+		if round == 32 || len(next) > maxLineBytes {
+			l.d.add(&Error{Pos: Pos{l.file, l.line}, Keyword: "(line)", Err: fmt.Errorf(
+				"%w: parameter substitution does not end within 32 rounds and %d bytes", ErrLimit, maxLineBytes)})
+			l.i += len(line)
+			return
+		}
+		out = next
+	}
+	if out != line {
+		l.saved, l.savedI = l.src, l.i+len(line)
+		l.src, l.i = out, 0
+	}
+}
+
+// definition reads "$NAME=VALUE" (blanks allowed before the =), VALUE without
+// leading blanks, its comment and trailing blanks.
+func definition(s string) (name, value string, ok bool) {
+	if len(s) < 2 || s[0] != '$' || !isNameStart(s[1]) {
+		return "", "", false
+	}
+	i := 2
+	for i < len(s) && isNameChar(s[i]) {
+		i++
+	}
+	name = s[1:i]
+	rest := strings.TrimLeft(s[i:], " \t")
+	if !strings.HasPrefix(rest, "=") {
+		return "", "", false
+	}
+	return name, strings.TrimRight(stripComment(strings.TrimLeft(rest[1:], " \t")), " \t\r"), true
+}
+
+func isNameStart(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func isNameChar(c byte) bool { return isNameStart(c) || '0' <= c && c <= '9' }
+
+// stripComment cuts s at its first # or ! outside double quotes.
+func stripComment(s string) string {
+	quote := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quote = !quote
+		case '#', '!':
+			if !quote {
+				return s[:i]
+			}
+		}
+	}
+	return s
+}
+
+// substitute replaces each defined $NAME (followed by a blank, a comma, a ) or the
+// end) and ${NAME} in s once.
+func substitute(s string, defs map[string]string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		braces := s[i+1] == '{'
+		j := i + 1
+		if braces {
+			j++
+		}
+		k := j
+		if k < len(s) && isNameStart(s[k]) {
+			for k++; k < len(s) && isNameChar(s[k]); k++ {
+			}
+		}
+		name := s[j:k]
+		end := k
+		switch {
+		case name == "":
+			end = -1
+		case braces && (k == len(s) || s[k] != '}'):
+			end = -1
+		case braces:
+			end = k + 1
+		case k < len(s) && !strings.ContainsRune(" \t,)", rune(s[k])):
+			end = -1
+		}
+		v, ok := defs[name]
+		if end < 0 || !ok {
+			b.WriteByte(s[i])
+			continue
+		}
+		b.WriteString(v)
+		changed = true
+		i = end - 1
+	}
+	return b.String(), changed
 }
 
 // newline steps over the \n at l.i.
@@ -103,8 +232,15 @@ func (l *lexer) next() (token, bool) {
 		l.raw = nil
 		return *r, true
 	}
-	src := l.src
-	for l.i < len(src) {
+	for {
+		if l.i == len(l.src) && l.saved != "" {
+			// The end of a line with substitutions: back to the file.
+			l.src, l.i, l.saved = l.saved, l.savedI, ""
+		}
+		if l.i >= len(l.src) {
+			return token{}, false
+		}
+		src := l.src
 		c := src[l.i]
 		switch {
 		case c == '\n':
@@ -140,7 +276,6 @@ func (l *lexer) next() (token, bool) {
 			return t, true
 		}
 	}
-	return token{}, false
 }
 
 // isInclude reports whether a line's first word is include or one of keepalived
@@ -391,6 +526,8 @@ type tree struct {
 	bytes, files, words, depth int
 	// configID selects the @ID lines that are read.
 	configID string
+	// defs are the parameter definitions, in the order keepalived reads them.
+	defs map[string]string
 	// stop is set when reading cannot go on (a limit, the context); the
 	// statements read so far are incomplete and are not decoded.
 	stop bool
@@ -439,7 +576,7 @@ func (t *tree) file(name string, from *node) []*node {
 	t.bytes += len(b)
 	t.stack = append(t.stack, name)
 	defer func() { t.stack = t.stack[:len(t.stack)-1] }()
-	p := &parser{t: t, file: name, lx: newLexer(name, string(b), t.d)}
+	p := &parser{t: t, file: name, lx: newLexer(name, string(b), t.d, t.defs)}
 	return p.block(nil)
 }
 

@@ -146,7 +146,7 @@ func topTable() table[state] {
 
 func read(ctx context.Context, src source, name, configID string) (*Config, []Warning, error) {
 	d := &decoder{}
-	t := &tree{ctx: ctx, src: src, d: d, configID: configID}
+	t := &tree{ctx: ctx, src: src, d: d, configID: configID, defs: map[string]string{}}
 	nodes := t.file(name, nil)
 	if t.stopped() {
 		// What was read is incomplete: decoding it would only add errors that
