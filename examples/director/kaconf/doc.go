@@ -31,16 +31,31 @@
 // (use_vmac, virtual_routes, virtual_server_group, SMTP_CHECK, DNS_CHECK, ...) is an
 // error naming the keyword, never silently ignored.
 //
-// Syntax follows keepalived.conf(5): comments start at an unquoted # or ! anywhere on a
-// line; "..." and '...' quote (and glue to adjacent text); inside double quotes \" and
-// \\ escape (the other C-style escapes are rejected rather than half-supported); a line
-// ending in \ continues; a { may stand alone on the next line. Script lines
-// (script, notify*, misc_path, quorum_up/down) take the command, quoted when it has
-// arguments, then an optional user and group; the command is split on unquoted white
-// space into Command.Args. "include PATH" works at any level; PATH is relative to the
-// including file's directory; a pattern with * ? [ is a glob (matching no file is a
-// warning, as keepalived's includer); a plain missing file is an error; brace expansion
-// is not supported.
+// Syntax follows keepalived.conf(5) and keepalived 2.2.7's lib/parser.c: comments start
+// at an unquoted # or ! anywhere on a line; "..." and '...' quote (and glue to adjacent
+// text); inside double quotes \" and \\ escape (the other C-style escapes are rejected
+// rather than half-supported); a line ending in \ continues; a { may stand alone on the
+// next line. Script lines (script, notify*, misc_path, quorum_up/down) take the command,
+// quoted when it has arguments, then an optional user and group; the command is split
+// on unquoted white space into Command.Args. "include PATH" (and includer, includem,
+// includew, includeb, includea) works at any level: the rest of the line is the path,
+// relative to the including file's directory, globbed as keepalived does (* ? [...] and
+// {a,b} brace expansion; matching no file is a warning, a plain missing file an error).
+// "@ID line" and "@^ID line" are read when ID is (is not) the short host name, as
+// keepalived without -i. "$NAME=VALUE" defines a parameter and "$NAME" or "${NAME}"
+// in later lines is replaced by it; multi-line definitions, parameters with arguments
+// and ~SEQ/~LST are refused.
+//
+// # Limits
+//
+// Only regular, non-executable files are read (keepalived skips the others; the reader
+// refuses them, naming the file and the including line, and never blocks opening a
+// FIFO). A read refuses, with ErrLimit and file:line, lines over 1023 bytes (keepalived
+// reads the rest as a new line), more than 16 MiB in all, 10,000 files, includes 1000
+// deep, blocks 32 deep, 200,000 statements or 1,000,000 words, and stops after 100
+// errors; messages are cut to a few hundred bytes. Together these keep a read under
+// 256 MB of memory and well under a second for any input. ReadFileContext and
+// ReadContext stop when their context ends.
 //
 // # Defaults
 //
