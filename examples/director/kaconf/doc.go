@@ -43,8 +43,8 @@
 // {a,b} brace expansion; matching no file is a warning, a plain missing file an error).
 // "@ID line" and "@^ID line" are read when ID is (is not) the short host name, as
 // keepalived without -i. "$NAME=VALUE" defines a parameter and "$NAME" or "${NAME}"
-// in later lines is replaced by it; multi-line definitions, parameters with arguments
-// and ~SEQ/~LST are refused.
+// in later lines is replaced by it; multi-line definitions and ~SEQ/~LST are refused,
+// and parameters with arguments (${NAME 1}) are left as written.
 //
 // # Limits
 //
