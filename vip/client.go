@@ -1,12 +1,14 @@
 package vip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -37,13 +39,21 @@ type Config struct {
 }
 
 // Client adds, removes and lists addresses through rtnetlink. Its methods are safe for
-// concurrent use.
+// concurrent use; they take turns on one socket.
+//
+// Every call takes a context: its deadline becomes the socket's deadline for the
+// call, and cancelling it sets the deadline to the past, so a call that the kernel
+// never answers returns an error wrapping ctx.Err() (and os.ErrDeadlineExceeded)
+// instead of hanging. A socket that has no deadlines (a fake from nltest) ignores
+// the context once the call has started.
 type Client struct {
-	mu    sync.Mutex
-	conn  *netlink.Conn
-	netns string
-	proto uint8
-	state string
+	mu   sync.Mutex // held for a whole call, deadline included
+	conn *netlink.Conn
+	// deadlines reports whether conn supports deadlines.
+	deadlines bool
+	netns     string
+	proto     uint8
+	state     string
 	// kernelProto reports whether the kernel keeps IFA_PROTO (Linux 5.18+).
 	kernelProto bool
 }
@@ -93,7 +103,37 @@ func NewClient(conn *netlink.Conn, cfg *Config) *Client {
 	if c.proto == 0 {
 		c.proto = DefaultProto
 	}
+	c.deadlines = conn.SetDeadline(time.Time{}) == nil
 	return c
+}
+
+// begin arms the socket's deadline for one call under ctx and returns the function
+// that disarms it. c.mu is held.
+func (c *Client) begin(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("vip: %w", err)
+	}
+	if !c.deadlines {
+		return func() {}, nil
+	}
+	dl, _ := ctx.Deadline()
+	if err := c.conn.SetDeadline(dl); err != nil {
+		return nil, fmt.Errorf("vip: set deadline: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	return func() {
+		stop()
+		c.conn.SetDeadline(time.Time{})
+	}, nil
+}
+
+// ctxErr makes an error that ctx caused (the deadline it set passed) also wrap
+// ctx.Err(), so that callers can test for context.DeadlineExceeded.
+func ctxErr(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, ctx.Err())
 }
 
 // Close closes the rtnetlink socket.
@@ -186,10 +226,16 @@ func (c *Client) owned(m ifaddr, a Address, recorded []Address) bool {
 // List returns the addresses on the named interface, or on every interface when iface
 // is empty, with Owned set on those that lvskit added. It lists every address, the
 // kernel's own (such as IPv6 link-local ones) included.
-func (c *Client) List(iface string) ([]Address, error) {
+func (c *Client) List(ctx context.Context, iface string) ([]Address, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.list(iface)
+	end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	as, err := c.list(iface)
+	return as, ctxErr(ctx, err)
 }
 
 func (c *Client) list(iface string) ([]Address, error) {
@@ -226,8 +272,8 @@ func (c *Client) list(iface string) ([]Address, error) {
 }
 
 // Owned lists the addresses that lvskit added, on every interface.
-func (c *Client) Owned() ([]Address, error) {
-	all, err := c.List("")
+func (c *Client) Owned(ctx context.Context) ([]Address, error) {
+	all, err := c.List(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -246,12 +292,21 @@ func (c *Client) Owned() ([]Address, error) {
 // already there with the same interface and prefix length is not an error and leaves
 // its ownership as it is; the same address with another prefix length or on another
 // interface is ErrConflict.
-func (c *Client) Add(a Address) error {
+func (c *Client) Add(ctx context.Context, a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	end, err := c.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	return ctxErr(ctx, c.add(a))
+}
+
+func (c *Client) add(a Address) error {
 	l, err := c.linkByName(a.Interface)
 	if err != nil {
 		return err
@@ -334,12 +389,21 @@ func (c *Client) present(a Address, l link) (bool, error) {
 // Remove removes a (matched by interface, address and prefix length), whether lvskit
 // owns it or not. Removing an address, or from an interface, that is already gone is
 // not an error.
-func (c *Client) Remove(a Address) error {
+func (c *Client) Remove(ctx context.Context, a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	end, err := c.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
+	return ctxErr(ctx, c.removeAddr(a))
+}
+
+func (c *Client) removeAddr(a Address) error {
 	l, err := c.linkByName(a.Interface)
 	if errors.Is(err, ErrUnknownInterface) {
 		return c.forget(a)
@@ -388,9 +452,19 @@ func (c *Client) remove(a Address, index uint32) error {
 // Cleanup removes every address that lvskit owns (see Owned), such as the VIPs that a
 // crashed daemon left behind, and returns what it removed. Addresses it does not own
 // are never touched. With a StateFile, the file is emptied afterwards.
-func (c *Client) Cleanup() ([]Address, error) {
+func (c *Client) Cleanup(ctx context.Context) ([]Address, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	end, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	removed, err := c.cleanup()
+	return removed, ctxErr(ctx, err)
+}
+
+func (c *Client) cleanup() ([]Address, error) {
 	all, err := c.list("")
 	if err != nil {
 		return nil, err

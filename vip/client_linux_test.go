@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -38,15 +39,15 @@ func TestIntegrationAddListRemove(t *testing.T) {
 		{Interface: "lo", Prefix: netip.MustParsePrefix("203.0.113.9/32"), Scope: ScopeHost},
 	}
 	for _, a := range adds {
-		if err := c.Add(a); err != nil {
+		if err := c.Add(context.Background(), a); err != nil {
 			t.Fatalf("Add(%s): %v", a, err)
 		}
 		// Adding again is not an error.
-		if err := c.Add(a); err != nil {
+		if err := c.Add(context.Background(), a); err != nil {
 			t.Fatalf("second Add(%s): %v", a, err)
 		}
 	}
-	owned, err := c.Owned()
+	owned, err := c.Owned(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,23 +83,23 @@ func TestIntegrationAddListRemove(t *testing.T) {
 		{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/24")},
 		{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")},
 	} {
-		if err := c.Add(a); !errors.Is(err, ErrConflict) {
+		if err := c.Add(context.Background(), a); !errors.Is(err, ErrConflict) {
 			t.Errorf("Add(%s) = %v, want ErrConflict", a, err)
 		}
 	}
-	if err := c.Add(Address{Interface: "eth9", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
+	if err := c.Add(context.Background(), Address{Interface: "eth9", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
 		t.Errorf("Add on eth9 = %v, want ErrUnknownInterface", err)
 	}
 
 	for _, a := range adds {
-		if err := c.Remove(a); err != nil {
+		if err := c.Remove(context.Background(), a); err != nil {
 			t.Fatalf("Remove(%s): %v", a, err)
 		}
-		if err := c.Remove(a); err != nil {
+		if err := c.Remove(context.Background(), a); err != nil {
 			t.Fatalf("second Remove(%s): %v", a, err)
 		}
 	}
-	owned, err = c.Owned()
+	owned, err = c.Owned(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

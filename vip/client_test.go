@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"os"
@@ -78,7 +79,7 @@ func TestAddRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := newFakeKernel(true)
 			c := k.client(nil)
-			if err := c.Add(tt.a); err != nil {
+			if err := c.Add(context.Background(), tt.a); err != nil {
 				t.Fatal(err)
 			}
 			if len(k.added) != 1 {
@@ -92,10 +93,10 @@ func TestAddRequest(t *testing.T) {
 				t.Errorf("header flags = %v, want %v", k.flags[0], wantFlags)
 			}
 			// Idempotent: a second Add sends nothing.
-			if err := c.Add(tt.a); err != nil || len(k.added) != 1 {
+			if err := c.Add(context.Background(), tt.a); err != nil || len(k.added) != 1 {
 				t.Errorf("second Add = %v with %d requests, want nil and no new request", err, len(k.added))
 			}
-			got, err := c.List(tt.a.Interface)
+			got, err := c.List(context.Background(), tt.a.Interface)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,13 +114,13 @@ func TestAddLeavesForeignAddressUnowned(t *testing.T) {
 	k.addrs = append(k.addrs, ifaddr{family: afInet, prefixLen: 32, index: 1, addr: netip.MustParseAddr("192.0.2.10"), label: "lo"})
 	c := k.client(nil)
 	a := Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/32")}
-	if err := c.Add(a); err != nil {
+	if err := c.Add(context.Background(), a); err != nil {
 		t.Fatalf("Add of an address already there = %v, want nil", err)
 	}
 	if len(k.added) != 0 {
 		t.Fatalf("Add sent %d requests for an address already there", len(k.added))
 	}
-	if removed, err := c.Cleanup(); err != nil || len(removed) != 0 || len(k.addrs) != 1 {
+	if removed, err := c.Cleanup(context.Background()); err != nil || len(removed) != 0 || len(k.addrs) != 1 {
 		t.Fatalf("Cleanup = %v, %v: it must not claim an address someone else added", removed, err)
 	}
 }
@@ -128,29 +129,29 @@ func TestAddConflictAndRemove(t *testing.T) {
 	k := newFakeKernel(true)
 	c := k.client(nil)
 	a := Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/32")}
-	if err := c.Add(a); err != nil {
+	if err := c.Add(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range []Address{
 		{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/24")},
 		{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")},
 	} {
-		if err := c.Add(b); !errors.Is(err, ErrConflict) {
+		if err := c.Add(context.Background(), b); !errors.Is(err, ErrConflict) {
 			t.Errorf("Add(%s) = %v, want ErrConflict", b, err)
 		}
 	}
-	if err := c.Add(Address{Interface: "eth7", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
+	if err := c.Add(context.Background(), Address{Interface: "eth7", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
 		t.Errorf("Add on eth7 = %v, want ErrUnknownInterface", err)
 	}
 	for range 2 {
-		if err := c.Remove(a); err != nil {
+		if err := c.Remove(context.Background(), a); err != nil {
 			t.Fatalf("Remove: %v", err)
 		}
 	}
 	if len(k.addrs) != 0 {
 		t.Fatalf("kernel still has %v", k.addrs)
 	}
-	if err := c.Remove(Address{Interface: "eth7", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); err != nil {
+	if err := c.Remove(context.Background(), Address{Interface: "eth7", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); err != nil {
 		t.Fatalf("Remove from a missing interface = %v, want nil", err)
 	}
 }
@@ -169,13 +170,13 @@ func TestOwnershipWithoutIFAProto(t *testing.T) {
 		state := filepath.Join(t.TempDir(), "vips")
 		c := k.client(&Config{StateFile: state})
 		for _, a := range mine {
-			if err := c.Add(a); err != nil {
+			if err := c.Add(context.Background(), a); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// A restarted daemon: a new Client on the same state file.
 		c2 := k.client(&Config{StateFile: state})
-		got, err := c2.Cleanup()
+		got, err := c2.Cleanup(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,10 +202,10 @@ func TestOwnershipWithoutIFAProto(t *testing.T) {
 	t.Run("no state file", func(t *testing.T) {
 		k := newFakeKernel(false)
 		c := k.client(nil)
-		if err := c.Add(mine[0]); err != nil {
+		if err := c.Add(context.Background(), mine[0]); err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.Cleanup()
+		got, err := c.Cleanup(context.Background())
 		if err != nil || len(got) != 0 {
 			t.Fatalf("Cleanup = %v, %v; want nothing: without IFA_PROTO or a state file there is no record", got, err)
 		}
@@ -219,7 +220,7 @@ func TestOwnershipWithoutIFAProto(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := k.client(&Config{StateFile: state})
-		got, err := c.Cleanup()
+		got, err := c.Cleanup(context.Background())
 		if err != nil || len(got) != 0 || len(k.addrs) != 1 {
 			t.Fatalf("Cleanup = %v, %v, kernel %v; want the foreign address untouched", got, err, k.addrs)
 		}
@@ -288,7 +289,7 @@ func TestRemoveWithoutPrivilege(t *testing.T) {
 		t.Skipf("no rtnetlink here: %v", err)
 	}
 	defer c.Close()
-	err = c.Remove(Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.254/32")})
+	err = c.Remove(context.Background(), Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.254/32")})
 	if !errors.Is(err, os.ErrPermission) {
 		t.Fatalf("Remove without CAP_NET_ADMIN = %v, want os.ErrPermission", err)
 	}
@@ -299,7 +300,7 @@ func TestFailedAddLeavesNoRecord(t *testing.T) {
 	k.failAdd = int(unix.EPERM)
 	state := filepath.Join(t.TempDir(), "vips")
 	c := k.client(&Config{StateFile: state})
-	err := c.Add(Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.77/32")})
+	err := c.Add(context.Background(), Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.77/32")})
 	if !errors.Is(err, os.ErrPermission) {
 		t.Fatalf("Add = %v, want os.ErrPermission", err)
 	}

@@ -18,17 +18,17 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if stale, err := c.Cleanup(); err != nil {
+	if stale, err := c.Cleanup(context.Background()); err != nil {
 		log.Fatal(err)
 	} else if len(stale) > 0 {
 		log.Printf("removed %d VIPs left by a crashed run", len(stale))
 	}
 
 	a := vip.Address{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.100/24"), Label: "eth0:vip"}
-	if err := c.Add(a); err != nil {
+	if err := c.Add(context.Background(), a); err != nil {
 		log.Fatal(err)
 	}
-	defer c.Remove(a)
+	defer c.Remove(context.Background(), a)
 
 	ann, err := c.NewAnnouncer(&vip.AnnouncerConfig{Interface: "eth0"})
 	if err != nil {
@@ -63,7 +63,7 @@ func ExampleWatcher_Next() {
 		case vip.AddressRemoved:
 			a := ev.Address
 			a.Owned = false
-			if err := c.Add(a); err != nil {
+			if err := c.Add(context.Background(), a); err != nil {
 				log.Print(err)
 			}
 		case vip.LinkUp:

@@ -91,7 +91,7 @@ func TestIntegrationDRProfileSilencesARP(t *testing.T) {
 	nb.MustExec(t, "ip", "addr", "add", "192.0.2.1/24", "dev", "eth0")
 	vipAddr := netip.MustParseAddr("192.0.2.100")
 	c := dialNS(t, rs, nil)
-	if err := c.Add(Address{Interface: "lo", Prefix: netip.PrefixFrom(vipAddr, 32)}); err != nil {
+	if err := c.Add(context.Background(), Address{Interface: "lo", Prefix: netip.PrefixFrom(vipAddr, 32)}); err != nil {
 		t.Fatal(err)
 	}
 	rsMAC := func() net.HardwareAddr {
@@ -171,7 +171,7 @@ func TestIntegrationAnnounceMovesNeighbour(t *testing.T) {
 	c := dialNS(t, owner, nil)
 	// The owner has no other IPv4 address: announcing must not need one.
 	for _, p := range []netip.Prefix{netip.PrefixFrom(v4, 24), netip.PrefixFrom(v6, 64)} {
-		if err := c.Add(Address{Interface: "eth0", Prefix: p}); err != nil {
+		if err := c.Add(context.Background(), Address{Interface: "eth0", Prefix: p}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,7 +243,7 @@ func TestIntegrationAnnounceMovesNeighbour(t *testing.T) {
 func waitLinkLocal(t *testing.T, c *Client, iface string) {
 	t.Helper()
 	for range 50 {
-		as, err := c.List(iface)
+		as, err := c.List(context.Background(), iface)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,12 +347,12 @@ func TestIntegrationWatch(t *testing.T) {
 	testenv.Veth(t, ns, "eth0", peer, "eth0")
 	c := dialNS(t, ns, nil)
 	owned := Address{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.100/32")}
-	if err := c.Add(owned); err != nil {
+	if err := c.Add(context.Background(), owned); err != nil {
 		t.Fatal(err)
 	}
 	ns.MustExec(t, "ip", "addr", "add", "192.0.2.101/32", "dev", "eth0")
 	v6 := Address{Interface: "eth0", Prefix: netip.MustParsePrefix("2001:db8::100/64")}
-	if err := c.Add(v6); err != nil {
+	if err := c.Add(context.Background(), v6); err != nil {
 		t.Fatal(err)
 	}
 	w, err := c.NewWatcher()
@@ -396,7 +396,7 @@ func TestIntegrationWatch(t *testing.T) {
 	}
 	// Restoring the VIP is reported as an owned address added.
 	owned.Owned = false
-	if err := c.Add(owned); err != nil {
+	if err := c.Add(context.Background(), owned); err != nil {
 		t.Fatal(err)
 	}
 	if ev := next(); ev.Kind != AddressAdded || ev.Address.Prefix != owned.Prefix {
@@ -434,7 +434,7 @@ func crashChild() {
 		c.kernelProto = false // play a kernel without IFA_PROTO
 	}
 	for _, a := range crashAddrs {
-		if err := c.Add(a); err != nil {
+		if err := c.Add(context.Background(), a); err != nil {
 			fmt.Println("child:", err)
 			os.Exit(2)
 		}
@@ -500,11 +500,11 @@ func TestIntegrationCrashRecovery(t *testing.T) {
 			if state != "" {
 				c.kernelProto = false
 			}
-			before, err := c.List("")
+			before, err := c.List(context.Background(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			removed, err := c.Cleanup()
+			removed, err := c.Cleanup(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -518,7 +518,7 @@ func TestIntegrationCrashRecovery(t *testing.T) {
 			if diff := cmp.Diff(want, removed); diff != "" {
 				t.Fatalf("Cleanup removed (-want +got):\n%s", diff)
 			}
-			after, err := c.List("")
+			after, err := c.List(context.Background(), "")
 			if err != nil {
 				t.Fatal(err)
 			}

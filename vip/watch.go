@@ -102,7 +102,7 @@ func (c *Client) NewWatcher() (*Watcher, error) {
 
 // resync reloads the link states (from ls) and the owned addresses present.
 func (w *Watcher) resync(ls []link) error {
-	owned, err := w.c.Owned()
+	owned, err := w.c.Owned(context.Background())
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -27,31 +28,94 @@ import (
 	"github.com/lvskit/lvskit/vrrp/vrrptest"
 )
 
-// fakeVIPs is an in-memory vipBackend.
+// fakeVIPs is an in-memory vipBackend: a kernel's address table.
 type fakeVIPs struct {
 	mu        sync.Mutex
 	addrs     []vip.Address
 	stale     []vip.Address
 	announced atomic.Int64
+	// adds and removes count calls that changed the table; lists counts List calls.
+	adds, removes, lists atomic.Int64
+	// hang, when set, makes Add and Remove block until it is closed or ctx ends.
+	hang chan struct{}
 }
 
-func (f *fakeVIPs) Add(a vip.Address) error {
+func (f *fakeVIPs) wait(ctx context.Context) error {
+	f.mu.Lock()
+	h := f.hang
+	f.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	select {
+	case <-h:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *fakeVIPs) Add(ctx context.Context, a vip.Address) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !slices.Contains(f.addrs, a) {
 		f.addrs = append(f.addrs, a)
+		f.adds.Add(1)
 	}
 	return nil
 }
 
-func (f *fakeVIPs) Remove(a vip.Address) error {
+func (f *fakeVIPs) Remove(ctx context.Context, a vip.Address) error {
+	if err := f.wait(ctx); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	n := len(f.addrs)
 	f.addrs = slices.DeleteFunc(f.addrs, func(b vip.Address) bool { return b == a })
+	if len(f.addrs) != n {
+		f.removes.Add(1)
+	}
 	return nil
 }
 
-func (f *fakeVIPs) Cleanup() ([]vip.Address, error) {
+// List reports the table, every address owned (the stale ones included).
+func (f *fakeVIPs) List(context.Context) ([]vip.Address, error) {
+	f.lists.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []vip.Address
+	for _, a := range append(slices.Clone(f.addrs), f.stale...) {
+		a.Owned = true
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// del deletes an address behind the director's back, as `ip addr del` would.
+func (f *fakeVIPs) del(a string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.addrs)
+	f.addrs = slices.DeleteFunc(f.addrs, func(b vip.Address) bool { return b.Prefix.String() == a })
+	return len(f.addrs) != n
+}
+
+func (f *fakeVIPs) find(a string) (vip.Address, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range f.addrs {
+		if b.Prefix.String() == a {
+			return b, true
+		}
+	}
+	return vip.Address{}, false
+}
+
+func (f *fakeVIPs) Cleanup(context.Context) ([]vip.Address, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.stale
@@ -85,10 +149,13 @@ type host struct {
 	probeOK atomic.Bool
 	mu      sync.Mutex
 	ran     [][]string
-	down    map[string]bool             // links that are down
-	linkFn  func(iface string, up bool) // the daemon's link watcher callback
-	linkSet chan struct{}               // closed once linkFn is set
-	eps     []*vrrptest.Endpoint        // the VRRP transports handed out
+	down    map[string]bool      // links that are down
+	linkFn  func(vip.Event)      // the daemon's kernel watcher callback
+	linkSet chan struct{}        // closed once linkFn is set
+	eps     []*vrrptest.Endpoint // the VRRP transports handed out
+	socks   []string             // the (interface, family) of each transport opened
+	// events, when set, filters the Routers' events (see deps.events).
+	events func(vrrp.Event) []vrrp.Event
 }
 
 // crash cuts the host off the simulated network, as a killed host looks to its
@@ -104,16 +171,28 @@ func (h *host) crash() {
 // setLink takes a fake link down or up, as the rtnetlink watcher would report it.
 func (h *host) setLink(t *testing.T, iface string, up bool) {
 	t.Helper()
+	h.mu.Lock()
+	h.down[iface] = !up
+	h.mu.Unlock()
+	kind := vip.LinkDown
+	if up {
+		kind = vip.LinkUp
+	}
+	h.report(t, vip.Event{Kind: kind, Interface: iface})
+}
+
+// report hands the daemon one event as vip.Watcher would.
+func (h *host) report(t *testing.T, ev vip.Event) {
+	t.Helper()
 	select {
 	case <-h.linkSet:
 	case <-time.After(20 * time.Second):
-		t.Fatal("the daemon never watched links")
+		t.Fatal("the daemon never watched the kernel")
 	}
 	h.mu.Lock()
-	h.down[iface] = !up
 	fn := h.linkFn
 	h.mu.Unlock()
-	fn(iface, up)
+	fn(ev)
 }
 
 func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
@@ -121,10 +200,11 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 	h.probeOK.Store(true)
 	p := netip.MustParseAddr(primary)
 	dp := deps{
-		transport: func(string, bool, []netip.Addr, netip.Addr) (vrrp.Transport, error) {
+		transport: func(iface string, v6 bool) (vrrp.Transport, error) {
 			ep := net.Attach(p)
 			h.mu.Lock()
 			h.eps = append(h.eps, ep)
+			h.socks = append(h.socks, fmt.Sprintf("%s v6=%v", iface, v6))
 			h.mu.Unlock()
 			return ep, nil
 		},
@@ -137,7 +217,7 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 			defer h.mu.Unlock()
 			return !h.down[iface]
 		},
-		watchLinks: func(ctx context.Context, fn func(string, bool)) {
+		watch: func(ctx context.Context, fn func(vip.Event)) error {
 			h.mu.Lock()
 			first := h.linkFn == nil
 			h.linkFn = fn
@@ -146,6 +226,16 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 				close(h.linkSet)
 			}
 			<-ctx.Done()
+			return ctx.Err()
+		},
+		events: func(ev vrrp.Event) []vrrp.Event {
+			h.mu.Lock()
+			f := h.events
+			h.mu.Unlock()
+			if f == nil {
+				return []vrrp.Event{ev}
+			}
+			return f(ev)
 		},
 		exec: func(_ context.Context, argv []string) error {
 			h.mu.Lock()
@@ -301,11 +391,11 @@ func TestVRRPWiring(t *testing.T) {
 
 	// Reload with a new priority only: the router keeps running, no state change.
 	before := a.instance("VI_1")
-	rr := a.d.routers["group:G"]
+	rr := a.d.vr.routers["group:G"]
 	if err := a.d.reload(ctx, readConf(t, conf("160"))); err != nil {
 		t.Fatal(err)
 	}
-	if a.d.routers["group:G"] != rr {
+	if a.d.vr.routers["group:G"] != rr {
 		t.Error("a priority change restarted the router")
 	}
 	waitFor(t, "A's new priority", func() bool { return a.instance("VI_1").Priority == 160 })

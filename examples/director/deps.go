@@ -20,8 +20,10 @@ import (
 // processes. On other systems the packages return errors naming the platform.
 func linuxDeps() deps {
 	return deps{
-		transport: func(iface string, v6 bool, peers []netip.Addr, _ netip.Addr) (vrrp.Transport, error) {
-			return vrrp.ListenIP(&vrrp.TransportConfig{Interface: iface, IPv6: v6, Peers: peers})
+		// No peers: the shared socket joins the VRRP group, and so receives unicast
+		// VRRP too; the Mux sorts packets by VRID and unicast source.
+		transport: func(iface string, v6 bool) (vrrp.Transport, error) {
+			return vrrp.ListenIP(&vrrp.TransportConfig{Interface: iface, IPv6: v6})
 		},
 		primary: vrrp.InterfaceAddr,
 		vips: func() (vipBackend, error) {
@@ -36,7 +38,7 @@ func linuxDeps() deps {
 			ifi, err := net.InterfaceByName(iface)
 			return err == nil && ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
 		},
-		watchLinks: watchLinks,
+		watch: watchKernel,
 		probe: func(ctx context.Context, argv []string) bool {
 			_, err := (&health.ExecChecker{Argv: argv}).Check(ctx)
 			return err == nil
@@ -57,29 +59,25 @@ func runCommand(ctx context.Context, argv []string) error {
 	return err
 }
 
-// watchLinks reports links going down and up until ctx ends.
-func watchLinks(ctx context.Context, fn func(iface string, up bool)) {
+// watchKernel reports links going down and up and owned addresses disappearing
+// (vip.Watcher) until ctx ends or the watcher fails.
+func watchKernel(ctx context.Context, fn func(vip.Event)) error {
 	c, err := vip.Dial(nil)
 	if err != nil {
-		return
+		return err
 	}
 	defer c.Close()
 	w, err := c.NewWatcher()
 	if err != nil {
-		return
+		return err
 	}
 	defer w.Close()
 	for {
 		ev, err := w.Next(ctx)
 		if err != nil {
-			return
+			return err
 		}
-		switch ev.Kind {
-		case vip.LinkDown:
-			fn(ev.Interface, false)
-		case vip.LinkUp:
-			fn(ev.Interface, true)
-		}
+		fn(ev)
 	}
 }
 
@@ -90,23 +88,33 @@ type vipClient struct {
 	ann map[string]*vip.Announcer
 }
 
-func (v *vipClient) Add(a vip.Address) error         { return v.c.Add(a) }
-func (v *vipClient) Remove(a vip.Address) error      { return v.c.Remove(a) }
-func (v *vipClient) Cleanup() ([]vip.Address, error) { return v.c.Cleanup() }
+func (v *vipClient) Add(ctx context.Context, a vip.Address) error    { return v.c.Add(ctx, a) }
+func (v *vipClient) Remove(ctx context.Context, a vip.Address) error { return v.c.Remove(ctx, a) }
+func (v *vipClient) List(ctx context.Context) ([]vip.Address, error) { return v.c.List(ctx, "") }
+func (v *vipClient) Cleanup(ctx context.Context) ([]vip.Address, error) {
+	return v.c.Cleanup(ctx)
+}
 
 func (v *vipClient) Announce(ctx context.Context, iface string, p vip.Policy, addrs []netip.Addr) error {
 	v.mu.Lock()
 	a := v.ann[iface]
+	v.mu.Unlock()
 	if a == nil {
-		var err error
-		a, err = v.c.NewAnnouncer(&vip.AnnouncerConfig{Interface: iface})
+		// Open the announcer's socket outside the lock; keep the first one if two
+		// announcements raced.
+		na, err := v.c.NewAnnouncer(&vip.AnnouncerConfig{Interface: iface})
 		if err != nil {
-			v.mu.Unlock()
 			return err
 		}
-		v.ann[iface] = a
+		v.mu.Lock()
+		if a = v.ann[iface]; a == nil {
+			a, v.ann[iface], na = na, na, nil
+		}
+		v.mu.Unlock()
+		if na != nil {
+			na.Close()
+		}
 	}
-	v.mu.Unlock()
 	err := a.Announce(ctx, p, addrs...)
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -116,8 +124,10 @@ func (v *vipClient) Announce(ctx context.Context, iface string, p vip.Policy, ad
 
 func (v *vipClient) Close() error {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, a := range v.ann {
+	anns := v.ann
+	v.ann = map[string]*vip.Announcer{}
+	v.mu.Unlock()
+	for _, a := range anns {
 		a.Close()
 	}
 	return v.c.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"reflect"
 	"slices"
@@ -17,27 +18,55 @@ import (
 	"github.com/lvskit/lvskit/vrrp"
 )
 
-// lvsManager keeps the kernel's IPVS table equal to what the virtual_server blocks and
-// the health checks want, and runs the IPVS sync daemon.
-type lvsManager struct {
-	d      *daemon
-	client *ipvs.Client
-	sched  *health.Scheduler
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu     sync.Mutex
-	vss    []*vsRun
-	owned  map[string]ipvs.Service // services created or adopted, by identity
-	syncd  *kaconf.SyncDaemon
-	syncID uint32
-	syncSt map[ipvs.DaemonState]bool // running sync daemons
-	ops    map[ipvs.OpKind]uint64
-	opErrs uint64
-	rid    string // router_id, for alert mails
+// lvsHooks are what the LVS runtime tells the rest of the director, given at
+// construction; the runtime holds no pointer to the daemon.
+type lvsHooks struct {
+	// changed marks the director dirty: the table the runtime wants has changed.
+	changed func()
+	// runAsync runs a script in the background; runSync runs one and waits.
+	runAsync, runSync func(*kaconf.Command)
+	// mail queues an alert mail; it never blocks.
+	mail func(subject, body string)
 }
 
-// vsRun is one virtual_server and its real servers' health.
+// lvsRuntime owns the LVS side: the model of the virtual servers (real servers'
+// health, quorum), the health scheduler, and the kernel's IPVS table and sync
+// daemons, which only converge changes, called by the reconciler. Health
+// transitions update the model and mark the director dirty: a burst of them is one
+// reconcile, and the kernel's table is re-read only when the runtime's view of it
+// may be stale (the first convergence, after an error, the drift check).
+type lvsRuntime struct {
+	log      *slog.Logger
+	client   *ipvs.Client
+	sched    *health.Scheduler
+	m        *metrics
+	h        lvsHooks
+	keepIPVS bool
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the scheduler has stopped
+
+	// mu guards everything below. It is a leaf lock: no generic netlink call,
+	// script or mail is made while it is held.
+	mu       sync.Mutex
+	vss      []*vsRun
+	gen      uint64 // bumped on every change to what is wanted
+	applied  uint64 // gen last converged without error
+	stopping bool   // the director is stopping: remove what it manages
+	fresh    bool   // nothing converged yet: stop leftover sync daemons, lvs_flush
+	flush    bool   // lvs_flush
+	stale    bool   // view may differ from the kernel: re-read it
+	view     []ipvs.VirtualServer
+	owned    map[string]ipvs.Service // services created or adopted, by identity
+	syncd    *kaconf.SyncDaemon      // wanted
+	syncRun  *kaconf.SyncDaemon      // the configuration the running daemons have
+	syncID   uint32
+	syncSt   map[ipvs.DaemonState]bool // running sync daemons
+	ops      map[ipvs.OpKind]uint64
+	opErrs   uint64
+	reads    uint64 // kernel table reads (Snapshot)
+	rid      string // router_id, for alert mails
+}
+
 type vsRun struct {
 	cfg      kaconf.VirtualServer
 	svc      ipvs.Service
@@ -178,71 +207,97 @@ func allOf(cs []health.Checker) health.Checker {
 	})
 }
 
-// applyLVS brings IPVS to cfg: it dials IPVS only when cfg has virtual servers or a
-// sync daemon (a VRRP-only file needs no IPVS in the kernel).
-func (d *daemon) applyLVS(_, cfg *kaconf.Config) error {
-	need := len(cfg.VirtualServers) > 0 || cfg.Global.LVSSyncDaemon != nil
-	d.mu.Lock()
-	l := d.lvs
-	d.mu.Unlock()
-	if l == nil {
-		if !need {
-			return nil
+// sameChecks compares checkers apart from their places in the file, which move when
+// lines are added above them.
+func sameChecks(a, b []kaconf.Check) bool {
+	strip := func(cs []kaconf.Check) []kaconf.Check {
+		out := slices.Clone(cs)
+		for i := range out {
+			out[i].Pos = kaconf.Pos{}
+			out[i].URLs = slices.Clone(out[i].URLs)
+			for j := range out[i].URLs {
+				out[i].URLs[j].Pos = kaconf.Pos{}
+			}
 		}
-		c, err := d.deps.ipvs()
-		if err != nil {
-			return fmt.Errorf("director: IPVS: %w", err)
+		return out
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
+}
+
+func (v *vsRun) aliveWeight() int {
+	w := 0
+	for _, r := range v.rss {
+		if r.alive() {
+			w += r.effWeight()
 		}
-		l = &lvsManager{d: d, client: c, owned: map[string]ipvs.Service{}, ops: map[ipvs.OpKind]uint64{},
-			done: make(chan struct{})}
-		l.sched = health.NewScheduler(&health.SchedulerConfig{OnTransition: l.onTransition,
-			OnAttempt: func(a health.Attempt) { d.m.checkAttempt(a.Err == nil) }})
-		ctx, cancel := context.WithCancel(d.ctx)
-		l.cancel = cancel
-		go func() {
-			l.sched.Run(ctx)
-			close(l.done)
-		}()
-		if cfg.Global.LVSSyncDaemon != nil {
-			// A run killed with SIGKILL leaves its sync daemons in the kernel, and the
-			// kernel refuses to start another of the same state: stop them first.
-			if ds, err := c.Daemons(ctx); err != nil {
-				d.log.Error("listing IPVS sync daemons", "err", err)
-			} else {
-				for _, dm := range ds {
-					if err := c.StopDaemon(ctx, dm.State); err != nil {
-						d.log.Error("stopping a leftover IPVS sync daemon", "state", dm.State.String(), "err", err)
-					} else {
-						d.log.Info("stopped a leftover IPVS sync daemon", "state", dm.State.String())
-					}
+	}
+	return w
+}
+
+// desired is the IPVS table the virtual servers want now.
+func (l *lvsRuntime) desired() []ipvs.VirtualServer {
+	var out []ipvs.VirtualServer
+	for _, v := range l.vss {
+		vs := ipvs.VirtualServer{Service: v.svc}
+		if !v.quorumUp && v.cfg.SorryServer.IsValid() {
+			// keepalived (update_quorum_state, perform_quorum_state): losing quorum
+			// adds the sorry server and removes the live real servers, so the sorry
+			// server serves instead of them, not beside them. Real servers with
+			// inhibit_on_failure stay in the table with weight 0, as a removal of
+			// one always is.
+			vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
+				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 1})
+			for _, r := range v.rss {
+				if r.cfg.InhibitOnFailure {
+					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
+						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0})
 				}
 			}
-		}
-		if cfg.Global.LVSFlush {
-			if err := c.Flush(ctx); err != nil {
-				d.log.Error("lvs_flush", "err", err)
+		} else {
+			for _, r := range v.rss {
+				d := ipvs.Destination{Address: r.cfg.Addr.Addr(), Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method)}
+				switch {
+				case r.alive():
+					d.Weight = int32(r.effWeight())
+				case r.cfg.InhibitOnFailure:
+					d.Weight = 0
+				default:
+					continue
+				}
+				vs.Destinations = append(vs.Destinations, d)
+			}
+			if v.cfg.SorryServer.IsValid() && v.cfg.SorryServerInhibit {
+				vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
+					Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 0})
 			}
 		}
-		d.mu.Lock()
-		d.lvs = l
-		d.mu.Unlock()
+		out = append(out, vs)
 	}
-	master := false
-	if sd := cfg.Global.LVSSyncDaemon; sd != nil {
-		d.mu.Lock()
-		if in := d.insts[sd.Instance]; in != nil && in.state == vrrp.StateMaster {
-			master = true
-		}
-		d.mu.Unlock()
-	}
-	return l.configure(cfg, master)
+	return out
+}
+
+// newLVSRuntime starts the health scheduler of an LVS runtime over client. flush is
+// lvs_flush: the first convergence flushes the kernel's table.
+func newLVSRuntime(ctx context.Context, log *slog.Logger, client *ipvs.Client, m *metrics, h lvsHooks, keepIPVS, flush bool) *lvsRuntime {
+	l := &lvsRuntime{log: log, client: client, m: m, h: h, keepIPVS: keepIPVS, done: make(chan struct{}),
+		owned: map[string]ipvs.Service{}, ops: map[ipvs.OpKind]uint64{}, syncSt: map[ipvs.DaemonState]bool{},
+		fresh: true, flush: flush, stale: true}
+	l.sched = health.NewScheduler(&health.SchedulerConfig{OnTransition: l.onTransition,
+		OnAttempt: func(a health.Attempt) { m.checkAttempt(a.Err == nil) }})
+	ctx, l.cancel = context.WithCancel(ctx)
+	go func() {
+		l.sched.Run(ctx)
+		close(l.done)
+	}()
+	return l
 }
 
 // configure replaces the virtual servers, keeping the health state of every real
-// server whose checks did not change.
-func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
+// server whose checks did not change. It changes the model only; the reconciler
+// applies it.
+func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
+	var after []func()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.rid = routerID(&cfg.Global)
 	oldRS := map[string]*rsRun{}
 	for _, v := range l.vss {
@@ -288,7 +343,7 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 		}
 		if o := oldVS[v.svc.String()]; o != nil {
 			v.quorumUp = o.quorumUp
-			l.updateQuorum(v)
+			after = append(after, l.updateQuorum(v)...)
 		} else {
 			// keepalived (set_quorum_states, update_quorum_state with init): a
 			// virtual server starts with quorum when its live weight reaches
@@ -297,8 +352,9 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 			w := v.aliveWeight()
 			v.quorumUp = w >= v.cfg.Quorum+v.cfg.Hysteresis
 			if !v.quorumUp && v.cfg.SorryServer.IsValid() {
-				l.d.log.Warn("starting with quorum down", "virtual_server", v.svc.String(), "alive_weight", w)
-				l.d.runAsync(v.cfg.QuorumDown)
+				l.log.Warn("starting with quorum down", "virtual_server", v.svc.String(), "alive_weight", w)
+				qd := v.cfg.QuorumDown
+				after = append(after, func() { l.h.runAsync(qd) })
 			}
 		}
 		vss = append(vss, v)
@@ -310,109 +366,128 @@ func (l *lvsManager) configure(cfg *kaconf.Config, master bool) error {
 	}
 	l.vss = vss
 	if sd := cfg.Global.LVSSyncDaemon; !reflect.DeepEqual(sd, l.syncd) {
-		l.stopSyncDaemon()
 		l.syncd = sd
+		l.syncID = 0
 		if sd != nil {
-			l.syncID = 0
 			if sd.SyncID >= 0 {
 				l.syncID = uint32(sd.SyncID)
 			} else if in := cfg.Instance(sd.Instance); in != nil {
 				l.syncID = uint32(in.VRID)
 			}
-			switch {
-			case sd.Instance == "":
-				l.startSyncDaemon(ipvs.DaemonMaster)
-				l.startSyncDaemon(ipvs.DaemonBackup)
-			case master:
-				l.setSyncDaemon(ipvs.DaemonMaster)
-			default:
-				l.setSyncDaemon(ipvs.DaemonBackup)
-			}
 		}
 	}
-	errs = append(errs, l.reconcileLocked())
+	l.gen++
+	l.mu.Unlock()
+	for _, f := range after {
+		f()
+	}
+	l.h.changed()
 	return errors.Join(errs...)
 }
 
-// sameChecks compares checkers apart from their places in the file, which move when
-// lines are added above them.
-func sameChecks(a, b []kaconf.Check) bool {
-	strip := func(cs []kaconf.Check) []kaconf.Check {
-		out := slices.Clone(cs)
-		for i := range out {
-			out[i].Pos = kaconf.Pos{}
-			out[i].URLs = slices.Clone(out[i].URLs)
-			for j := range out[i].URLs {
-				out[i].URLs[j].Pos = kaconf.Pos{}
+// onTransition takes a health check's new state into the model and marks the
+// director dirty; the reconciler applies the table.
+func (l *lvsRuntime) onTransition(t health.Transition) {
+	var after []func()
+	l.mu.Lock()
+	found := false
+	for _, v := range l.vss {
+		for _, r := range v.rss {
+			i := slices.Index(r.names, t.Name)
+			if i < 0 {
+				continue
 			}
+			found = true
+			was := r.alive()
+			checkWas := r.up[i]
+			r.up[i] = t.Up
+			if t.WeightSet {
+				r.weight = t.Weight
+			}
+			l.log.Info("health check", "check", t.Name, "event", t.Event.String(), "reason", t.Reason, "err", t.Err)
+			// smtp_alert: keepalived's checkers mail each change of a checker's state
+			// (no_checker_emails is not supported), naming the real server's state.
+			if r.cfg.SMTPAlert && checkWas != t.Up && i < len(r.cfg.Checks) {
+				s, b := checkerMail(l.rid, &v.cfg, &r.cfg, r.cfg.Checks[i].Type, t.Up, r.alive())
+				after = append(after, func() { l.h.mail(s, b) })
+			}
+			if now := r.alive(); now != was {
+				cmd := r.cfg.NotifyDown
+				if now {
+					cmd = r.cfg.NotifyUp
+				}
+				after = append(after, func() { l.h.runAsync(cmd) })
+			}
+			after = append(after, l.updateQuorum(v)...)
+			break
+		}
+		if found {
+			break
+		}
+	}
+	if found {
+		l.gen++
+	}
+	l.mu.Unlock()
+	for _, f := range after {
+		f()
+	}
+	if found {
+		l.h.changed()
+	}
+}
+
+// updateQuorum moves a virtual server's quorum state with keepalived's hysteresis
+// (ipwrapper.c update_quorum_state): lost when the live weight falls below
+// quorum-hysteresis or to 0, regained when it reaches quorum+hysteresis. It
+// returns the scripts and mails to run once l.mu is released. l.mu is held.
+func (l *lvsRuntime) updateQuorum(v *vsRun) []func() {
+	w := v.aliveWeight()
+	cfg := v.cfg
+	rid := l.rid
+	switch {
+	case v.quorumUp && (w == 0 || w < cfg.Quorum-cfg.Hysteresis):
+		v.quorumUp = false
+		l.log.Warn("quorum lost", "virtual_server", v.svc.String(), "alive_weight", w)
+		out := []func(){func() { l.h.runAsync(cfg.QuorumDown) }}
+		if cfg.SMTPAlert {
+			out = append(out, func() { l.h.mail(quorumMail(rid, &cfg, false, cfg.Quorum-cfg.Hysteresis, w)) })
+		}
+		return out
+	case !v.quorumUp && w >= cfg.Quorum+cfg.Hysteresis:
+		v.quorumUp = true
+		l.log.Info("quorum regained", "virtual_server", v.svc.String(), "alive_weight", w)
+		out := []func(){func() { l.h.runAsync(cfg.QuorumUp) }}
+		if cfg.SMTPAlert {
+			out = append(out, func() { l.h.mail(quorumMail(rid, &cfg, true, cfg.Quorum+cfg.Hysteresis, w)) })
 		}
 		return out
 	}
-	return reflect.DeepEqual(strip(a), strip(b))
+	return nil
 }
 
-func (v *vsRun) aliveWeight() int {
-	w := 0
-	for _, r := range v.rss {
-		if r.alive() {
-			w += r.effWeight()
-		}
+// converge implements lvsConverger: it applies the difference between the table the
+// model wants and the kernel's (as the runtime last saw it, or re-read when it may
+// be stale), looking only at the services the director manages, and runs the sync
+// daemon as master while its instance is MASTER and as backup otherwise. It is
+// called by the reconciler alone; l.mu is held only to copy.
+func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State, reread bool) error {
+	l.mu.Lock()
+	gen := l.gen
+	stale := l.stale || reread
+	fresh := l.fresh
+	var want []ipvs.VirtualServer
+	manageTable := !(l.stopping && l.keepIPVS)
+	if !l.stopping {
+		want = l.desired()
 	}
-	return w
-}
-
-// desired is the IPVS table the virtual servers want now.
-func (l *lvsManager) desired() []ipvs.VirtualServer {
-	var out []ipvs.VirtualServer
-	for _, v := range l.vss {
-		vs := ipvs.VirtualServer{Service: v.svc}
-		if !v.quorumUp && v.cfg.SorryServer.IsValid() {
-			// keepalived (update_quorum_state, perform_quorum_state): losing quorum
-			// adds the sorry server and removes the live real servers, so the sorry
-			// server serves instead of them, not beside them. Real servers with
-			// inhibit_on_failure stay in the table with weight 0, as a removal of
-			// one always is.
-			vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
-				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 1})
-			for _, r := range v.rss {
-				if r.cfg.InhibitOnFailure {
-					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
-						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0})
-				}
-			}
-		} else {
-			for _, r := range v.rss {
-				d := ipvs.Destination{Address: r.cfg.Addr.Addr(), Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method)}
-				switch {
-				case r.alive():
-					d.Weight = int32(r.effWeight())
-				case r.cfg.InhibitOnFailure:
-					d.Weight = 0
-				default:
-					continue
-				}
-				vs.Destinations = append(vs.Destinations, d)
-			}
-			if v.cfg.SorryServer.IsValid() && v.cfg.SorryServerInhibit {
-				vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
-					Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 0})
-			}
-		}
-		out = append(out, vs)
-	}
-	return out
-}
-
-// reconcileLocked applies the difference between the desired table and the
-// kernel's, looking only at the services the director manages (others are left
-// alone). l.mu is held.
-func (l *lvsManager) reconcileLocked() error {
-	ctx := context.WithoutCancel(l.d.ctx)
-	want := l.desired()
-	snap, err := l.client.Snapshot(ctx)
-	if err != nil {
-		l.opErrs++
-		return fmt.Errorf("director: reading IPVS: %w", err)
+	syncWant := l.syncWantLocked(states)
+	syncHave := maps2set(l.syncSt)
+	syncCfgChanged := !reflect.DeepEqual(l.syncd, l.syncRun)
+	sd, syncID := l.syncd, l.syncID
+	if !stale && gen == l.applied && !syncCfgChanged && sameSet(syncWant, syncHave) {
+		l.mu.Unlock()
+		return nil
 	}
 	mine := map[string]bool{}
 	for k := range l.owned {
@@ -421,169 +496,209 @@ func (l *lvsManager) reconcileLocked() error {
 	for _, v := range want {
 		mine[v.Service.String()] = true
 	}
-	var cur []ipvs.VirtualServer
-	for _, v := range ipvs.Table(snap) {
-		if mine[v.Service.String()] {
-			cur = append(cur, v)
+	cur := l.view
+	flush := l.flush
+	l.mu.Unlock()
+
+	var errs []error
+	if fresh {
+		errs = append(errs, l.firstConverge(ctx, sd != nil, flush))
+	}
+	// The table.
+	var opCount map[ipvs.OpKind]uint64
+	var opErrs, reads uint64
+	tableOK := true
+	if manageTable {
+		if stale {
+			snap, err := l.client.Snapshot(ctx)
+			reads++
+			if err != nil {
+				opErrs++
+				tableOK = false
+				errs = append(errs, fmt.Errorf("director: reading IPVS: %w", err))
+			} else {
+				cur = nil
+				for _, v := range ipvs.Table(snap) {
+					if mine[v.Service.String()] {
+						cur = append(cur, v)
+					}
+				}
+			}
+		}
+		if tableOK {
+			ops := ipvs.Diff(want, cur)
+			for _, op := range ops {
+				l.log.Info("IPVS", "op", op.String())
+			}
+			err := l.client.Apply(ctx, ops)
+			failed := map[int]bool{}
+			var ae *ipvs.ApplyError
+			if errors.As(err, &ae) {
+				for _, e := range ae.Errors {
+					failed[e.Index] = true
+				}
+			}
+			opCount = map[ipvs.OpKind]uint64{}
+			for i, op := range ops {
+				if failed[i] {
+					opErrs++
+				} else {
+					opCount[op.Kind]++
+				}
+			}
+			if err != nil {
+				tableOK = false
+				errs = append(errs, fmt.Errorf("director: IPVS: %w", err))
+			}
 		}
 	}
-	ops := ipvs.Diff(want, cur)
-	for _, op := range ops {
-		l.d.log.Info("IPVS", "op", op.String())
+	// The sync daemons: a new configuration restarts them.
+	running := syncHave
+	if syncCfgChanged {
+		for st := range running {
+			l.stopDaemon(ctx, st)
+		}
+		running = map[ipvs.DaemonState]bool{}
 	}
-	err = l.client.Apply(ctx, ops)
-	failed := map[int]bool{}
-	var ae *ipvs.ApplyError
-	if errors.As(err, &ae) {
-		for _, e := range ae.Errors {
-			failed[e.Index] = true
+	for st := range running {
+		if !syncWant[st] {
+			l.stopDaemon(ctx, st)
+			delete(running, st)
 		}
 	}
-	for i, op := range ops {
-		if failed[i] {
-			l.opErrs++
+	syncOK := true
+	for _, st := range []ipvs.DaemonState{ipvs.DaemonMaster, ipvs.DaemonBackup} {
+		if !syncWant[st] || running[st] {
+			continue
+		}
+		if err := l.startDaemon(ctx, sd, syncID, st); err != nil {
+			syncOK = false
+			errs = append(errs, err)
+			continue
+		}
+		running[st] = true
+	}
+
+	l.mu.Lock()
+	l.fresh = false
+	l.reads += reads
+	l.opErrs += opErrs
+	for k, n := range opCount {
+		l.ops[k] += n
+	}
+	if manageTable && opCount != nil {
+		l.owned = map[string]ipvs.Service{}
+		for _, v := range want {
+			l.owned[v.Service.String()] = v.Service
+		}
+	}
+	l.view = want
+	l.stale = !tableOK
+	if tableOK && syncOK {
+		l.applied = gen
+	}
+	l.syncSt = running
+	l.syncRun = sd
+	l.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// syncWantLocked is the set of sync daemon states wanted now. l.mu is held.
+func (l *lvsRuntime) syncWantLocked(states map[string]vrrp.State) map[ipvs.DaemonState]bool {
+	sd := l.syncd
+	switch {
+	case l.stopping || sd == nil:
+		return map[ipvs.DaemonState]bool{}
+	case sd.Instance == "":
+		return map[ipvs.DaemonState]bool{ipvs.DaemonMaster: true, ipvs.DaemonBackup: true}
+	}
+	switch states[sd.Instance] {
+	case vrrp.StateMaster:
+		return map[ipvs.DaemonState]bool{ipvs.DaemonMaster: true}
+	case vrrp.StateBackup, vrrp.StateFault:
+		return map[ipvs.DaemonState]bool{ipvs.DaemonBackup: true}
+	}
+	// Not running yet, or shutting down: leave the daemons as they are. Starting a
+	// backup daemon only to stop it at once could leave the stop waiting on the
+	// kernel's new receive thread.
+	return maps2set(l.syncSt)
+}
+
+func maps2set(m map[ipvs.DaemonState]bool) map[ipvs.DaemonState]bool {
+	out := map[ipvs.DaemonState]bool{}
+	for k, v := range m {
+		if v {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+func sameSet(a, b map[ipvs.DaemonState]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// firstConverge stops the sync daemons a run killed with SIGKILL left in the kernel
+// (which refuses to start another of the same state) and runs lvs_flush.
+func (l *lvsRuntime) firstConverge(ctx context.Context, syncd, flush bool) error {
+	var errs []error
+	if syncd {
+		if ds, err := l.client.Daemons(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("director: listing IPVS sync daemons: %w", err))
 		} else {
-			l.ops[op.Kind]++
+			for _, dm := range ds {
+				if err := l.client.StopDaemon(ctx, dm.State); err != nil {
+					l.log.Error("stopping a leftover IPVS sync daemon", "state", dm.State.String(), "err", err)
+				} else {
+					l.log.Info("stopped a leftover IPVS sync daemon", "state", dm.State.String())
+				}
+			}
 		}
 	}
-	l.owned = map[string]ipvs.Service{}
-	for _, v := range want {
-		l.owned[v.Service.String()] = v.Service
+	if flush {
+		if err := l.client.Flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("director: lvs_flush: %w", err))
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("director: IPVS: %w", err)
+	return errors.Join(errs...)
+}
+
+func (l *lvsRuntime) startDaemon(ctx context.Context, sd *kaconf.SyncDaemon, id uint32, st ipvs.DaemonState) error {
+	d := ipvs.Daemon{State: st, Interface: sd.Interface, SyncID: id, MaxLen: uint16(sd.MaxLen),
+		Group: sd.Group, Port: sd.Port, TTL: uint8(sd.TTL)}
+	if err := l.client.StartDaemon(ctx, d); err != nil {
+		return fmt.Errorf("director: starting the IPVS sync daemon (%s): %w", st, err)
 	}
+	l.log.Info("IPVS sync daemon", "state", st.String(), "interface", sd.Interface, "syncid", id)
 	return nil
 }
 
-// onTransition takes a health check's new state and reconciles IPVS.
-func (l *lvsManager) onTransition(t health.Transition) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, v := range l.vss {
-		for _, r := range v.rss {
-			i := slices.Index(r.names, t.Name)
-			if i < 0 {
-				continue
-			}
-			was := r.alive()
-			checkWas := r.up[i]
-			r.up[i] = t.Up
-			if t.WeightSet {
-				r.weight = t.Weight
-			}
-			l.d.log.Info("health check", "check", t.Name, "event", t.Event.String(), "reason", t.Reason, "err", t.Err)
-			// smtp_alert: keepalived's checkers mail each change of a checker's state
-			// (no_checker_emails is not supported), naming the real server's state.
-			if r.cfg.SMTPAlert && checkWas != t.Up && i < len(r.cfg.Checks) {
-				l.d.mail.send(checkerMail(l.rid, &v.cfg, &r.cfg, r.cfg.Checks[i].Type, t.Up, r.alive()))
-			}
-			if now := r.alive(); now != was {
-				cmd := r.cfg.NotifyDown
-				if now {
-					cmd = r.cfg.NotifyUp
-				}
-				l.d.runAsync(cmd)
-			}
-			l.updateQuorum(v)
-			if err := l.reconcileLocked(); err != nil {
-				l.d.log.Error("IPVS reconcile", "err", err)
-			}
-			return
-		}
+func (l *lvsRuntime) stopDaemon(ctx context.Context, st ipvs.DaemonState) {
+	if err := l.client.StopDaemon(ctx, st); err != nil {
+		l.log.Error("stopping the IPVS sync daemon", "state", st.String(), "err", err)
 	}
 }
 
-// updateQuorum moves a virtual server's quorum state with keepalived's hysteresis
-// (ipwrapper.c update_quorum_state): lost when the live weight falls below
-// quorum-hysteresis or to 0, regained when it reaches quorum+hysteresis.
-func (l *lvsManager) updateQuorum(v *vsRun) {
-	w := v.aliveWeight()
-	switch {
-	case v.quorumUp && (w == 0 || w < v.cfg.Quorum-v.cfg.Hysteresis):
-		v.quorumUp = false
-		l.d.log.Warn("quorum lost", "virtual_server", v.svc.String(), "alive_weight", w)
-		l.d.runAsync(v.cfg.QuorumDown)
-		if v.cfg.SMTPAlert {
-			l.d.mail.send(quorumMail(l.rid, &v.cfg, false, v.cfg.Quorum-v.cfg.Hysteresis, w))
-		}
-	case !v.quorumUp && w >= v.cfg.Quorum+v.cfg.Hysteresis:
-		v.quorumUp = true
-		l.d.log.Info("quorum regained", "virtual_server", v.svc.String(), "alive_weight", w)
-		l.d.runAsync(v.cfg.QuorumUp)
-		if v.cfg.SMTPAlert {
-			l.d.mail.send(quorumMail(l.rid, &v.cfg, true, v.cfg.Quorum+v.cfg.Hysteresis, w))
-		}
-	}
-}
-
-// vrrpState makes the sync daemon follow the instance it is tied to.
-func (l *lvsManager) vrrpState(instance string, s vrrp.State) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.syncd == nil || l.syncd.Instance != instance {
-		return
-	}
-	if s == vrrp.StateInit {
-		// The instance is shutting down: stopLVS stops the sync daemon. Starting a
-		// backup daemon only to stop it at once could leave the stop waiting on the
-		// kernel's new receive thread.
-		return
-	}
-	st := ipvs.DaemonBackup
-	if s == vrrp.StateMaster {
-		st = ipvs.DaemonMaster
-	}
-	l.setSyncDaemon(st)
-}
-
-// setSyncDaemon runs the sync daemon in state st only. l.mu is held.
-func (l *lvsManager) setSyncDaemon(st ipvs.DaemonState) {
-	if l.syncSt[st] && len(l.syncSt) == 1 {
-		return
-	}
-	l.stopSyncDaemon()
-	l.startSyncDaemon(st)
-}
-
-func (l *lvsManager) startSyncDaemon(st ipvs.DaemonState) {
-	sd := l.syncd
-	d := ipvs.Daemon{State: st, Interface: sd.Interface, SyncID: l.syncID, MaxLen: uint16(sd.MaxLen),
-		Group: sd.Group, Port: sd.Port, TTL: uint8(sd.TTL)}
-	if err := l.client.StartDaemon(context.WithoutCancel(l.d.ctx), d); err != nil {
-		l.d.log.Error("starting the IPVS sync daemon", "state", st.String(), "err", err)
-		return
-	}
-	if l.syncSt == nil {
-		l.syncSt = map[ipvs.DaemonState]bool{}
-	}
-	l.syncSt[st] = true
-	l.d.log.Info("IPVS sync daemon", "state", st.String(), "interface", sd.Interface, "syncid", l.syncID)
-}
-
-func (l *lvsManager) stopSyncDaemon() {
-	for st := range l.syncSt {
-		if err := l.client.StopDaemon(context.WithoutCancel(l.d.ctx), st); err != nil {
-			l.d.log.Error("stopping the IPVS sync daemon", "state", st.String(), "err", err)
-		}
-		delete(l.syncSt, st)
-	}
-}
-
-// stopLVS stops the checks and the sync daemon, runs omega's notifiers, and removes
-// the services the director manages unless -keep-ipvs.
-func (d *daemon) stopLVS() {
-	d.mu.Lock()
-	l := d.lvs
-	d.lvs = nil
-	d.mu.Unlock()
-	if l == nil {
-		return
-	}
+// shutdown stops the checks and runs omega's notifiers, then marks the runtime as
+// stopping: the next convergence stops the sync daemons and removes the services
+// the director manages (unless -keep-ipvs).
+func (l *lvsRuntime) shutdown() {
 	l.cancel()
 	<-l.done
+	type omega struct {
+		cmds  []*kaconf.Command
+		mails [][2]string
+	}
+	var o omega
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, v := range l.vss {
 		if !v.cfg.Omega {
 			continue
@@ -594,55 +709,77 @@ func (d *daemon) stopLVS() {
 		// quorum state was.
 		for _, r := range v.rss {
 			if r.alive() {
-				d.runSync(r.cfg.NotifyDown)
+				o.cmds = append(o.cmds, r.cfg.NotifyDown)
 				if r.cfg.SMTPAlert {
-					d.mail.send(fmt.Sprintf("[%s] Realserver %s of virtual server %s - DOWN", l.rid,
+					o.mails = append(o.mails, [2]string{fmt.Sprintf("[%s] Realserver %s of virtual server %s - DOWN", l.rid,
 						trio(r.cfg.Addr.Addr().String(), r.cfg.Addr.Port(), v.cfg.Protocol), vsName(&v.cfg)),
-						"=> Shutting down <=")
+						"=> Shutting down <="})
 				}
 			}
 		}
-		d.runSync(v.cfg.QuorumDown)
+		o.cmds = append(o.cmds, v.cfg.QuorumDown)
 		if v.cfg.SMTPAlert {
-			d.mail.send(fmt.Sprintf("[%s] Virtualserver %s - DOWN", l.rid, vsName(&v.cfg)), "=> Shutting down <=")
+			o.mails = append(o.mails, [2]string{fmt.Sprintf("[%s] Virtualserver %s - DOWN", l.rid, vsName(&v.cfg)), "=> Shutting down <="})
 		}
 	}
-	l.stopSyncDaemon()
-	if !d.keepIPVS {
-		ctx := context.WithoutCancel(d.ctx)
-		var ops []ipvs.Op
-		for _, s := range l.owned {
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpDeleteService, Service: s})
-		}
-		if err := l.client.Apply(ctx, ops); err != nil {
-			d.log.Error("removing IPVS services", "err", err)
-		}
-		for _, op := range ops {
-			d.log.Info("IPVS", "op", op.String())
-		}
+	l.mu.Unlock()
+	for _, c := range o.cmds {
+		l.h.runSync(c)
 	}
-	l.client.Close()
+	for _, m := range o.mails {
+		l.h.mail(m[0], m[1])
+	}
+	l.mu.Lock()
+	l.stopping = true
+	l.gen++
+	l.mu.Unlock()
 }
 
-// runAsync runs a script in the background, bounded in time.
-func (d *daemon) runAsync(c *kaconf.Command) {
-	if c == nil || len(c.Args) == 0 {
-		return
-	}
-	d.bg.Add(1)
-	go func() {
-		defer d.bg.Done()
-		d.runSync(c)
-	}()
+// lvsStatus is what the status dump needs from the runtime.
+type lvsStatus struct {
+	vss    []VSStatus
+	ops    map[string]uint64
+	opErrs uint64
+	syncSt []string
 }
 
-func (d *daemon) runSync(c *kaconf.Command) {
-	if c == nil || len(c.Args) == 0 {
-		return
+func (l *lvsRuntime) status() lvsStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var st lvsStatus
+	for _, v := range l.vss {
+		vs := VSStatus{Service: v.svc.String(), QuorumUp: v.quorumUp, AliveWeight: v.aliveWeight(), Quorum: v.cfg.Quorum}
+		for _, r := range v.rss {
+			rs := RSStatus{Addr: r.cfg.Addr.String(), Alive: r.alive(), Weight: r.effWeight()}
+			for i, n := range r.names {
+				cs := CheckStatus{Name: n, Up: r.up[i]}
+				if s, ok := l.sched.Status(n); ok {
+					cs.Attempts, cs.Failures = s.Attempts, s.Failures
+					if s.LastError != nil {
+						cs.LastError = s.LastError.Error()
+					}
+				}
+				rs.Checks = append(rs.Checks, cs)
+			}
+			vs.RealServers = append(vs.RealServers, rs)
+		}
+		st.vss = append(st.vss, vs)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 30*time.Second)
-	defer cancel()
-	if err := d.deps.exec(ctx, c.Args); err != nil {
-		d.log.Warn("script failed", "script", c.Args, "err", err)
+	st.ops = map[string]uint64{}
+	for k, n := range l.ops {
+		st.ops[k.String()] = n
 	}
+	st.opErrs = l.opErrs
+	for s := range l.syncSt {
+		st.syncSt = append(st.syncSt, s.String())
+	}
+	slices.Sort(st.syncSt)
+	return st
+}
+
+// kernelReads is how many times the runtime has read the kernel's table.
+func (l *lvsRuntime) kernelReads() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads
 }

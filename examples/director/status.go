@@ -144,104 +144,35 @@ type CheckStatus struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// status takes a snapshot of everything.
+// status takes a snapshot of everything. It asks each owner for a copy of its part
+// (each under its own lock, one at a time) and never waits for a kernel call: the
+// VIPs held are those the reconciler last published.
 func (d *daemon) status() Status {
-	d.mu.Lock()
 	st := Status{Time: time.Now()}
-	if d.cfg != nil {
-		st.RouterID = d.cfg.Global.RouterID
-		if mailConfigOf(&d.cfg.Global) != nil {
+	d.mu.Lock()
+	cfg, l := d.cfg, d.lvs
+	d.mu.Unlock()
+	if cfg != nil {
+		st.RouterID = cfg.Global.RouterID
+		if mailConfigOf(&cfg.Global) != nil {
 			ms := d.mail.stats()
 			st.Mail = &ms
 		}
 	}
-	snaps := map[*routerRun]map[string]vrrp.Status{}
-	var keys []string
-	for k := range d.routers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		rr := d.routers[k]
-		m := map[string]vrrp.Status{}
-		for _, s := range rr.r.Snapshot() {
-			m[s.Name] = s
-		}
-		snaps[rr] = m
-		c := rr.r.Counters()
-		rs := RouterStatus{Name: k, RxPackets: c.RxPackets, RxAdverts: c.RxAdverts, TxPackets: c.TxPackets, TxErrors: c.TxErrors}
-		for i, n := range c.Drops {
-			if n > 0 {
-				if rs.Drops == nil {
-					rs.Drops = map[string]uint64{}
-				}
-				rs.Drops[vrrp.DropReason(i).String()] = n
+	if d.vr != nil {
+		vs := d.vr.status()
+		held, _ := d.rec.heldVIPs()
+		st.Routers = vs.routers
+		for _, in := range vs.insts {
+			if h := held[in.Name]; len(h) > 0 {
+				in.VIPs = append(in.VIPs, h...)
 			}
-		}
-		st.Routers = append(st.Routers, rs)
-	}
-	if d.cfg != nil {
-		for _, ic := range d.cfg.Instances {
-			in := d.insts[ic.Name]
-			if in == nil {
-				continue
-			}
-			is := InstanceStatus{Name: ic.Name, Interface: ic.Interface, VRID: ic.VRID, Version: ic.Version,
-				State: in.state.String(), Priority: int(in.prio), BasePriority: ic.Priority,
-				Transitions: in.trans, Since: in.since, VIPs: []string{}}
-			if g := syncGroupOf(d.cfg, ic.Name); g != nil {
-				is.SyncGroup = g.Name
-			}
-			for _, a := range in.added {
-				is.VIPs = append(is.VIPs, a.String())
-			}
-			if in.rr != nil {
-				if s, ok := snaps[in.rr][ic.Name]; ok {
-					is.State, is.Priority, is.BasePriority = s.State.String(), int(s.Priority), int(s.BasePriority)
-					if s.MasterAddr.IsValid() {
-						is.MasterAddr = s.MasterAddr.String()
-					}
-					for i, t := range in.rr.tracks[ic.Name] {
-						up := i < len(s.Trackers) && s.Trackers[i]
-						is.Trackers = append(is.Trackers, TrackerStatus{Name: t.cfg.Name, Weight: t.cfg.Weight, Up: up})
-					}
-				}
-			}
-			st.Instances = append(st.Instances, is)
+			st.Instances = append(st.Instances, in)
 		}
 	}
-	l := d.lvs
-	d.mu.Unlock()
 	if l != nil {
-		l.mu.Lock()
-		for _, v := range l.vss {
-			vs := VSStatus{Service: v.svc.String(), QuorumUp: v.quorumUp, AliveWeight: v.aliveWeight(), Quorum: v.cfg.Quorum}
-			for _, r := range v.rss {
-				rs := RSStatus{Addr: r.cfg.Addr.String(), Alive: r.alive(), Weight: r.effWeight()}
-				for i, n := range r.names {
-					cs := CheckStatus{Name: n, Up: r.up[i]}
-					if s, ok := l.sched.Status(n); ok {
-						cs.Attempts, cs.Failures = s.Attempts, s.Failures
-						if s.LastError != nil {
-							cs.LastError = s.LastError.Error()
-						}
-					}
-					rs.Checks = append(rs.Checks, cs)
-				}
-				vs.RealServers = append(vs.RealServers, rs)
-			}
-			st.VirtualServers = append(st.VirtualServers, vs)
-		}
-		st.IPVSOps = map[string]uint64{}
-		for k, n := range l.ops {
-			st.IPVSOps[k.String()] = n
-		}
-		st.IPVSOpErrors = l.opErrs
-		for s := range l.syncSt {
-			st.SyncDaemons = append(st.SyncDaemons, s.String())
-		}
-		slices.Sort(st.SyncDaemons)
-		l.mu.Unlock()
+		ls := l.status()
+		st.VirtualServers, st.IPVSOps, st.IPVSOpErrors, st.SyncDaemons = ls.vss, ls.ops, ls.opErrs, ls.syncSt
 	}
 	return st
 }

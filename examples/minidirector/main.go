@@ -67,16 +67,18 @@ func run(ctx context.Context, ifName string, self netip.Addr) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return vips.Remove(addr)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return vips.Remove(rctx, addr)
 		case ev := <-router.Events():
 			log.Printf("%s: %s -> %s (%s)", ev.Instance, ev.From, ev.To, ev.Reason)
 			if ev.To != vrrp.StateMaster {
-				if err := vips.Remove(addr); err != nil {
+				if err := vips.Remove(ctx, addr); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := vips.Add(addr); err != nil {
+			if err := vips.Add(ctx, addr); err != nil {
 				return err
 			}
 			go announcer.Announce(ctx, vip.KeepalivedPolicy(), vipAddr)

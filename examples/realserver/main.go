@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lvskit/lvskit/arpctl"
 	"github.com/lvskit/lvskit/vip"
@@ -107,14 +108,14 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	defer addrs.Close()
 
-	stale, err := addrs.Cleanup()
+	stale, err := addrs.Cleanup(ctx)
 	if err != nil {
 		return err
 	}
 	for _, a := range stale {
 		fmt.Fprintf(out, "removed %s left by an earlier run\n", a)
 	}
-	before, err := addrs.List("lo")
+	before, err := addrs.List(ctx, "lo")
 	if err != nil {
 		return err
 	}
@@ -132,8 +133,11 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	var added []vip.Address
 	defer func() {
+		// ctx has ended by now: undo within a bounded time of our own.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		for i := len(added) - 1; i >= 0; i-- {
-			if rerr := addrs.Remove(added[i]); rerr != nil {
+			if rerr := addrs.Remove(uctx, added[i]); rerr != nil {
 				err = errors.Join(err, rerr)
 				continue
 			}
@@ -154,7 +158,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 			fmt.Fprintf(out, "%s is already on lo; leaving it alone\n", a.Prefix)
 			continue
 		}
-		if err := addrs.Add(a); err != nil {
+		if err := addrs.Add(ctx, a); err != nil {
 			return err
 		}
 		added = append(added, a)

@@ -100,10 +100,16 @@ func run(ctx context.Context, c *config, log *slog.Logger) error {
 	return nil
 }
 
+// vipCallTimeout bounds each rtnetlink call, so that a kernel that never answers
+// cannot hang the failover.
+const vipCallTimeout = 5 * time.Second
+
 // removeStale removes the VIPs among ours that a killed run left behind: those with
 // vipfailover's ownership mark. Other owned addresses (another vipfailover's) stay.
 func removeStale(vc *vip.Client, vips []vip.Address, log *slog.Logger) error {
-	owned, err := vc.Owned()
+	ctx, cancel := context.WithTimeout(context.Background(), vipCallTimeout)
+	defer cancel()
+	owned, err := vc.Owned(ctx)
 	if err != nil {
 		return fmt.Errorf("vipfailover: %w", err)
 	}
@@ -112,7 +118,7 @@ func removeStale(vc *vip.Client, vips []vip.Address, log *slog.Logger) error {
 		if !slices.Contains(vips, o) {
 			continue
 		}
-		if err := vc.Remove(o); err != nil {
+		if err := vc.Remove(ctx, o); err != nil {
 			return fmt.Errorf("vipfailover: removing stale VIP: %w", err)
 		}
 		log.Info("removed a VIP left behind by an earlier run", "vip", o.Prefix)
@@ -130,7 +136,10 @@ func followState(events <-chan vrrp.Event, vc *vip.Client, ann *vip.Announcer, v
 		stopAnnounce()
 		announcing.Wait()
 		for _, a := range vips {
-			if err := vc.Remove(a); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), vipCallTimeout)
+			err := vc.Remove(ctx, a)
+			cancel()
+			if err != nil {
 				log.Error("removing VIP", "vip", a.Prefix, "err", err)
 			}
 		}
@@ -145,7 +154,10 @@ func followState(events <-chan vrrp.Event, vc *vip.Client, ann *vip.Announcer, v
 			continue
 		}
 		for _, a := range vips {
-			if err := vc.Add(a); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), vipCallTimeout)
+			err := vc.Add(ctx, a)
+			cancel()
+			if err != nil {
 				log.Error("adding VIP", "vip", a.Prefix, "err", err)
 			}
 		}
