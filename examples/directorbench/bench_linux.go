@@ -259,13 +259,17 @@ type bench struct {
 	failoverN  int
 	keepalived string // empty: not installed, that side is skipped
 	together   bool   // both sides at once; else one after the other in each round
+	only       string // one side only, when set
 	director   string // the binary built from the tree
 	dir        string
 	out, log   io.Writer
 }
 
 func (b *bench) impls() []string {
-	if b.keepalived == "" {
+	switch {
+	case b.only != "":
+		return []string{b.only}
+	case b.keepalived == "":
 		return []string{"director"}
 	}
 	return []string{"director", "keepalived"}

@@ -48,6 +48,8 @@ type options struct {
 	keepalived string
 	director   string
 	together   bool
+	keep       bool
+	only       string
 	timeout    time.Duration
 }
 
@@ -61,6 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.keepalived, "keepalived", "/usr/sbin/keepalived", "keepalived binary; when missing, only the director runs")
 	fs.StringVar(&o.director, "director", "", "director binary to run; empty means build examples/director from the working tree")
 	fs.BoolVar(&o.together, "together", false, "run the director pair and the keepalived pair at the same time (each in its own topology); default: one after the other in each round, so that one side's load does not starve the other")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configuration files and every router's log) and print its path")
+	fs.StringVar(&o.only, "only", "", "run only this side: director or keepalived (for investigating one)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "the whole run ends after this long")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -76,6 +80,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-secs %v: want more than 0 and at most 600", *secs)
 	}
 	o.secs = time.Duration(*secs * float64(time.Second))
+	if o.only != "" && o.only != "director" && o.only != "keepalived" {
+		return o, fmt.Errorf("-only %q: want director or keepalived", o.only)
+	}
 	if o.failover < 0 {
 		return o, fmt.Errorf("-failover %d: want 0 or more", o.failover)
 	}

@@ -20,8 +20,12 @@ func runBench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	b := &bench{ns: o.ns, secs: o.secs, failoverN: o.failover, together: o.together, dir: dir, out: stdout, log: stderr}
+	if o.keep {
+		defer fmt.Fprintf(stderr, "directorbench: work directory kept: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	b := &bench{ns: o.ns, secs: o.secs, failoverN: o.failover, together: o.together, only: o.only, dir: dir, out: stdout, log: stderr}
 	version := "binary " + o.director
 	if b.director = o.director; b.director == "" {
 		b.logf("building examples/director")
@@ -31,7 +35,9 @@ func runBench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		version = treeVersion(ctx)
 	}
 	kaVersion := "not installed: keepalived side skipped"
-	if _, err := os.Stat(o.keepalived); err != nil {
+	if o.only == "director" {
+		kaVersion = "not run (-only director)"
+	} else if _, err := os.Stat(o.keepalived); err != nil {
 		b.logf("keepalived %s: %v; running the director side only", o.keepalived, err)
 	} else {
 		b.keepalived = o.keepalived
