@@ -138,8 +138,10 @@ func (b *bench) measure(ctx context.Context, n int, insts []instance, names []st
 	if err != nil {
 		return err
 	}
+	drops := map[string]uint32{}
 	for _, s := range sides {
 		s.obs.take()
+		drops[s.name] = s.obs.dropped()
 	}
 	if err := sleep(ctx, b.secs); err != nil {
 		return err
@@ -155,6 +157,9 @@ func (b *bench) measure(ctx context.Context, n int, insts []instance, names []st
 		}
 		if bad > 0 {
 			b.logf("N=%d: %s observer: %d malformed adverts", n, s.name, bad)
+		}
+		if d := s.obs.dropped() - drops[s.name]; d > 0 {
+			b.logf("N=%d: %s observer dropped %d packets in the window: its verdict may miss adverts", n, s.name, d)
 		}
 		res.Adverts[s.name] = len(ads)
 		e := elect(insts, ads)
@@ -196,6 +201,7 @@ func settleTimeout(n int) time.Duration { return 20*time.Second + time.Duration(
 func (b *bench) failover(ctx context.Context, s *side, insts []instance) failoverResult {
 	r := failoverResult{N: len(insts)}
 	s.obs.take()
+	drops := s.obs.dropped()
 	// Half a second of adverts before the cut, to see whether B was already
 	// advertising.
 	if err := sleep(ctx, 500*time.Millisecond); err != nil {
@@ -210,6 +216,9 @@ func (b *bench) failover(ctx context.Context, s *side, insts []instance) failove
 	ads, _, rerr := s.obs.take()
 	if err := errors.Join(cutErr, rerr); err != nil {
 		r.Err = err.Error()
+	}
+	if d := s.obs.dropped() - drops; d > 0 {
+		b.logf("N=%d: %s observer dropped %d packets around the failover: a gap may be one interval long", len(insts), s.name, d)
 	}
 	r.F = takeovers(insts, ads, cut)
 	r.Stats, r.OK = summarise(r.F.Gaps, failoverBound())

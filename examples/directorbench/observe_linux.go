@@ -25,7 +25,8 @@ type observer struct {
 
 	mu      sync.Mutex
 	ads     []advert
-	bad     int // IP protocol 112 packets vrrp.Parse refused
+	bad     int    // IP protocol 112 packets vrrp.Parse refused
+	drops   uint32 // packets the socket dropped (SO_RXQ_OVFL), since it opened
 	readErr error
 }
 
@@ -59,6 +60,8 @@ func startObserver(ns string, segs int) (*observer, error) {
 	}{
 		{syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 16 << 20},
 		{syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1},
+		// Each packet then carries the count of packets the socket dropped so far.
+		{syscall.SOL_SOCKET, syscall.SO_RXQ_OVFL, 1},
 	}
 	for _, s := range opts {
 		if err := syscall.SetsockoptInt(o.fd, s.level, s.opt, s.v); err != nil {
@@ -110,15 +113,21 @@ func (o *observer) read() {
 			continue
 		}
 		at := time.Now() // replaced by the kernel's timestamp below
+		var drops uint32
 		if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
 			for _, m := range msgs {
-				if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+				switch {
+				case m.Header.Level != syscall.SOL_SOCKET:
+				case m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16:
 					at = time.Unix(int64(binary.NativeEndian.Uint64(m.Data)), int64(binary.NativeEndian.Uint64(m.Data[8:])))
+				case m.Header.Type == syscall.SO_RXQ_OVFL && len(m.Data) >= 4:
+					drops = binary.NativeEndian.Uint32(m.Data)
 				}
 			}
 		}
 		perr := vrrp.Parse(payload, src, dst, &a)
 		o.mu.Lock()
+		o.drops = max(o.drops, drops)
 		if perr != nil {
 			o.bad++
 		} else {
@@ -141,6 +150,14 @@ func vrrpPayload(p []byte) (src, dst netip.Addr, payload []byte, ok bool) {
 	src = netip.AddrFrom4([4]byte(p[12:16]))
 	dst = netip.AddrFrom4([4]byte(p[16:20]))
 	return src, dst, p[ihl:total], true
+}
+
+// dropped is the number of packets the socket dropped since it opened, as of the
+// last packet read.
+func (o *observer) dropped() uint32 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.drops
 }
 
 // take returns the adverts received since the last take (or the start) and forgets
