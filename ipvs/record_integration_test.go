@@ -1,39 +1,19 @@
+//go:build linux
+
 package ipvs
 
 import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"net/netip"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 )
-
-// recordedTable is the table whose kernel messages ipvs/testdata/kernel-6.1 holds:
-// TestIntegrationRecordKernelMessages creates it in a real kernel and prints the raw
-// replies, and TestDecodeRecordedKernelMessages decodes the recorded copies.
-var recordedTable = []VirtualServer{
-	{
-		Service: Service{Protocol: TCP, Address: netip.MustParseAddr("192.0.2.100"), Port: 80, Scheduler: WeightedRoundRobin,
-			Flags: FlagPersistent, Timeout: 300 * time.Second, Netmask: 24},
-		Destinations: []Destination{
-			{Address: netip.MustParseAddr("192.0.2.11"), Port: 80, Forward: DirectRoute, Weight: 3, UpperThreshold: 100, LowerThreshold: 10},
-			{Address: netip.MustParseAddr("198.51.100.7"), Port: 6080, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
-		},
-	},
-	{
-		Service: Service{Family: IPv6, FWMark: 7, Scheduler: SourceHashing, Flags: FlagSHFallback | FlagSHPort},
-		Destinations: []Destination{
-			{Address: netip.MustParseAddr("2001:db8::11"), Forward: Masquerade, Weight: 2},
-		},
-	},
-}
 
 // TestIntegrationRecordKernelMessages builds recordedTable in the guest's kernel, dumps
 // the services and destinations with plain generic netlink, checks that the codec

@@ -2,15 +2,37 @@ package ipvs
 
 import (
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDecodeRecordedKernelMessages decodes the replies a real kernel sent for
 // recordedTable (see testdata/kernel-6.1/README.md) and expects that table back.
+// recordedTable is the table whose kernel messages ipvs/testdata/kernel-6.1 holds:
+// TestIntegrationRecordKernelMessages creates it in a real kernel and prints the raw
+// replies, and TestDecodeRecordedKernelMessages decodes the recorded copies.
+var recordedTable = []VirtualServer{
+	{
+		Service: Service{Protocol: TCP, Address: netip.MustParseAddr("192.0.2.100"), Port: 80, Scheduler: WeightedRoundRobin,
+			Flags: FlagPersistent, Timeout: 300 * time.Second, Netmask: 24},
+		Destinations: []Destination{
+			{Address: netip.MustParseAddr("192.0.2.11"), Port: 80, Forward: DirectRoute, Weight: 3, UpperThreshold: 100, LowerThreshold: 10},
+			{Address: netip.MustParseAddr("198.51.100.7"), Port: 6080, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
+		},
+	},
+	{
+		Service: Service{Family: IPv6, FWMark: 7, Scheduler: SourceHashing, Flags: FlagSHFallback | FlagSHPort},
+		Destinations: []Destination{
+			{Address: netip.MustParseAddr("2001:db8::11"), Forward: Masquerade, Weight: 2},
+		},
+	},
+}
+
 func TestDecodeRecordedKernelMessages(t *testing.T) {
 	read := func(name string) []byte {
 		t.Helper()

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package testenv holds what lvskit's tests share: knowing where they run (the host,
 // root or not, or the qemu guest that internal/cmd/vmtest boots) and building network
 // namespaces, veth pairs and bridges that are removed when the test ends.
