@@ -130,10 +130,20 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 // ctxErr makes an error that ctx caused (the deadline it set passed) also wrap
 // ctx.Err(), so that callers can test for context.DeadlineExceeded.
 func ctxErr(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+	if err == nil {
 		return err
 	}
-	return fmt.Errorf("%w: %w", err, ctx.Err())
+	cerr := ctx.Err()
+	if cerr == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The socket's deadline can pass a moment before the context's timer fires.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			cerr = context.DeadlineExceeded
+		}
+	}
+	if cerr == nil || errors.Is(err, cerr) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, cerr)
 }
 
 // Close closes the rtnetlink socket.

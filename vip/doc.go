@@ -14,6 +14,15 @@
 // with another prefix length or on another interface is ErrConflict. Client.Remove of
 // an address that is already gone is not an error either.
 //
+// # Deadlines
+//
+// Add, Remove, List, Owned and Cleanup take a context first. Its deadline becomes
+// the rtnetlink socket's deadline for the call (mdlayher/netlink Conn.SetDeadline),
+// and cancelling it moves the deadline to the past, so a call the kernel never
+// answers returns an error that wraps both ctx.Err() and os.ErrDeadlineExceeded
+// instead of blocking its caller, and the Client's next call can proceed. A daemon
+// should give each call a bounded context (the director uses 5 s).
+//
 // # Ownership
 //
 // Addresses that Add creates carry an IFA_PROTO mark (Config.Proto, DefaultProto

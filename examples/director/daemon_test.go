@@ -156,6 +156,7 @@ type host struct {
 	socks   []string             // the (interface, family) of each transport opened
 	// events, when set, filters the Routers' events (see deps.events).
 	events func(vrrp.Event) []vrrp.Event
+	logs   *syncBuffer // everything the daemon logged
 }
 
 // crash cuts the host off the simulated network, as a killed host looks to its
@@ -244,9 +245,10 @@ func newHost(t *testing.T, net *vrrptest.Network, primary string) *host {
 			return nil
 		},
 	}
-	var w io.Writer = io.Discard
+	h.logs = &syncBuffer{}
+	var w io.Writer = h.logs
 	if testing.Verbose() {
-		w = os.Stderr
+		w = io.MultiWriter(h.logs, os.Stderr)
 	}
 	h.d = newDaemon(slog.New(slog.NewTextHandler(w, nil)).With("host", primary), dp, false)
 	return h

@@ -14,8 +14,13 @@
 // Each vrrp_instance runs on the Linux VRRP transport (multicast, or unicast to
 // unicast_peer from unicast_src_ip), with its version, advert_int, priority,
 // preemption settings, accept and PASS authentication. The instances of a
-// vrrp_sync_group share one vrrp.Router, which moves them together; their transports
-// are joined so that a group may span interfaces (members need distinct VRIDs).
+// vrrp_sync_group share one vrrp.Router, which moves them together; a group may span
+// interfaces (members need distinct VRIDs). However many instances and groups run,
+// the director opens exactly one VRRP socket per interface and address family,
+// shared by every Router on it through a vrrp.Mux that hands each advert to the
+// Router of its VRID (and, for unicast, of its source); the socket joins the VRRP
+// multicast group even when its first user is unicast. It is closed when the last
+// instance on that interface stops.
 // vrrp_script and track_interface become the engine's trackers (weight, reverse,
 // rise, fall, init_fail); a weight of 0 means FAULT on failure, as in keepalived.
 // Scripts run without a shell: keepalived splits the script line on white space
@@ -24,11 +29,35 @@
 // On MASTER the instance's virtual_ipaddress and virtual_ipaddress_excluded are added
 // (with dev, label and scope) and announced with gratuitous ARP / unsolicited
 // neighbour advertisements following garp_master_delay, garp_master_repeat,
-// garp_master_refresh and vrrp_garp_interval / vrrp_gna_interval; on any other
+// garp_master_refresh and vrrp_garp_interval / vrrp_gna_interval; in any other
 // state they are removed. notify_master, notify_backup, notify_fault, notify_stop
 // and notify (with keepalived's arguments: INSTANCE|GROUP name state priority) run
 // for every transition on a per-instance queue, never holding up VRRP. At start the
 // VIPs a crashed run left behind (marked with IFA_PROTO by package vip) are removed.
+//
+// # Convergence
+//
+// The VIPs, the IPVS table and the sync daemon follow state, not events. Any change
+// (a VRRP event, a link going up or down, a health transition, a reload, a report
+// of the kernel's address watcher) marks the director dirty, and one reconcile
+// goroutine computes what should be from the current states (each Router's
+// Snapshot, the configured addresses, the health results) and fixes only the
+// difference with what is: what it added itself, less what the watcher reported
+// gone. A burst of changes is one reconcile. The same goroutine also re-reads the
+// Routers' states every advert interval (the shortest configured, between 20 ms and
+// 1 s), so an event that is lost, repeated or reordered never leaves a VIP, a row or
+// a sync daemon behind; events only drive notify scripts and mails, which are about
+// transitions, as in keepalived.
+//
+// A VIP deleted from outside while its instance is MASTER (ip addr del) is put back
+// at once on the watcher's report, well within one advert interval, and logged at
+// WARN with its address and interface. When the kernel dropped notifications
+// (watcher overrun) the addresses are listed again and converged. Every 10 seconds
+// (the drift check) the kernel's addresses and IPVS table are re-read, to find
+// changes no notification reported; otherwise the IPVS table is read only at start
+// and after an error, never on each health transition. Each rtnetlink call is
+// bounded by 5 s and each IPVS convergence by 30 s, and no lock is held across
+// them, so a hung kernel call delays the VIPs but never VRRP or the status.
 //
 // # IPVS
 //

@@ -335,7 +335,13 @@ type httpServer struct {
 	ln  net.Listener
 }
 
-func startHTTP(addr string, d *daemon, log *slog.Logger) (*httpServer, error) {
+// statusSource is what the HTTP server serves: the daemon, or a fake.
+type statusSource interface {
+	status() Status
+	writeMetrics(w io.Writer)
+}
+
+func startHTTP(addr string, d statusSource, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("director: -metrics: %w", err)
