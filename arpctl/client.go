@@ -96,8 +96,8 @@ func (c *Client) Interfaces() ([]string, error) {
 // when it does not; the interface's own value for forwarding. For IPForward, iface is
 // ignored and the global value is returned.
 func (c *Client) Effective(iface string, k Key) (int, error) {
-	if k == IPForward {
-		return c.Get(Setting{Key: IPForward})
+	if k.Global() {
+		return c.Get(Setting{Key: k})
 	}
 	is := Setting{Scope: Scope(iface), Key: k}
 	if err := is.check(); err != nil {
@@ -174,6 +174,11 @@ func (c *Client) write(s Setting, v int) error {
 
 // fileErr wraps a file error, telling a missing interface from a missing file.
 func (c *Client) fileErr(op string, s Setting, err error) error {
+	if errors.Is(err, fs.ErrNotExist) && s.Key.ipvs() {
+		if _, serr := os.Stat(filepath.Join(c.root, "net/ipv4/vs")); errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("arpctl: %s %s: %w: %w", op, s, ErrNoIPVS, err)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) && s.Scope.IsInterface() {
 		if _, serr := os.Stat(filepath.Join(c.root, "net/ipv4/conf", string(s.Scope))); errors.Is(serr, fs.ErrNotExist) {
 			return fmt.Errorf("arpctl: %s %s: %w %q: %w", op, s, ErrUnknownInterface, string(s.Scope), err)

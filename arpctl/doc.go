@@ -1,12 +1,17 @@
 // Package arpctl reads and writes the IPv4 ARP and forwarding sysctls that LVS
-// directors and real servers need, and applies them as profiles that can be undone.
+// directors and real servers need, the IPVS and multipath sysctls of a scale-out
+// cluster, and applies them as profiles that can be undone.
 //
 // # Settings and scopes
 //
 // A Setting is a Key (arp_ignore, arp_announce, arp_filter, arp_notify, rp_filter,
 // send_redirects, accept_redirects, forwarding) in a Scope: All
 // (net.ipv4.conf.all), Default (net.ipv4.conf.default, which only reaches interfaces
-// created later) or an interface name. IPForward (net.ipv4.ip_forward) takes no scope.
+// created later) or an interface name. Global keys take no scope: IPForward
+// (net.ipv4.ip_forward), the IPVS keys VSSloppyTCP, VSSloppySCTP, VSConntrack,
+// VSExpireNodestConn and VSExpireQuiescentTemplate (net.ipv4.vs.*, present only while
+// the ip_vs module is loaded), and the ECMP hash policies FIBMultipathHashPolicy and
+// FIB6MultipathHashPolicy.
 // Client.Get and Client.Set read and write one setting; Set rejects values outside the
 // documented range with ErrOutOfRange.
 //
@@ -22,7 +27,9 @@
 // # Profiles and snapshots
 //
 // DRRealServer, TUNRealServer and Director return the classic LVS settings as a
-// Profile. Client.Apply records every value it is about to change, writes the profile,
+// Profile; ScaleOutDirector (sloppy TCP and SCTP, no conntrack, expiring connections
+// and templates of removed or drained real servers) and ECMPRouter (forwarding and L4
+// multipath hashing) those of several active directors behind ECMP. Client.Apply records every value it is about to change, writes the profile,
 // and returns a Snapshot whose Restore puts back exactly what was there, including the
 // per-interface forwarding values that a write of ip_forward changes as a side effect.
 // If a write fails half way, Apply restores what it already wrote before returning the
@@ -38,6 +45,7 @@
 // # Errors
 //
 // Errors start with "arpctl:" and wrap their cause. ErrUnknownInterface reports an
-// interface with no conf directory, ErrOutOfRange a bad value, and a missing privilege
+// interface with no conf directory, ErrNoIPVS an IPVS sysctl on a kernel where ip_vs
+// is not loaded, ErrOutOfRange a bad value, and a missing privilege
 // matches os.ErrPermission.
 package arpctl

@@ -13,4 +13,8 @@ var (
 	ErrOutOfRange = errors.New("value out of range")
 	// ErrUnknownKey means a Key that arpctl does not know.
 	ErrUnknownKey = errors.New("unknown key")
+	// ErrNoIPVS means an IPVS sysctl (net.ipv4.vs.*) does not exist because the
+	// ip_vs module is not loaded in the kernel (or the kernel has no IPVS). Loading
+	// it (modprobe ip_vs, or creating the first virtual service) creates them.
+	ErrNoIPVS = errors.New("no IPVS sysctls (ip_vs module not loaded)")
 )

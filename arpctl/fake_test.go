@@ -19,14 +19,43 @@ func fakeTree(t *testing.T, ifaces []string, vals map[Setting]int) string {
 			t.Fatal(err)
 		}
 		for _, k := range Keys() {
-			if k == IPForward {
+			if k.Global() {
 				continue
 			}
 			writeFile(t, filepath.Join(dir, string(k)), vals[Setting{Scope(sc), k}])
 		}
 	}
-	writeFile(t, filepath.Join(root, "net/ipv4/ip_forward"), vals[Setting{Key: IPForward}])
+	if err := os.MkdirAll(filepath.Join(root, "net/ipv6"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if k.Global() && !k.ipvs() {
+			s := Setting{Key: k}
+			writeFile(t, filepath.Join(root, s.path()), vals[s])
+		}
+	}
 	return root
+}
+
+// withIPVS adds the net/ipv4/vs sysctls that loading ip_vs creates to the tree at root,
+// set from vals (0 when absent).
+func withIPVS(t *testing.T, root string, vals map[Setting]int) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(root, "net/ipv4/vs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if k.ipvs() {
+			s := Setting{Key: k}
+			writeFile(t, filepath.Join(root, s.path()), vals[s])
+		}
+	}
+}
+
+// hasIPVS reports whether the tree behind c has the IPVS sysctls.
+func hasIPVS(c *Client) bool {
+	_, err := os.Stat(filepath.Join(c.root, "net/ipv4/vs"))
+	return err == nil
 }
 
 func writeFile(t *testing.T, path string, v int) {
@@ -46,7 +75,7 @@ func dumpTree(t *testing.T, c *Client) map[Setting]int {
 	out := map[Setting]int{}
 	for _, sc := range append([]string{"all", "default"}, ifs...) {
 		for _, k := range Keys() {
-			if k == IPForward {
+			if k.Global() {
 				continue
 			}
 			s := Setting{Scope(sc), k}
@@ -57,11 +86,16 @@ func dumpTree(t *testing.T, c *Client) map[Setting]int {
 			out[s] = v
 		}
 	}
-	v, err := c.Get(Setting{Key: IPForward})
-	if err != nil {
-		t.Fatal(err)
+	for _, k := range Keys() {
+		if !k.Global() || (k.ipvs() && !hasIPVS(c)) {
+			continue
+		}
+		v, err := c.Get(Setting{Key: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[Setting{Key: k}] = v
 	}
-	out[Setting{Key: IPForward}] = v
 	return out
 }
 

@@ -72,6 +72,55 @@ func Director(iface string) Profile {
 	}
 }
 
+// ScaleOutDirector is an LVS director that is one of several active behind a
+// router's ECMP, each scheduling with mh (Maglev hashing) so that every director picks
+// the same real server for a flow:
+//
+//   - sloppy_tcp=1 and sloppy_sctp=1: a flow that ECMP moves to this director
+//     arrives without its SYN (INIT); without sloppy mode IPVS would not schedule it
+//     and the connection would be reset.
+//   - conntrack=0: no netfilter state for IPVS connections. A moved flow's packets
+//     would be INVALID to a connection tracker that never saw the handshake, and a
+//     firewall rule dropping INVALID would break exactly the flows scale-out keeps.
+//     Hosts that need iptables NAT on IPVS traffic must not use this profile as is.
+//   - expire_nodest_conn=1: a connection whose real server was deleted expires at
+//     its next packet, so the client reconnects and is scheduled anew.
+//   - expire_quiescent_template=1: persistence templates of a real server drained to
+//     weight 0 expire, so persistent clients move off it as mh moves new flows.
+//
+// The keys exist only while the ip_vs module is loaded: Apply fails with ErrNoIPVS,
+// naming the missing sysctl and changing nothing, when it is not. Load the module
+// (or create the first virtual service) before applying.
+func ScaleOutDirector() Profile {
+	return Profile{
+		Name: "LVS scale-out director (ECMP, mh)",
+		Entries: []Entry{
+			{Setting: Setting{Key: VSSloppyTCP}, Value: 1},
+			{Setting: Setting{Key: VSSloppySCTP}, Value: 1},
+			{Setting: Setting{Key: VSConntrack}, Value: 0},
+			{Setting: Setting{Key: VSExpireNodestConn}, Value: 1},
+			{Setting: Setting{Key: VSExpireQuiescentTemplate}, Value: 1},
+		},
+	}
+}
+
+// ECMPRouter is the router in front of scale-out directors: it forwards
+// (ip_forward=1, with the side effects Director describes, undone by Restore) and
+// hashes IPv4 and IPv6 flows over the next hops of an ECMP route by addresses, ports
+// and protocol (fib_multipath_hash_policy=1 for both), so that one client's flows
+// spread over the directors instead of all following one L3 hash. It is for the
+// router (the lab's, or a Linux box acting as one), never for a director.
+func ECMPRouter() Profile {
+	return Profile{
+		Name: "ECMP router in front of LVS directors",
+		Entries: []Entry{
+			{Setting: Setting{Key: IPForward}, Value: 1},
+			{Setting: Setting{Key: FIBMultipathHashPolicy}, Value: 1},
+			{Setting: Setting{Key: FIB6MultipathHashPolicy}, Value: 1},
+		},
+	}
+}
+
 // Validate checks every entry's setting and range.
 func (p Profile) Validate() error {
 	for _, e := range p.Entries {

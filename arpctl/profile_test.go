@@ -124,10 +124,10 @@ func dumpTreeExcept(t *testing.T, c *Client, skip Setting) map[Setting]int {
 	for _, sc := range []Scope{All, Default, "lo"} {
 		for _, k := range Keys() {
 			s := Setting{sc, k}
-			if k == IPForward {
+			if k.Global() {
 				s = Setting{Key: k}
 			}
-			if s == skip {
+			if s == skip || (k.ipvs() && !hasIPVS(c)) {
 				continue
 			}
 			v, err := c.Get(s)

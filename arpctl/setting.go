@@ -9,8 +9,9 @@ import (
 // Key names one IPv4 sysctl that arpctl reads and writes.
 type Key string
 
-// The sysctls that arpctl knows. Every Key except IPForward lives under
-// net/ipv4/conf/<scope>/ and needs a Scope.
+// The sysctls that arpctl knows. Every Key up to IPForward except IPForward lives
+// under net/ipv4/conf/<scope>/ and needs a Scope; IPForward and the keys after it are
+// global (see Key.Global) and take the empty Scope.
 const (
 	// ARPIgnore (net.ipv4.conf.*.arp_ignore) selects which ARP requests are answered:
 	// 0 any local address on any interface, 1 only when the target address is on the
@@ -43,12 +44,57 @@ const (
 	// IPForward (net.ipv4.ip_forward) is the global switch, the same variable as
 	// all.forwarding, with the same side effects. It takes the empty Scope.
 	IPForward Key = "ip_forward"
+
+	// VSSloppyTCP (net.ipv4.vs.sloppy_tcp) lets IPVS create a connection from any
+	// TCP packet, not only a SYN. 0 or 1. A scale-out director needs 1: when the
+	// router's ECMP moves a flow to another director, that director has never seen
+	// the SYN and would otherwise reset the connection. Global keys named VS... exist
+	// only while the ip_vs module is loaded (see ErrNoIPVS).
+	VSSloppyTCP Key = "net.ipv4.vs.sloppy_tcp"
+	// VSSloppySCTP (net.ipv4.vs.sloppy_sctp) is VSSloppyTCP for SCTP: any packet,
+	// not only an INIT, creates a connection. 0 or 1.
+	VSSloppySCTP Key = "net.ipv4.vs.sloppy_sctp"
+	// VSConntrack (net.ipv4.vs.conntrack) keeps netfilter connection tracking
+	// entries for IPVS connections, which iptables NAT and state matches on the
+	// director need. 0 or 1.
+	VSConntrack Key = "net.ipv4.vs.conntrack"
+	// VSExpireNodestConn (net.ipv4.vs.expire_nodest_conn) expires a connection at
+	// its next packet once its real server has been deleted, so that the client's
+	// next connection is scheduled anew instead of its packets being dropped until
+	// the entry times out. 0 or 1.
+	VSExpireNodestConn Key = "net.ipv4.vs.expire_nodest_conn"
+	// VSExpireQuiescentTemplate (net.ipv4.vs.expire_quiescent_template) expires a
+	// persistence template whose real server has weight 0, so that persistent
+	// clients move off a drained server. 0 or 1.
+	VSExpireQuiescentTemplate Key = "net.ipv4.vs.expire_quiescent_template"
+	// FIBMultipathHashPolicy (net.ipv4.fib_multipath_hash_policy) is what a router
+	// hashes to pick among the next hops of an ECMP route: 0 addresses only (L3),
+	// 1 addresses, ports and protocol (L4), 2 L3 or the inner L3 of encapsulated
+	// packets, 3 the fields in fib_multipath_hash_fields (Linux 5.12+). A router in
+	// front of scale-out directors needs 1, or every flow of one client goes to one
+	// director.
+	FIBMultipathHashPolicy Key = "net.ipv4.fib_multipath_hash_policy"
+	// FIB6MultipathHashPolicy (net.ipv6.fib_multipath_hash_policy) is
+	// FIBMultipathHashPolicy for IPv6 routes, with the same values.
+	FIB6MultipathHashPolicy Key = "net.ipv6.fib_multipath_hash_policy"
 )
 
 // Keys lists every Key that arpctl knows, in a fixed order.
 func Keys() []Key {
-	return []Key{ARPIgnore, ARPAnnounce, ARPFilter, ARPNotify, RPFilter, SendRedirects, AcceptRedirects, Forwarding, IPForward}
+	return []Key{ARPIgnore, ARPAnnounce, ARPFilter, ARPNotify, RPFilter, SendRedirects, AcceptRedirects, Forwarding, IPForward,
+		VSSloppyTCP, VSSloppySCTP, VSConntrack, VSExpireNodestConn, VSExpireQuiescentTemplate,
+		FIBMultipathHashPolicy, FIB6MultipathHashPolicy}
 }
+
+// Global reports whether k is a sysctl of the whole namespace rather than of a conf
+// scope: IPForward, the IPVS keys and the multipath hash policies. A global Key takes
+// the empty Scope.
+func (k Key) Global() bool {
+	return k == IPForward || strings.HasPrefix(string(k), "net.")
+}
+
+// ipvs reports whether k lives under net/ipv4/vs, which only the ip_vs module creates.
+func (k Key) ipvs() bool { return strings.HasPrefix(string(k), "net.ipv4.vs.") }
 
 // valid reports whether v is a value the kernel documents for k.
 func (k Key) valid(v int) bool {
@@ -57,8 +103,11 @@ func (k Key) valid(v int) bool {
 		return (v >= 0 && v <= 3) || v == 8
 	case ARPAnnounce, RPFilter:
 		return v >= 0 && v <= 2
-	case ARPFilter, ARPNotify, SendRedirects, AcceptRedirects, Forwarding, IPForward:
+	case ARPFilter, ARPNotify, SendRedirects, AcceptRedirects, Forwarding, IPForward,
+		VSSloppyTCP, VSSloppySCTP, VSConntrack, VSExpireNodestConn, VSExpireQuiescentTemplate:
 		return v == 0 || v == 1
+	case FIBMultipathHashPolicy, FIB6MultipathHashPolicy:
+		return v >= 0 && v <= 3
 	}
 	return false
 }
@@ -72,6 +121,8 @@ func (k Key) rangeText() string {
 		return "0-3 or 8"
 	case ARPAnnounce, RPFilter:
 		return "0-2"
+	case FIBMultipathHashPolicy, FIB6MultipathHashPolicy:
+		return "0-3"
 	}
 	return "0 or 1"
 }
@@ -91,8 +142,8 @@ const (
 // IsInterface reports whether s names an interface rather than All or Default.
 func (s Scope) IsInterface() bool { return s != All && s != Default && s != "" }
 
-// Setting is one sysctl in one scope. IPForward takes the empty Scope; every other
-// Key needs one.
+// Setting is one sysctl in one scope. Global keys (Key.Global) take the empty Scope;
+// every other Key needs one.
 type Setting struct {
 	Scope Scope
 	Key   Key
@@ -103,6 +154,9 @@ func (s Setting) String() string {
 	if s.Key == IPForward {
 		return "net.ipv4.ip_forward"
 	}
+	if s.Key.Global() {
+		return string(s.Key)
+	}
 	return "net.ipv4.conf." + string(s.Scope) + "." + string(s.Key)
 }
 
@@ -110,6 +164,9 @@ func (s Setting) String() string {
 func (s Setting) path() string {
 	if s.Key == IPForward {
 		return "net/ipv4/ip_forward"
+	}
+	if s.Key.Global() {
+		return strings.ReplaceAll(string(s.Key), ".", "/")
 	}
 	return "net/ipv4/conf/" + string(s.Scope) + "/" + string(s.Key)
 }
@@ -119,7 +176,7 @@ func (s Setting) check() error {
 	if !s.Key.known() {
 		return fmt.Errorf("arpctl: %w: %q", ErrUnknownKey, string(s.Key))
 	}
-	if s.Key == IPForward {
+	if s.Key.Global() {
 		if s.Scope != "" {
 			return fmt.Errorf("arpctl: %s takes no scope, got %q", s.Key, string(s.Scope))
 		}

@@ -54,8 +54,9 @@ func ParseSysctlD(text string) (Profile, error) {
 	return p, sc.Err()
 }
 
-// parseName turns net.ipv4.conf.SCOPE.KEY, net/ipv4/conf/SCOPE/KEY or
-// net.ipv4.ip_forward into a Setting.
+// parseName turns net.ipv4.conf.SCOPE.KEY, net/ipv4/conf/SCOPE/KEY, or the dotted or
+// slashed name of a global key (net.ipv4.ip_forward, net.ipv4.vs.sloppy_tcp, ...) into
+// a Setting.
 func parseName(name string) (Setting, error) {
 	sep := "."
 	if strings.Contains(name, "/") {
@@ -65,9 +66,11 @@ func parseName(name string) (Setting, error) {
 	switch {
 	case len(parts) == 3 && parts[0] == "net" && parts[1] == "ipv4" && parts[2] == string(IPForward):
 		return Setting{Key: IPForward}, nil
+	case Key(strings.Join(parts, ".")).Global() && Key(strings.Join(parts, ".")).known():
+		return Setting{Key: Key(strings.Join(parts, "."))}, nil
 	case len(parts) == 5 && parts[0] == "net" && parts[1] == "ipv4" && parts[2] == "conf":
 		s := Setting{Scope: Scope(parts[3]), Key: Key(parts[4])}
-		if s.Key == IPForward {
+		if s.Key.Global() {
 			return Setting{}, fmt.Errorf("%w: %q", ErrUnknownKey, name)
 		}
 		return s, s.check()
