@@ -63,7 +63,7 @@ func (b *bench) round(ctx context.Context, n int) (*roundResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &roundResult{N: n, Secs: b.secs.Seconds(), CPU: map[string]time.Duration{}, Adverts: map[string]int{},
+	res := &roundResult{N: n, Secs: b.secs.Seconds(), CPU: map[string]time.Duration{}, Adverts: map[string]int{}, FromB: map[string]int{},
 		Right: map[string]int{}, Wrong: map[string][]string{}, Failed: map[string]string{}, Fail: map[string]failoverResult{}}
 	if b.together {
 		if err := b.measure(ctx, n, insts, b.impls(), res); err != nil {
@@ -162,6 +162,11 @@ func (b *bench) measure(ctx context.Context, n int, insts []instance, names []st
 			b.logf("N=%d: %s observer dropped %d packets in the window: its verdict may miss adverts", n, s.name, d)
 		}
 		res.Adverts[s.name] = len(ads)
+		for _, a := range ads {
+			if a.From == hostAddr(a.Segment, hostB) {
+				res.FromB[s.name]++
+			}
+		}
 		e := elect(insts, ads)
 		res.Right[s.name], res.Wrong[s.name] = e.Right, e.Wrong
 		cpu, err := cpuDelta(descendants(before, s.roots()), descendants(after, s.roots()))

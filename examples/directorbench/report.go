@@ -12,10 +12,13 @@ type roundResult struct {
 	Secs    float64
 	CPU     map[string]time.Duration
 	Adverts map[string]int // adverts the observer received in the window
-	Right   map[string]int
-	Wrong   map[string][]string
-	Failed  map[string]string // a side that could not be measured, and why
-	Fail    map[string]failoverResult
+	// FromB counts the adverts from B in the window: a few mean a short stall
+	// (one missed Master_Down_Interval), thousands a lasting split brain.
+	FromB  map[string]int
+	Right  map[string]int
+	Wrong  map[string][]string
+	Failed map[string]string // a side that could not be measured, and why
+	Fail   map[string]failoverResult
 }
 
 type failoverResult struct {
@@ -83,7 +86,10 @@ func rightCell(r *roundResult, name string) string {
 	if _, ok := r.Right[name]; !ok {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d", r.Right[name], r.N)
+	if r.Right[name] == r.N {
+		return fmt.Sprintf("%d/%d", r.Right[name], r.N)
+	}
+	return fmt.Sprintf("%d/%d (B sent %d adverts)", r.Right[name], r.N, r.FromB[name])
 }
 
 // roundHeader is the table the rounds are rows of.

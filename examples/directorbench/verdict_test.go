@@ -160,3 +160,16 @@ func TestRoundVerdict(t *testing.T) {
 		})
 	}
 }
+
+func TestRightCell(t *testing.T) {
+	r := &roundResult{N: 10, Right: map[string]int{"director": 10, "keepalived": 7}, FromB: map[string]int{"keepalived": 12}}
+	if got, want := rightCell(r, "director"), "10/10"; got != want {
+		t.Errorf("rightCell(director) = %q, want %q", got, want)
+	}
+	if got, want := rightCell(r, "keepalived"), "7/10 (B sent 12 adverts)"; got != want {
+		t.Errorf("rightCell(keepalived) = %q, want %q", got, want)
+	}
+	if got := rightCell(r, "other"); got != "-" {
+		t.Errorf("rightCell of a side not run = %q, want -", got)
+	}
+}
