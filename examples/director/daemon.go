@@ -73,7 +73,9 @@ type deps struct {
 // (daemon.mu, vrrpRuntime.mu, lvsRuntime.mu, reconciler.mu, sockets.mu,
 // scriptRunner.mu, mailer.mu, metrics.mu) is a leaf: none is taken while another is
 // held, and none is held across rtnetlink, generic netlink, a socket, a script,
-// SMTP or file I/O.
+// SMTP or file I/O. The one nesting: lvsRuntime.mu is held while calling the
+// health.Scheduler's in-memory methods (Add, Update, Remove, Status), whose own lock
+// is inner to it; the scheduler calls OnTransition without holding its lock.
 type daemon struct {
 	log      *slog.Logger
 	deps     deps

@@ -155,13 +155,13 @@ func (v *vrrpRuntime) apply(ctx context.Context, cfg *kaconf.Config) error {
 		set   bool
 	}
 	var changes []inPlace
-	var build []string
+	var build, dropped []string
 	v.mu.Lock()
 	v.cfg = cfg
 	for name := range v.insts {
 		if cfg.Instance(name) == nil {
 			delete(v.insts, name)
-			v.h.dropQueue(name)
+			dropped = append(dropped, name)
 		}
 	}
 	for _, k := range order {
@@ -189,6 +189,9 @@ func (v *vrrpRuntime) apply(ctx context.Context, cfg *kaconf.Config) error {
 		}
 	}
 	v.mu.Unlock()
+	for _, name := range dropped {
+		v.h.dropQueue(name)
+	}
 	for _, ch := range changes {
 		if ch.prio != nil {
 			if err := ch.r.SetPriority(ch.name, *ch.prio); err != nil {
@@ -381,6 +384,7 @@ func (v *vrrpRuntime) stop() {
 func (v *vrrpRuntime) onEvent(rr *routerRun, ev vrrp.Event) {
 	var argvs [][]string
 	var mails [][2]string
+	mailOn := v.h.mailOn()
 	v.mu.Lock()
 	in := v.insts[ev.Instance]
 	if in == nil || in.rr != rr || v.cfg == nil {
@@ -395,7 +399,7 @@ func (v *vrrpRuntime) onEvent(rr *routerRun, ev vrrp.Event) {
 		in.cfg.NotifyStop, "INSTANCE", ev.Instance, state, ev.Priority)...)
 	// smtp_alert: one mail per state entered (keepalived's vrrp_smtp_notifier),
 	// none for FAULT with no_email_faults.
-	mailable := !(v.cfg.Global.NoEmailFaults && state == "FAULT") && v.h.mailOn()
+	mailable := !(v.cfg.Global.NoEmailFaults && state == "FAULT") && mailOn
 	rid := routerID(&v.cfg.Global)
 	if in.cfg.SMTPAlert && mailable && in.mailed != state {
 		in.mailed = state
