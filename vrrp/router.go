@@ -598,7 +598,13 @@ func (r *Router) SetAddresses(instance string, addrs []netip.Addr) error {
 	})
 }
 
-// Track feeds one result (true is good) to tracker i of an instance.
+// Track feeds one result (true is good) to tracker i of an instance. The tracker
+// counts results itself: it goes down after Fall consecutive bad results and up after
+// Rise good ones (TrackerConfig). Results that were already counted elsewhere go
+// through both counts: a health check with a fall of 3 feeding a tracker with Fall 2
+// needs 3 failed probes and then 2 bad Track calls before the priority changes. Give
+// trackers fed with health transitions (health.Transition.Up) Rise and Fall 1, so
+// that the check's own rise/fall alone decides.
 func (r *Router) Track(instance string, i int, ok bool) error {
 	return r.do(instance, func(m *Machine, now time.Time, out []Action) ([]Action, error) {
 		if i < 0 || i >= len(m.trackers) {
