@@ -77,6 +77,20 @@ type instRun struct {
 	trans  uint64
 	since  time.Time
 	mailed string // state last mailed (keepalived's last_email_state)
+	eff    instEffects
+}
+
+// instEffects is what an instance puts on the system as MASTER, computed once per
+// configuration so that the state poll allocates nothing per instance.
+type instEffects struct {
+	vips         []vip.Address
+	garp4, garp6 vip.Policy
+	advert       time.Duration
+}
+
+func effectsOf(cfg *kaconf.Config, in *kaconf.Instance) instEffects {
+	return instEffects{vips: vipAddresses(in), garp4: garpPolicy(cfg, in, false), garp6: garpPolicy(cfg, in, true),
+		advert: in.AdvertInt}
 }
 
 func newVRRPRuntime(log *slog.Logger, d deps, socks *sockets, m *metrics, h vrrpHooks) *vrrpRuntime {
@@ -182,7 +196,7 @@ func (v *vrrpRuntime) apply(ctx context.Context, cfg *kaconf.Config) error {
 			if !slices.Equal(vipAddresses(&in.cfg), vipAddresses(&newIn)) {
 				ch.addrs, ch.set = w.cfgs[i].Addrs, true
 			}
-			in.cfg = newIn
+			in.cfg, in.eff = newIn, effectsOf(cfg, &newIn)
 			if ch.prio != nil || ch.set {
 				changes = append(changes, ch)
 			}
@@ -222,7 +236,7 @@ func (v *vrrpRuntime) apply(ctx context.Context, cfg *kaconf.Config) error {
 				ir = &instRun{}
 				v.insts[name] = ir
 			}
-			ir.cfg, ir.rr, ir.prio, ir.state = *in, rr, w.cfgs[i].Priority, vrrp.StateInit
+			ir.cfg, ir.rr, ir.prio, ir.state, ir.eff = *in, rr, w.cfgs[i].Priority, vrrp.StateInit, effectsOf(cfg, in)
 		}
 		v.mu.Unlock()
 		v.runRouter(ctx, rr)
@@ -529,37 +543,33 @@ func (v *vrrpRuntime) view() vrrpView {
 		names []string
 	}
 	var rs []rinfo
-	cfgs := map[string]kaconf.Instance{}
 	v.mu.Lock()
-	cfg := v.cfg
+	effs := make(map[string]instEffects, len(v.insts))
 	for _, rr := range v.routers {
 		rs = append(rs, rinfo{rr.r, rr.names})
 	}
 	for name, in := range v.insts {
-		cfgs[name] = in.cfg
+		effs[name] = in.eff
 	}
 	v.mu.Unlock()
-	out := vrrpView{byName: map[string]vrrp.State{}}
+	out := vrrpView{byName: make(map[string]vrrp.State, len(effs))}
 	for _, ri := range rs {
 		for _, s := range ri.r.Snapshot() {
 			out.byName[s.Name] = s.State
 		}
 	}
-	names := make([]string, 0, len(cfgs))
-	for name := range cfgs {
+	names := make([]string, 0, len(effs))
+	for name := range effs {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	out.insts = make([]instView, 0, len(names))
 	for _, name := range names {
-		ic := cfgs[name]
-		iv := instView{name: name, state: out.byName[name], vips: vipAddresses(&ic)}
-		if cfg != nil {
-			iv.garp4, iv.garp6 = garpPolicy(cfg, &ic, false), garpPolicy(cfg, &ic, true)
-		}
-		if d := ic.AdvertInt; d > 0 && (out.interval == 0 || d < out.interval) {
+		e := effs[name]
+		out.insts = append(out.insts, instView{name: name, state: out.byName[name], vips: e.vips, garp4: e.garp4, garp6: e.garp6})
+		if d := e.advert; d > 0 && (out.interval == 0 || d < out.interval) {
 			out.interval = d
 		}
-		out.insts = append(out.insts, iv)
 	}
 	return out
 }
