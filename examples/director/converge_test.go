@@ -366,3 +366,21 @@ func TestOneSocketPerInterface(t *testing.T) {
 		t.Errorf("%d sockets open after stop", got)
 	}
 }
+
+// TestStartFailsCleanly: a start that cannot reach rtnetlink returns the error, and
+// the stop main runs after it returns at once.
+func TestStartFailsCleanly(t *testing.T) {
+	h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+	h.d.deps.vips = func() (vipBackend, error) { return nil, fmt.Errorf("no rtnetlink here") }
+	err := h.d.start(context.Background(), readConf(t, convText("1")))
+	if err == nil || !strings.Contains(err.Error(), "no rtnetlink here") {
+		t.Fatalf("start: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { h.d.stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop after a failed start hung")
+	}
+}

@@ -106,17 +106,17 @@ func newDaemon(log *slog.Logger, d deps, keepIPVS bool) *daemon {
 func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
-	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	d.mail.start()
-	d.scripts = newScriptRunner(d.ctx, d.log, d.deps.exec, d.deps.probe)
-	d.socks = newSockets(d.deps.transport)
 	var vb vipBackend
 	if len(cfg.Instances) > 0 {
 		var err error
 		if vb, err = d.deps.vips(); err != nil {
-			return fmt.Errorf("director: %w", err)
+			return fmt.Errorf("director: %w", err) // nothing started: stop has nothing to do
 		}
 	}
+	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.mail.start()
+	d.scripts = newScriptRunner(d.ctx, d.log, d.deps.exec, d.deps.probe)
+	d.socks = newSockets(d.deps.transport)
 	// The reconciler and the VRRP runtime refer to each other through functions
 	// only: the runtime marks the director dirty, the reconciler reads its view.
 	var rec *reconciler
