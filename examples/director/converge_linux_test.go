@@ -105,3 +105,47 @@ func TestIntegrationLinkFlap(t *testing.T) {
 	b.signal(syscall.SIGTERM)
 	b.wait(slack)
 }
+
+// TestIntegrationSharedSocketUnicast: a unicast instance and a multicast one on the
+// same interface share one socket (opened for the unicast one first, joined to the
+// VRRP group all the same), and both elect right: A MASTER of both VIPs, B of none.
+func TestIntegrationSharedSocketUnicast(t *testing.T) {
+	directorBinary(t)
+	nsA, nsB := pair(t)
+	dir := t.TempDir()
+	uni := func(self, peer, prio string) string {
+		return "vrrp_instance U {\n    interface eth0\n    virtual_router_id 52\n    version 3\n    advert_int 0.1\n" +
+			"    priority " + prio + "\n    unicast_src_ip " + self + "\n    unicast_peer {\n        " + peer + "\n    }\n" +
+			"    virtual_ipaddress {\n        192.0.2.102/24 dev eth0\n    }\n}\n"
+	}
+	vips := []string{"192.0.2.100/24 dev eth0"}
+	fA := writeConf(t, filepath.Join(dir, "a.conf"), instConf{prio: 150, version: 3, advert: "0.1", vips: vips, head: uni("192.0.2.1", "192.0.2.2", "150")})
+	fB := writeConf(t, filepath.Join(dir, "b.conf"), instConf{prio: 100, version: 3, advert: "0.1", vips: vips, head: uni("192.0.2.2", "192.0.2.1", "100")})
+	b := startDirector(t, "director B", nsB, fB)
+	a := startDirector(t, "director A", nsA, fA)
+	slack := 20 * time.Second
+	right := func() bool {
+		for _, v := range []string{"192.0.2.100/24", "192.0.2.102/24"} {
+			if !hasAddr(t, nsA, v, "") || hasAddr(t, nsB, v, "") {
+				return false
+			}
+		}
+		return true
+	}
+	eventually(t, "A holds both VIPs, B none", slack, right)
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if !right() {
+			t.Fatal("the election did not hold: B took a VIP (did unicast adverts reach it?)")
+		}
+	}
+	st := b.readStatus()
+	for _, in := range st.Instances {
+		if in.State != "BACKUP" {
+			t.Errorf("B's %s is %s, want BACKUP", in.Name, in.State)
+		}
+	}
+	a.signal(syscall.SIGTERM)
+	a.wait(slack)
+	b.signal(syscall.SIGTERM)
+	b.wait(slack)
+}

@@ -384,3 +384,33 @@ func TestStartFailsCleanly(t *testing.T) {
 		t.Fatal("stop after a failed start hung")
 	}
 }
+
+// TestReorderedEventsConverge: with every pair of events delivered in the wrong
+// order (and the last one of an odd count held back for good), the VIP still
+// follows the instance's real state after each change.
+func TestReorderedEventsConverge(t *testing.T) {
+	h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+	var held *vrrp.Event
+	h.events = func(ev vrrp.Event) []vrrp.Event {
+		if held == nil {
+			held = &ev
+			return nil
+		}
+		out := []vrrp.Event{ev, *held}
+		held = nil
+		return out
+	}
+	if err := h.d.start(context.Background(), readConf(t, convText("0.1"))); err != nil {
+		t.Fatal(err)
+	}
+	defer h.d.stop()
+	waitFor(t, "MASTER with the VIP", func() bool { return len(h.vips.list()) == 1 })
+	for i := range 5 {
+		h.setLink(t, "eth9", false)
+		waitFor(t, fmt.Sprintf("round %d: FAULT", i), func() bool { return h.instance("VI_1").State == "FAULT" })
+		within(t, time.Second, fmt.Sprintf("round %d: the VIP removed", i), func() bool { return len(h.vips.list()) == 0 })
+		h.setLink(t, "eth9", true)
+		waitFor(t, fmt.Sprintf("round %d: MASTER", i), func() bool { return h.instance("VI_1").State == "MASTER" })
+		within(t, time.Second, fmt.Sprintf("round %d: the VIP back", i), func() bool { return len(h.vips.list()) == 1 })
+	}
+}
