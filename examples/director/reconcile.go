@@ -327,7 +327,7 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 					continue
 				}
 				if w, ok := want[k]; ok {
-					r.have[k] = heldVIP{w.a, w.inst} // there already: adopt it
+					r.have[k] = heldVIP(w) // there already: adopt it
 					continue
 				}
 				// Owned by lvskit but wanted by no MASTER: left behind.
@@ -376,7 +376,7 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 			continue
 		}
 		r.log.Info("VIP added", "addr", w.a.String(), "instance", w.inst)
-		r.have[k] = heldVIP{w.a, w.inst}
+		r.have[k] = heldVIP(w)
 		added[w.inst] = true
 	}
 
