@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 )
@@ -19,6 +20,11 @@ func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error
 	}
 	if err == nil {
 		err = validate(cfg)
+	}
+	if err == nil {
+		for _, w := range missingInterfaces(cfg, interfaceExists) {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
 	}
 	if err != nil {
 		for _, e := range splitErrors(err) {
@@ -90,4 +96,44 @@ func validate(cfg *kaconf.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// interfaceExists reports whether this network namespace has a link named name.
+func interfaceExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+// missingInterfaces lists, as keepalived's -t does, each interface the file names that
+// does not exist here: an instance's interface, its track_interface lines and the
+// dev of its virtual addresses, and lvs_sync_daemon's interface. keepalived 2.2.7
+// reports them as warnings ("interface X for vrrp_instance Y doesn't exist") and so
+// does -t. At start the director still needs an instance's interface (for its
+// primary address and socket) and fails with an error naming the instance when it is
+// missing; -t warns because the file may be checked on another machine.
+func missingInterfaces(cfg *kaconf.Config, exists func(string) bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	check := func(pos kaconf.Pos, name, what string) {
+		if name == "" || seen[name+"|"+what] || exists(name) {
+			return
+		}
+		seen[name+"|"+what] = true
+		out = append(out, fmt.Sprintf("%s: interface %s for %s does not exist", pos, name, what))
+	}
+	for i := range cfg.Instances {
+		in := &cfg.Instances[i]
+		what := "vrrp_instance " + in.Name
+		check(in.Pos, in.Interface, what)
+		for _, t := range in.TrackInterfaces {
+			check(t.Pos, t.Name, what+" track_interface")
+		}
+		for _, v := range in.VIPs {
+			check(v.Pos, v.Dev, what+" virtual_ipaddress")
+		}
+	}
+	if sd := cfg.Global.LVSSyncDaemon; sd != nil {
+		check(cfg.Global.Pos, sd.Interface, "lvs_sync_daemon")
+	}
+	return out
 }
