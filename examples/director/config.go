@@ -115,10 +115,10 @@ func missingInterfaces(cfg *kaconf.Config, exists func(string) bool) []string {
 	var out []string
 	seen := map[string]bool{}
 	check := func(pos kaconf.Pos, name, what string) {
-		if name == "" || seen[name+"|"+what] || exists(name) {
+		if name == "" || seen[name] || exists(name) {
 			return
 		}
-		seen[name+"|"+what] = true
+		seen[name] = true
 		out = append(out, fmt.Sprintf("%s: interface %s for %s does not exist", pos, name, what))
 	}
 	for i := range cfg.Instances {
