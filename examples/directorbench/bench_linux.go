@@ -226,6 +226,12 @@ func (b *bench) failover(ctx context.Context, s *side, insts []instance) failove
 		b.logf("N=%d: %s observer dropped %d packets around the failover: a gap may be one interval long", len(insts), s.name, d)
 	}
 	r.F = takeovers(insts, ads, cut)
+	if g := r.F.Gaps; len(g) >= 6 {
+		// Gaps in instance order: a steady rise means B took the instances over one
+		// after the other.
+		b.logf("N=%d: %s failover gaps in instance order: first %v, middle %v, last %v", len(insts), s.name,
+			roundMS(g[:3]), roundMS(g[len(g)/2-1:len(g)/2+2]), roundMS(g[len(g)-3:]))
+	}
 	r.Stats, r.OK = summarise(r.F.Gaps, failoverBound())
 	return r
 }
@@ -344,4 +350,12 @@ func buildDirector(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build examples/director: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return bin, nil
+}
+
+func roundMS(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
 }
