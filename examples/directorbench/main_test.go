@@ -12,7 +12,7 @@ func TestParseFlags(t *testing.T) {
 		name     string
 		args     []string
 		wantNs   []int
-		wantSecs time.Duration
+		wantWindow time.Duration
 	}{
 		{"defaults", nil, []int{10, 50, 250, 1000}, 10 * time.Second},
 		{"failover round added when not listed", []string{"-n", "10, 50", "-failover", "20", "-secs", "2.5"}, []int{10, 50, 20}, 2500 * time.Millisecond},
@@ -23,8 +23,8 @@ func TestParseFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(o.ns, tc.wantNs) || o.secs != tc.wantSecs {
-				t.Errorf("ns, secs = %v, %v; want %v, %v", o.ns, o.secs, tc.wantNs, tc.wantSecs)
+			if !slices.Equal(o.ns, tc.wantNs) || o.secs != tc.wantWindow {
+				t.Errorf("ns, secs = %v, %v; want %v, %v", o.ns, o.secs, tc.wantNs, tc.wantWindow)
 			}
 		})
 	}
