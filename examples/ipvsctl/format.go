@@ -60,6 +60,33 @@ func cmpAddr(a, b netip.Addr) int {
 	return 0
 }
 
+// cmpDestAddr orders destination addresses as libipvs's ipvs_cmp_dests does: without
+// comparing families first, by the first address's length: an IPv4 first address
+// compares with the other's first 32-bit word, an IPv6 one word by word with an IPv4
+// other read as its address followed by zeros.
+func cmpDestAddr(a, b netip.Addr) int {
+	a, b = a.Unmap(), b.Unmap()
+	words := func(x netip.Addr) [4]uint32 {
+		if x.Is4() {
+			v := x.As4()
+			return [4]uint32{be32(v[:])}
+		}
+		v := x.As16()
+		return [4]uint32{be32(v[0:]), be32(v[4:]), be32(v[8:]), be32(v[12:])}
+	}
+	wa, wb := words(a), words(b)
+	n := 4
+	if a.Is4() {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		if r := int(int32(wa[i] - wb[i])); r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
@@ -86,10 +113,7 @@ func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 		ds := slices.Clone(snap[i].Destinations)
 		slices.SortStableFunc(ds, func(x, y ipvs.DestinationStatus) int {
 			a, b := x.Destination, y.Destination
-			if r := int(a.Family) - int(b.Family); r != 0 {
-				return r
-			}
-			if r := cmpAddr(a.Address, b.Address); r != 0 {
+			if r := cmpDestAddr(a.Address, b.Address); r != 0 {
 				return r
 			}
 			return int(a.Port) - int(b.Port)
@@ -104,29 +128,34 @@ func hostPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a.Un
 // svcName is ipvsadm's service column: "TCP  192.0.2.1:80", "FWM  100", "FWM  100 IPv6".
 func svcName(s ipvs.Service) string {
 	if s.FWMark != 0 {
+		// ipvsadm 1.31 prints the mark with %d: marks of 2^31 and more come out
+		// negative (fixed after 1.31), and ipvsctl prints what 1.31 prints.
 		if s.Family == ipvs.IPv6 {
-			return fmt.Sprintf("FWM  %d IPv6", s.FWMark)
+			return fmt.Sprintf("FWM  %d IPv6", int32(s.FWMark))
 		}
-		return fmt.Sprintf("FWM  %d", s.FWMark)
+		return fmt.Sprintf("FWM  %d", int32(s.FWMark))
 	}
 	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Port))
 }
 
-func schedFlags(s ipvs.Service) string {
+// schedFlags names the scheduler flags of s as ipvsadm does, and reports whether any
+// is set. For sh and mh only their two named flags are listed, so a third flag alone
+// prints as an empty list (" ()" in -L, "-b " in -S), as in ipvsadm.
+func schedFlags(s ipvs.Service) (string, bool) {
 	var out []string
 	names := [3]string{"flag-1", "flag-2", "flag-3"}
 	switch s.Scheduler {
 	case "sh":
-		names[0], names[1] = "sh-fallback", "sh-port"
+		names = [3]string{"sh-fallback", "sh-port", ""}
 	case "mh":
-		names[0], names[1] = "mh-fallback", "mh-port"
+		names = [3]string{"mh-fallback", "mh-port", ""}
 	}
 	for i, f := range []ipvs.ServiceFlags{ipvs.FlagSched1, ipvs.FlagSched2, ipvs.FlagSched3} {
-		if s.Flags&f != 0 {
+		if s.Flags&f != 0 && names[i] != "" {
 			out = append(out, names[i])
 		}
 	}
-	return strings.Join(out, ",")
+	return strings.Join(out, ","), s.Flags&(ipvs.FlagSched1|ipvs.FlagSched2|ipvs.FlagSched3) != 0
 }
 
 func maskString(s ipvs.Service) string {
@@ -196,7 +225,7 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 			writeNums(w, st.Stats, o)
 		default:
 			fmt.Fprintf(w, "%s %s", svcName(s), s.Scheduler)
-			if f := schedFlags(s); f != "" {
+			if f, any := schedFlags(s); any {
 				fmt.Fprintf(w, " (%s)", f)
 			}
 			if s.Flags&ipvs.FlagPersistent != 0 {
@@ -217,10 +246,15 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 			d := ds.Destination
 			name := hostPort(d.Address, d.Port)
 			switch o.f {
-			case fmtStats, fmtRate:
+			case fmtStats:
 				fmt.Fprintf(w, "  -> %-28s", name)
 				writeNums(w, ds.Stats, o)
 				fmt.Fprintln(w)
+			case fmtRate:
+				// ipvsadm prints a destination's CPS, InPPS and OutPPS in full (never
+				// with K, M, ...), and only the byte rates as the service's columns.
+				fmt.Fprintf(w, "  -> %-28s %8d %8d %8d%s%s\n", name, ds.Stats.CPS, ds.Stats.PPSIn, ds.Stats.PPSOut,
+					largenum(ds.Stats.BPSIn, o.exact), largenum(ds.Stats.BPSOut, o.exact))
 			case fmtThresholds:
 				fmt.Fprintf(w, "  -> %-28s %-10d %-10d %-10d %-10d\n", name, d.UpperThreshold, d.LowerThreshold, ds.ActiveConns, ds.InactiveConns)
 			case fmtPersistentConn:
@@ -253,7 +287,7 @@ func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, he
 		}
 		b = append(b, ' ')
 		b = append(b, s.Scheduler...)
-		if f := schedFlags(s); f != "" {
+		if f, any := schedFlags(s); any {
 			b = append(b, " ("...)
 			b = append(b, f...)
 			b = append(b, ')')
@@ -376,15 +410,16 @@ func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 				b = append(b, " -M "...)
 				b = append(b, m...)
 			}
-			if s.PersistenceEngine != "" {
-				b = append(b, " --pe "...)
-				b = append(b, s.PersistenceEngine...)
-			}
+		}
+		// -S names the persistence engine even without -p (-L only with it).
+		if s.PersistenceEngine != "" {
+			b = append(b, " --pe "...)
+			b = append(b, s.PersistenceEngine...)
 		}
 		if s.Flags&ipvs.FlagOnePacket != 0 {
 			b = append(b, " -o"...)
 		}
-		if f := schedFlags(s); f != "" {
+		if f, any := schedFlags(s); any {
 			b = append(b, " -b "...)
 			b = append(b, f...)
 		}
@@ -442,7 +477,7 @@ func appendHostPort(b []byte, a netip.Addr, port uint16) []byte {
 func appendSvcRule(b []byte, s ipvs.Service) []byte {
 	if s.FWMark != 0 {
 		b = append(b, "-f "...)
-		b = strconv.AppendUint(b, uint64(s.FWMark), 10)
+		b = strconv.AppendInt(b, int64(int32(s.FWMark)), 10) // signed, as in svcName
 		if s.Family == ipvs.IPv6 {
 			b = append(b, " -6"...)
 		}
@@ -482,6 +517,19 @@ func appendPaddedString(b []byte, s string, width int) []byte {
 
 func writeDaemons(w io.Writer, ds []ipvs.Daemon) {
 	for _, d := range ds {
-		fmt.Fprintf(w, "%s sync daemon (mcast=%s, syncid=%d)\n", d.State, d.Interface, d.SyncID)
+		fmt.Fprintf(w, "%s sync daemon (mcast=%s, syncid=%d", d.State, d.Interface, d.SyncID)
+		if d.MaxLen != 0 {
+			fmt.Fprintf(w, ", maxlen=%d", d.MaxLen)
+		}
+		if d.Group.IsValid() {
+			fmt.Fprintf(w, ", group=%s", d.Group)
+		}
+		if d.Port != 0 {
+			fmt.Fprintf(w, ", port=%d", d.Port)
+		}
+		if d.TTL != 0 {
+			fmt.Fprintf(w, ", ttl=%d", d.TTL)
+		}
+		fmt.Fprintln(w, ")")
 	}
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,14 +13,135 @@ import (
 	"github.com/lvskit/lvskit/ipvs"
 )
 
-// TestIntegrationSameOutputAsIpvsadm loads a table with ipvsadm -R and compares every
-// listing format of ipvsctl with ipvsadm's, byte for byte.
-func TestIntegrationSameOutputAsIpvsadm(t *testing.T) {
+// edgeTable exercises every option ipvsadm 1.31 takes for -A and -a at its limits:
+// smallest and largest values, optional values given and omitted (-p, -M, -s, -w, -r's
+// port, the tunnel type), fwmarks of 2^31 and more (printed negative by ipvsadm 1.31),
+// IPv6 forms and a tunnel service mixing families. Each line is one command.
+var edgeTable = []string{
+	"-A -t 192.0.2.1:80 -s sh -p -M 255.255.255.0 -b sh-fallback,sh-port",
+	"-a -t 192.0.2.1:80 -r 198.51.100.10:8080 -m -w 65535 -x 2147483647 -y 0",
+	"-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -g -w 0 -x 0 -y 2147483647",
+	"-a -t 192.0.2.1:80 -r 198.51.100.3 -m",
+	"-a -t 192.0.2.1:80 -r 198.51.100.4:1 --masquerading --weight=+7 --u-threshold 1 --l-threshold=1",
+	"-A -t 192.0.2.2:65535 -s rr -p 1 -M 128.0.0.0",
+	"-a -t 192.0.2.2:65535 -r 198.51.100.5:0 -m -w 1",
+	"-A -t 192.0.2.3:0 -s wrr -p 2678400 -M 255.255.255.255",
+	"-A --tcp-service=0.0.0.1:1 --scheduler=lc --persistent=5 --netmask=255.255.255.254",
+	"-A -u [2001:db8::1]:53 -s rr -o -p 100 -M 1",
+	"-a -u [2001:db8::1]:53 -r [2001:db8::10]:0 -m -w 1",
+	"-a -u [2001:db8::1]:53 -r 2001:db8::11 -m -w 2",
+	"-A -u [2001:db8::2]:1 -p -M 128",
+	"-A -u 2001:db8::3 -p 60 -M 64",
+	"-A -u [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535 -s dh -p -M 127",
+	"-A --sctp-service 192.0.2.9:5060 -s wrr -p 60",
+	"-A --sctp-service 255.255.255.255:65535 -s sed",
+	"-A -f 1 -s rr -b flag-1,flag-2,flag-3",
+	"-A -f 4294967295 -s nq -p",
+	"-A -f 2147483648 -6 -s rr -p -M 1",
+	"-A -f 2147483647 -6 -s sh -b flag-3",
+	"-A --fwmark-service 3 --ipv6 -s mh -b flag-3,mh-port",
+	"-A -f 7 -s mh -b mh-port,mh-fallback",
+	"-a -f 7 -r 198.51.100.11 -i -w 1 --tun-type gue --tun-port 1 --tun-csum",
+	"-a -f 7 -r 198.51.100.12 -i --tun-type gre --tun-nocsum",
+	"-a -f 7 -r 198.51.100.13:65535 -i -w 3 --tun-type ipip",
+	"-a -f 7 -r 198.51.100.14:0 -i -w 4 --tun-type gue --tun-port 65535 --tun-remcsum",
+	"-a -f 7 -r 198.51.100.16 -i --tun-type gue --tun-port 6080 --tun-nocsum",
+	"-a -f 7 -r 198.51.100.17 -i --tun-type gre",
+	"-a -f 7 -r [2001:db8::20]:1 -i --tun-type gre --tun-csum",
+	"-a -f 7 -r 198.51.100.15 -i",
+	"-a -f 7 -r 2001:db8::21 -i -w 9",
+	"-A -t 10.1.0.1:443",
+	"-a -t 10.1.0.1:443 -r 10.1.0.2 -g",
+	"-A -u 192.0.2.7:53 -o -s rr",
+	"-A -t 192.0.2.8:8 -s fo -p 300 -M 0xffff0000",
+	"-A -t 192.0.2.10:10 -s ovf -p 10 -M 255.255",
+	"-A -t 192.0.2.11:11 -s lblc",
+	"-E -t 192.0.2.11:11 -s lblcr -p",
+	"-e -t 192.0.2.1:80 -r 198.51.100.3 -m -w 3 -x 5",
+	"-d -t 192.0.2.2:65535 -r 198.51.100.5:0",
+	"-A -u 192.0.2.13:5060 -s rr -p --pe sip",
+	"-A -u 192.0.2.14:5060 -s rr --pe sip",
+	"-A -t 192.0.2.12:12 -s twos",
+	"-D -t 192.0.2.12:12",
+	"-Z",
+	"-Z -t 192.0.2.1:80",
+	"--set 2678400 0 1",
+}
+
+// listings are the commands whose output is compared byte for byte.
+var listings = [][]string{
+	{"-Ln"}, {"-Sn"}, {"-Ln", "--stats"}, {"-Ln", "--rate"}, {"-Ln", "--stats", "--exact"}, {"-Ln", "--rate", "-X"},
+	{"-Ln", "--thresholds"}, {"-Ln", "--persistent-conn"}, {"-Ln", "--tun-info"}, {"-Ln", "--nosort"},
+	{"-Sn", "--nosort"}, {"-Ln", "--sort"}, {"-Ln", "--timeout"}, {"-Ln", "--daemon"}, {"-Lnc"},
+	{"-Lnc", "--persistent-conn"}, {"-l", "-n", "-t", "192.0.2.1:80", "--stats"}, {"-Ln", "-f", "7", "--tun-info"},
+	{"-Ln", "-f", "4294967295"}, {"-L", "--numeric", "-u", "[2001:db8::1]:53", "--thresholds"},
+}
+
+// badInputs are command lines ipvsadm refuses (or takes) with a given exit status; ipvsctl
+// must exit the same way. They run where edgeTable was applied.
+var badInputs = []string{
+	"-A -t 192.0.2.20:80 -p 0", "-A -t 192.0.2.20:80 -p 2678401", "-A -t 192.0.2.20:80 -p x",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -w 65536", "-a -t 192.0.2.1:80 -r 198.51.100.30 -w -1",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -w 2147483647",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -x 2147483648", "-a -t 192.0.2.1:80 -r 198.51.100.30 -y -1",
+	"-A -f 0", "-A -f 4294967296", "-A -f -1", "-A -f 1x",
+	"-A -t 192.0.2.20:0", "-A -t 192.0.2.20:80 -o", "-A -t 192.0.2.20:80 -b sh-port",
+	"-A -t 192.0.2.20:80 -s sh -b flag-4", "-A -t 192.0.2.20:80 -s mh -b sh-fallback",
+	"-t 192.0.2.20:80 -A", "-A -t 192.0.2.20:80 -6", "-A -6 -f 5",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -m --tun-type gue", "-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type gue",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type gre --tun-remcsum",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type ipip --tun-port 5",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type gue --tun-port 0",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type gue --tun-port 5 --tun-csum --tun-nocsum",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -i --tun-type vxlan",
+	"-a -t 192.0.2.1:80 -r [2001:db8::1]:80 -m", "-a -t 192.0.2.1:80 -r 198.51.100.30 -w 5 -w 6",
+	"-a -t 192.0.2.1:80 -r 198.51.100.30 -g -m", "-A -t 192.0.2.20:80 -w 5", "-A -t 192.0.2.20:80 -t 192.0.2.21:80",
+	"-A -t 192.0.2.20:80 -D", "-L --stats --timeout", "-L -t 192.0.2.1:80 --daemon", "-L -c --rate",
+	"-A -t 1234", "-A -t [2001:db8::1]", "-A -t 192.0.2.20:65536", "-A -t 192.0.2.20:-1", "-A -t 192.0.2.256:80",
+	"-A -u 2001:db8::30 -M 129", "-A -u 2001:db8::30 -p -M 0",
+	"--set 1 2", "--set 1 2 3 4", "--set 2678401 0 0", "--set -1 0 0", "--set 0 0 0",
+	"--bogus", "-A -t", "-Q", "-L extra", "-S -t 192.0.2.1:80", "-C -n", "-R -n",
+	"--start-daemon foo", "--start-daemon master --syncid 256", "--start-daemon master --mcast-port 0",
+	"--start-daemon master --mcast-ttl 0", "--start-daemon master --sync-maxlen 65508",
+	"--start-daemon master --mcast-group 192.0.2.1", "--start-daemon master --mcast-group ff02::1:80:",
+	"--stop-daemon backup --mcast-port 5",
+	"-A -t 192.0.2.1:80", "-D -t 192.0.2.99:80", "-d -t 192.0.2.1:80 -r 198.51.100.99",
+	"-e -t 192.0.2.1:80 -r 198.51.100.99 -m", "-A -t 192.0.2.20:80 -s abcdefghijklmnopqrstuvwxyz",
+	"-A -t 192.0.2.20:80 -s nosuch", "-Z -t 192.0.2.99:80", "-L -t 192.0.2.99:80",
+	"-a -t 192.0.2.1:80 -r 198.51.100.31 -m -w 0 -x 0 -y 0", "-a -t 192.0.2.1:80 -r [192.0.2.32]:99 -m",
+}
+
+type result struct {
+	stdout string
+	code   int
+}
+
+// runIn runs name with args in ns, with stdin.
+func runIn(t *testing.T, ns *testenv.NetNS, stdin string, env []string, name string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return result{out.String(), cmd.ProcessState.ExitCode()}
+}
+
+// TestIntegrationSameAsIpvsadm applies edgeTable with ipvsadm in one namespace and with
+// ipvsctl in another, one command at a time, and checks that: both take or refuse each
+// line with the same exit status; ipvsadm lists both tables identically in every format;
+// ipvsctl lists ipvsadm's table byte for byte as ipvsadm does; what ipvsctl -R restores
+// from ipvsadm -Sn, ipvsadm saves identically; and both exit the same way on badInputs.
+func TestIntegrationSameAsIpvsadm(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "ipvsadm")
-	ns := testenv.NewNetNS(t)
-	dial := func() (*ipvs.Client, error) { return ipvs.Dial(&ipvs.Config{NetNS: ns.Path()}) }
-	probe, err := dial()
+	admNS, ctlNS := testenv.NewNetNS(t), testenv.NewNetNS(t)
+	probe, err := ipvs.Dial(&ipvs.Config{NetNS: admNS.Path()})
 	if errors.Is(err, ipvs.ErrUnavailable) {
 		testenv.SkipOrFail(t, "kernel without IPVS: %v", err)
 	}
@@ -28,47 +149,96 @@ func TestIntegrationSameOutputAsIpvsadm(t *testing.T) {
 		t.Fatal(err)
 	}
 	probe.Close()
-	adm := func(stdin string, args ...string) string {
-		cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, "ipvsadm"}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ipvsadm %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	rules := "-A -t 192.0.2.1:80 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port\n" +
-		"-a -t 192.0.2.1:80 -r 198.51.100.10:8080 -m -w 1 -x 100 -y 10\n" +
-		"-a -t 192.0.2.1:80 -r 198.51.100.2:80 -g -w 5\n" +
-		"-A -u [2001:db8::1]:53 -s rr -o\n" +
-		"-a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m -w 1\n" +
-		"-A --sctp-service 192.0.2.9:5060 -s wrr -p 60\n" +
-		"-A -f 100 -6 -s rr\n" +
-		"-A -f 7 -s mh -b mh-port\n" +
-		"-a -f 7 -r 198.51.100.11:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n" +
-		"-a -f 7 -r 198.51.100.12:0 -i -w 2 --tun-type gre --tun-csum\n" +
-		"-a -f 7 -r 198.51.100.13:0 -i -w 3 --tun-type ipip\n" +
-		"-a -f 7 -r 198.51.100.14:0 -i -w 4 --tun-type gue --tun-port 60800 --tun-remcsum\n" +
-		"-A -t 10.1.0.1:443 -s wlc\n"
-	adm(rules, "-R")
-	for _, args := range [][]string{{"-Ln"}, {"-Sn"}, {"-Ln", "--stats"}, {"-Ln", "--rate"}, {"-Ln", "--stats", "--exact"},
-		{"-Ln", "--thresholds"}, {"-Ln", "--persistent-conn"}, {"-Ln", "--tun-info"}, {"-Ln", "--timeout"}, {"-Ln", "--daemon"}} {
-		want := adm("", args...)
-		var out bytes.Buffer
-		if err := run(context.Background(), args, nil, &out, dial); err != nil {
-			t.Fatalf("ipvsctl %v: %v", args, err)
-		}
-		if diff := cmp.Diff(want, out.String()); diff != "" {
-			t.Errorf("ipvsctl %v differs from ipvsadm (-ipvsadm +ipvsctl):\n%s", args, diff)
-		}
-	}
-	// What ipvsctl -R writes, ipvsadm saves identically.
-	saved := adm("", "-Sn")
-	adm("", "-C")
-	if err := run(context.Background(), []string{"-R"}, strings.NewReader(saved), &bytes.Buffer{}, dial); err != nil {
+	self, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(saved, adm("", "-Sn")); diff != "" {
-		t.Errorf("after ipvsctl -R (-before +after):\n%s", diff)
+	adm := func(ns *testenv.NetNS, stdin string, args ...string) result {
+		return runIn(t, ns, stdin, nil, "ipvsadm", args...)
+	}
+	ctl := func(ns *testenv.NetNS, stdin string, args ...string) result {
+		return runIn(t, ns, stdin, []string{"IPVSCTL_TEST_MAIN=1"}, self, args...)
+	}
+	// Both namespaces get an eth0, the sync daemon's default interface.
+	testenv.Veth(t, admNS, "eth0", ctlNS, "eth0")
+
+	for _, line := range edgeTable {
+		a, c := adm(admNS, "", strings.Fields(line)...), ctl(ctlNS, "", strings.Fields(line)...)
+		if a.code != 0 || c.code != a.code {
+			t.Errorf("%s: ipvsadm exit %d, ipvsctl exit %d", line, a.code, c.code)
+		}
+	}
+	for _, d := range []string{"--start-daemon master --syncid 255 --sync-maxlen 65507 --mcast-group 239.255.255.255 --mcast-port 65535 --mcast-ttl 255",
+		"--start-daemon backup --mcast-interface eth0 --syncid 0 --mcast-group ff02::1:2 --mcast-port 1 --mcast-ttl 1 --sync-maxlen 1"} {
+		a, c := adm(admNS, "", strings.Fields(d)...), ctl(ctlNS, "", strings.Fields(d)...)
+		if c.code != a.code {
+			t.Errorf("%s: ipvsadm exit %d, ipvsctl exit %d", d, a.code, c.code)
+		}
+	}
+	for _, args := range listings {
+		want := adm(admNS, "", args...)
+		if got := adm(ctlNS, "", args...); got != want {
+			t.Errorf("ipvsadm %v on the table ipvsctl applied differs (-applied by ipvsadm +by ipvsctl):\n%s", args, cmp.Diff(want, got, cmp.AllowUnexported(result{})))
+		}
+		if got := ctl(admNS, "", args...); got != want {
+			t.Errorf("ipvsctl %v differs from ipvsadm (-ipvsadm +ipvsctl):\n%s", args, cmp.Diff(want, got, cmp.AllowUnexported(result{})))
+		}
+	}
+	for _, d := range []string{"--stop-daemon master", "--stop-daemon backup"} {
+		a, c := adm(admNS, "", strings.Fields(d)...), ctl(ctlNS, "", strings.Fields(d)...)
+		if c.code != a.code {
+			t.Errorf("%s: ipvsadm exit %d, ipvsctl exit %d", d, a.code, c.code)
+		}
+	}
+
+	// ipvsadm 1.31 saves a fwmark of 2^31 or more as a negative number that neither
+	// ipvsadm nor ipvsctl restores: both refuse such a line, and restore the rest.
+	saved := adm(admNS, "", "-Sn").stdout
+	var restorable, negative []string
+	for _, l := range strings.SplitAfter(saved, "\n") {
+		if strings.Contains(l, "-f -") {
+			negative = append(negative, l)
+		} else {
+			restorable = append(restorable, l)
+		}
+	}
+	if len(negative) == 0 {
+		t.Errorf("no negative fwmark in ipvsadm -Sn:\n%s", saved)
+	}
+	for _, l := range negative {
+		if a, c := adm(ctlNS, l, "-R"), ctl(ctlNS, l, "-R"); a.code == 0 || c.code != a.code {
+			t.Errorf("restoring %q: ipvsadm exit %d, ipvsctl exit %d", l, a.code, c.code)
+		}
+	}
+	ctl(ctlNS, "", "-C")
+	if r := ctl(ctlNS, "ipvsadm "+strings.Join(restorable, "ipvsadm "), "-R"); r.code != 0 {
+		t.Fatalf("ipvsctl -R exit %d", r.code)
+	}
+	if diff := cmp.Diff(strings.Join(restorable, ""), adm(ctlNS, "", "-Sn").stdout); diff != "" {
+		t.Errorf("ipvsadm -Sn after ipvsctl -R (-saved +restored):\n%s", diff)
+	}
+
+	for _, line := range badInputs {
+		// ctlNS holds the same table as admNS but the negative fwmarks, which no line
+		// here names.
+		a, c := adm(admNS, "", strings.Fields(line)...), ctl(ctlNS, "", strings.Fields(line)...)
+		if c.code != a.code {
+			t.Errorf("%s: ipvsadm exit %d, ipvsctl exit %d", line, a.code, c.code)
+		}
+		if a.code == 0 {
+			t.Logf("%s: taken by both", line)
+		}
+	}
+	if a, c := adm(admNS, "", "-p", " 5"), ctl(ctlNS, "", "-p", " 5"); a.code != c.code {
+		t.Errorf("-p ' 5' first: ipvsadm exit %d, ipvsctl exit %d", a.code, c.code)
+	}
+	for _, p := range []string{" 5", "+5", "5 ", "05"} {
+		args := []string{"-A", "-t", "192.0.2.40:80", "-p", p}
+		a, c := adm(admNS, "", args...), ctl(ctlNS, "", args...)
+		if c.code != a.code {
+			t.Errorf("-p %q: ipvsadm exit %d, ipvsctl exit %d", p, a.code, c.code)
+		}
+		adm(admNS, "", "-D", "-t", "192.0.2.40:80")
+		adm(ctlNS, "", "-D", "-t", "192.0.2.40:80")
 	}
 }

@@ -157,14 +157,14 @@ func TestCommandsAgainstFake(t *testing.T) {
 	ctl(t, srv, "", "-a", "-t", "192.0.2.1:80", "-r", "198.51.100.11:8080", "-m")
 	ctl(t, srv, "", "-e", "-t", "192.0.2.1:80", "-r", "198.51.100.11:8080", "-m", "-w", "0")
 	ctl(t, srv, "", "-A", "-f", "5", "-6", "-s", "mh", "-b", "mh-fallback,mh-port")
-	ctl(t, srv, "", "-a", "-f", "5", "-6", "-r", "[2001:db8::10]", "-i", "--tun-type", "gre", "--tun-remcsum")
+	ctl(t, srv, "", "-a", "-f", "5", "-6", "-r", "2001:db8::10", "-i", "--tun-type", "gre", "--tun-csum")
 	ctl(t, srv, "", "--set", "100", "20", "30")
 	got := ctl(t, srv, "", "-Sn")
-	want := "-A -t 192.0.2.1:80 -s rr -p 300\n" +
+	want := "-A -t 192.0.2.1:80 -s rr -p 360\n" +
 		"-a -t 192.0.2.1:80 -r 198.51.100.10:80 -g -w 3\n" +
 		"-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 0\n" +
 		"-A -f 5 -6 -s mh -b mh-fallback,mh-port\n" +
-		"-a -f 5 -6 -r [2001:db8::10]:0 -i -w 1 --tun-type gre --tun-remcsum\n"
+		"-a -f 5 -6 -r [2001:db8::10]:0 -i -w 1 --tun-type gre --tun-csum\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("-Sn (-want +got):\n%s", diff)
 	}
@@ -187,18 +187,17 @@ func TestCommandsAgainstFake(t *testing.T) {
 	ctl(t, srv, "", "-d", "-t", "192.0.2.1:80", "-r", "198.51.100.10:80")
 	ctl(t, srv, "", "-D", "-f", "5", "-6")
 	ctl(t, srv, "", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "3")
-	if got := ctl(t, srv, "", "-L", "--daemon"); got != "master sync daemon (mcast=eth0, syncid=3)\n" {
+	if got := ctl(t, srv, "", "-L", "--daemon"); got != "master sync daemon (mcast=eth0, syncid=3, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n" {
 		t.Errorf("--daemon: %q", got)
 	}
 	ctl(t, srv, "", "--stop-daemon", "master")
-	if diff := cmp.Diff("-A -t 192.0.2.1:80 -s rr -p 300\n-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 0\n", ctl(t, srv, "", "-Sn")); diff != "" {
+	if diff := cmp.Diff("-A -t 192.0.2.1:80 -s rr -p 360\n-a -t 192.0.2.1:80 -r 198.51.100.11:8080 -m -w 0\n", ctl(t, srv, "", "-Sn")); diff != "" {
 		t.Errorf("final (-want +got):\n%s", diff)
 	}
 }
 
 func TestParseErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{},
 		{"-A"},
 		{"-a", "-t", "192.0.2.1:80"},
 		{"-A", "-t", "not-an-address"},

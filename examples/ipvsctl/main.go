@@ -7,7 +7,10 @@
 //	ipvsctl -Ln
 //	ipvsctl -Sn > rules; ipvsctl -C; ipvsctl -R < rules
 //
-// Addresses are numeric only (-n is implied).
+// Addresses are numeric only (-n is implied). ipvsctl accepts and refuses the option
+// values ipvsadm 1.31 does and exits with its statuses: 2 for a refused option or value,
+// 255 when the line cannot be parsed or the kernel refuses the request. The messages are
+// ipvsctl's own. -R checks every line before it applies any.
 package main
 
 import (
@@ -24,6 +27,6 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, func() (*ipvs.Client, error) { return ipvs.Dial(nil) }); err != nil {
 		fmt.Fprintln(os.Stderr, "ipvsctl:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

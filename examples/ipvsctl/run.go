@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		writeSave(w, snap, !cmd.nosort)
 		return nil
 	case "L":
+		if cmd.conns {
+			return listConns(w, cmd.persistentConn)
+		}
 		if cmd.timeout {
 			t, err := c.Timeouts(ctx)
 			if err != nil {
@@ -109,10 +113,16 @@ func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader) error {
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+		if strings.HasPrefix(text, "#") {
+			continue // ipvsadm -R refuses comments; ipvsctl skips them
+		}
+		// Like ipvsadm, drop the word ipvsadm anywhere on the line, and skip a line with
+		// nothing else.
+		fields := slices.DeleteFunc(strings.Fields(text), func(f string) bool { return f == "ipvsadm" })
+		if len(fields) == 0 {
 			continue
 		}
-		cmd, err := parseCommand(strings.Fields(text))
+		cmd, err := parseCommand(fields)
 		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
@@ -138,7 +148,7 @@ func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("line %d: -%s cannot be restored", line, cmd.cmd)
+			return badSyntax("line %d: -%s cannot be restored", line, cmd.cmd)
 		}
 	}
 	if err := sc.Err(); err != nil {
