@@ -22,7 +22,9 @@ type testBinary struct {
 // buildTests compiles the test binary of every matched package that has tests, statically
 // (CGO_ENABLED=0) so it runs in the guest without a C library.
 func buildTests(ctx context.Context, work string, patterns []string) ([]testBinary, error) {
-	modRoot, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}").Output()
+	// The library module's directory, also in workspace mode (go.work), where a bare
+	// "go list -m" lists every module of the workspace.
+	modRoot, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/lvskit/lvskit").Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list -m: %w", err)
 	}
