@@ -28,7 +28,8 @@ type Option struct {
 // ParseUsage reads the output of a Go program's -h, the format that
 // flag.PrintDefaults writes, and returns its options in the order printed. Lines
 // before the first option (the "Usage of prog:" header) and after the last (the
-// "flag: help requested" a program may add) are ignored.
+// "flag: help requested" a program may add) are ignored. A usage that itself ends in
+// "(default X)" cannot be told from a default in that format and is read as one.
 func ParseUsage(out string) ([]Option, error) {
 	var opts []Option
 	var usage []string
@@ -78,14 +79,24 @@ func splitDefault(text string) (usage, def string) {
 	}
 	// Try the last "(default " first: a usage may mention "(default" itself, and a
 	// quoted default may contain it too, in which case only an earlier one unquotes.
+	// A default that ends in a quote is a quoted string (flag quotes string
+	// defaults with %q): only a candidate that unquotes is it.
+	quoted := strings.HasSuffix(text, `")`)
+	last := -1
 	for i := strings.LastIndex(text, open); i >= 0; i = strings.LastIndex(text[:i], open) {
+		if last < 0 {
+			last = i
+		}
 		def = text[i+len(open) : len(text)-1]
-		if !strings.HasPrefix(def, `"`) {
+		if !quoted {
 			return text[:i], def
 		}
-		if u, err := strconv.Unquote(def); err == nil {
+		if u, err := strconv.Unquote(def); err == nil && strings.HasPrefix(def, `"`) {
 			return text[:i], u
 		}
+	}
+	if last >= 0 {
+		return text[:last], text[last+len(open) : len(text)-1]
 	}
 	return text, ""
 }

@@ -234,4 +234,3 @@ func writeFile(path string, data []byte) error {
 	}
 	return nil
 }
-
