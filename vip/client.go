@@ -300,8 +300,10 @@ func (c *Client) Owned(ctx context.Context) ([]Address, error) {
 // between hosts and must be usable at once), and a /128 gets a preferred lifetime of
 // 0 so the kernel never picks it as a source address. Adding an address that is
 // already there with the same interface and prefix length is not an error and leaves
-// its ownership as it is; the same address with another prefix length or on another
-// interface is ErrConflict.
+// its ownership as it is; the same address on the same interface with another prefix
+// length is ErrConflict. The same address on another interface is added: the kernel
+// keeps addresses per interface, and keepalived does the same for two instances
+// whose VIPs share an address on different links.
 func (c *Client) Add(ctx context.Context, a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
@@ -378,17 +380,20 @@ func (c *Client) add(a Address) error {
 }
 
 // present reports whether a is already on l, or returns ErrConflict when its address
-// is there with other properties.
+// is on l with another prefix length.
 func (c *Client) present(a Address, l link) (bool, error) {
 	ms, err := c.addrs(afUnspec)
 	if err != nil {
 		return false, err
 	}
 	for _, m := range ms {
-		if m.addr != a.Prefix.Addr() {
+		// The same address on another interface is no conflict: the kernel keeps
+		// addresses per interface, and keepalived adds a VIP that another
+		// instance holds on another link.
+		if m.addr != a.Prefix.Addr() || m.index != l.index {
 			continue
 		}
-		if m.index == l.index && int(m.prefixLen) == a.Prefix.Bits() {
+		if int(m.prefixLen) == a.Prefix.Bits() {
 			return true, nil
 		}
 		return false, fmt.Errorf("vip: add %s: %w: found %s/%d on interface index %d", a, ErrConflict, m.addr, m.prefixLen, m.index)

@@ -78,10 +78,9 @@ func TestIntegrationAddListRemove(t *testing.T) {
 		t.Error("noprefixroute address got a prefix route")
 	}
 
-	// A clash: the same address with another length, or on another interface.
+	// A clash: the same address on the same interface with another length.
 	for _, a := range []Address{
 		{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/24")},
-		{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")},
 	} {
 		if err := c.Add(context.Background(), a); !errors.Is(err, ErrConflict) {
 			t.Errorf("Add(%s) = %v, want ErrConflict", a, err)
@@ -90,6 +89,19 @@ func TestIntegrationAddListRemove(t *testing.T) {
 	if err := c.Add(context.Background(), Address{Interface: "eth9", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
 		t.Errorf("Add on eth9 = %v, want ErrUnknownInterface", err)
 	}
+
+	// The same address on another interface is added beside the first, as the
+	// kernel allows and keepalived does for instances on different links.
+	twin := Address{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")}
+	if err := c.Add(context.Background(), twin); err != nil {
+		t.Fatalf("Add(%s) beside the same address on lo: %v", twin, err)
+	}
+	for _, dev := range []string{"lo", "eth0"} {
+		if out := ns.MustExec(t, "ip", "-4", "addr", "show", "dev", dev); !strings.Contains(out, "inet 192.0.2.10/32") {
+			t.Errorf("ip addr show dev %s lacks 192.0.2.10/32:\n%s", dev, out)
+		}
+	}
+	adds = append(adds, twin)
 
 	for _, a := range adds {
 		if err := c.Remove(context.Background(), a); err != nil {

@@ -134,7 +134,6 @@ func TestAddConflictAndRemove(t *testing.T) {
 	}
 	for _, b := range []Address{
 		{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.10/24")},
-		{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")},
 	} {
 		if err := c.Add(context.Background(), b); !errors.Is(err, ErrConflict) {
 			t.Errorf("Add(%s) = %v, want ErrConflict", b, err)
@@ -143,9 +142,17 @@ func TestAddConflictAndRemove(t *testing.T) {
 	if err := c.Add(context.Background(), Address{Interface: "eth7", Prefix: netip.MustParsePrefix("192.0.2.11/32")}); !errors.Is(err, ErrUnknownInterface) {
 		t.Errorf("Add on eth7 = %v, want ErrUnknownInterface", err)
 	}
-	for range 2 {
-		if err := c.Remove(context.Background(), a); err != nil {
-			t.Fatalf("Remove: %v", err)
+	// The same address on another interface is no conflict: it is added there.
+	twin := Address{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.10/32")}
+	if err := c.Add(context.Background(), twin); err != nil {
+		t.Errorf("Add(%s) beside the same address on lo = %v, want nil", twin, err)
+	}
+	if got, err := c.List(context.Background(), "eth0"); err != nil || len(got) != 1 || got[0].Prefix != twin.Prefix {
+		t.Errorf("List(eth0) = %v, %v, want %s", got, err, twin.Prefix)
+	}
+	for _, x := range []Address{a, a, twin, twin} {
+		if err := c.Remove(context.Background(), x); err != nil {
+			t.Fatalf("Remove(%s): %v", x, err)
 		}
 	}
 	if len(k.addrs) != 0 {

@@ -11,7 +11,8 @@
 // failover, and a /128 gets a preferred lifetime of 0 so that the kernel never uses a
 // VIP as the source of its own connections. Add is idempotent: an address that is
 // already there with the same prefix length is not an error, while the same address
-// with another prefix length or on another interface is ErrConflict. Client.Remove of
+// on the same interface with another prefix length is ErrConflict (on another
+// interface it is added, as the kernel and keepalived allow). Client.Remove of
 // an address that is already gone is not an error either.
 //
 // # Deadlines

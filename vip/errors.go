@@ -6,8 +6,8 @@ import "errors"
 // os.ErrPermission) reports a missing CAP_NET_ADMIN and errors.Is(err, unix.ENODEV) a
 // missing interface as well.
 var (
-	// ErrConflict means the address already exists with different properties: another
-	// prefix length, or on another interface.
+	// ErrConflict means the address already exists on the interface with another
+	// prefix length.
 	ErrConflict = errors.New("address exists with different properties")
 	// ErrInvalidLabel means an IPv4 label that does not start with the interface name or
 	// is longer than 15 bytes.
