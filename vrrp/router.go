@@ -71,6 +71,12 @@ type RouterConfig struct {
 	// unsolicited neighbour advertisements. It runs with the Router locked and must
 	// not block or call the Router. Nil means no callback.
 	OnAnnounce func(instance string, addrs []netip.Addr)
+	// OnStateChange is called after any instance changes state, also when the
+	// change's Event is dropped from a full Events channel: the signal for a consumer
+	// that converges on state to read Snapshot again, so that no change can be
+	// missed. It runs with the Router locked and must not block or call the Router
+	// (mark something dirty and return). Nil means no callback.
+	OnStateChange func()
 }
 
 // Event reports a state change of one instance.
@@ -168,6 +174,8 @@ type Router struct {
 	clock  Clock
 	events chan Event
 	onAnn  func(string, []netip.Addr)
+	// onState is RouterConfig.OnStateChange.
+	onState func()
 
 	mu       sync.Mutex
 	insts    []*instance
@@ -196,6 +204,7 @@ func NewRouter(cfg *RouterConfig) (*Router, error) {
 		tr:      cfg.Transport,
 		clock:   cfg.Clock,
 		onAnn:   cfg.OnAnnounce,
+		onState: cfg.OnStateChange,
 		byName:  make(map[string]int),
 		txBuf:   make([]byte, 0, 1500),
 		started: make(chan struct{}),
@@ -385,6 +394,9 @@ func (r *Router) exec(i int, acts []Action) {
 			r.counters.StateChanges++
 			c := &in.m.cfg
 			r.emit(Event{Time: r.clock.Now(), Instance: c.Name, VRID: c.VRID, From: a.From, To: a.To, Reason: a.Reason, Priority: in.m.Priority()})
+			if r.onState != nil {
+				r.onState()
+			}
 			if a.Reason != ReasonSync && in.group >= 0 {
 				changed = append(changed, a)
 			}

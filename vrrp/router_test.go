@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -411,6 +412,48 @@ func TestRouterTenThousandInstances(t *testing.T) {
 		// About 6 adverts per instance after the masters took over at ~3.2 s.
 		if rx < links*perRouter*5 {
 			t.Errorf("backups accepted %d adverts, want at least %d", rx, links*perRouter*5)
+		}
+	})
+}
+
+// A consumer that converges on state is told of every change through
+// OnStateChange, also of the changes whose events were dropped.
+func TestRouterOnStateChangeSeesDroppedEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		nw := vrrptest.NewNetwork()
+		var calls atomic.Uint64
+		r, err := vrrp.NewRouter(&vrrp.RouterConfig{
+			Instances: []vrrp.Config{inst("a", 51, 100, addrA, nil)}, Transport: nw.Attach(addrA),
+			EventBuffer: 1, OnStateChange: func() { calls.Add(1) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		run(t, nw.Attach(addrB), 0, inst("b", 51, 150, addrB, nil))
+		time.Sleep(time.Second)
+		for i := range 10 {
+			p := uint8(200)
+			if i%2 == 1 {
+				p = 100
+			}
+			if err := r.SetPriority("a", p); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+		c := r.Counters()
+		if c.EventsDropped == 0 {
+			t.Fatalf("counters %+v: the test needs dropped events", c)
+		}
+		if got := calls.Load(); got != c.StateChanges {
+			t.Errorf("OnStateChange called %d times for %d state changes (%d events dropped)", got, c.StateChanges, c.EventsDropped)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
 		}
 	})
 }
