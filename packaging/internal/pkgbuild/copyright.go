@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -38,10 +37,11 @@ func Copyright(ctx context.Context, root, bin string) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString(copyrightHead)
-	goroot := runtime.GOROOT()
-	if out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output(); err == nil {
-		goroot = strings.TrimSpace(string(out))
+	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, fmt.Errorf("pkgbuild: go env GOROOT: %w", err)
 	}
+	goroot := strings.TrimSpace(string(out))
 	if err := appendLicense(&b, "Go standard library "+bi.GoVersion, goroot); err != nil {
 		return nil, err
 	}
