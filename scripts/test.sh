@@ -85,6 +85,10 @@ test_unprivileged() {
 		"rc=0; for m in $mods; do (cd $dir/src/\$m && go test -count=1 ./...) || rc=1; done; exit \$rc"
 }
 
+# The .deb packages (packaging/build.sh), linted, verified and unpacked into a scratch
+# root by packaging's integration test; it skips when not root.
+test_packages() { (cd packaging && go test -count=1 -v -run '^TestIntegrationPackages$' ./internal/pkgbuild); }
+
 # The end-to-end tests in examples/lab run these programs in the guest, which has no Go
 # toolchain: they are built here, statically, and copied in.
 guest_binaries=(./examples/director ./examples/realserver)
@@ -109,6 +113,7 @@ step "staticcheck" in_modules run_staticcheck
 step "go mod tidy" in_modules check_tidy
 step "go test -race" in_modules test_race
 if [ $quick -eq 0 ]; then
+	step "debian packages" test_packages
 	step "go test as nobody" test_unprivileged
 	if [ "$(id -u)" -eq 0 ]; then
 		step "kernel tests in the qemu guest" test_kernel
