@@ -93,7 +93,7 @@ func be32(b []byte) uint32 {
 
 func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 	snap = slices.Clone(snap)
-	slices.SortStableFunc(snap, func(x, y ipvs.ServiceStatus) int {
+	msortFunc(snap, func(x, y ipvs.ServiceStatus) int {
 		a, b := x.Service, y.Service
 		if r := int(int32(a.FWMark - b.FWMark)); r != 0 {
 			return r
@@ -111,7 +111,7 @@ func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 	})
 	for i := range snap {
 		ds := slices.Clone(snap[i].Destinations)
-		slices.SortStableFunc(ds, func(x, y ipvs.DestinationStatus) int {
+		msortFunc(ds, func(x, y ipvs.DestinationStatus) int {
 			a, b := x.Destination, y.Destination
 			if r := cmpDestAddr(a.Address, b.Address); r != 0 {
 				return r
@@ -121,6 +121,39 @@ func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 		snap[i].Destinations = ds
 	}
 	return snap
+}
+
+// msortFunc sorts s as glibc's qsort (2.36, Debian 12) does for ipvsadm: a top-down
+// merge sort, left half first, taking from the left run while cmp <= 0. libipvs's
+// comparisons are not transitive (fwmarks and addresses compared by a wrapping int
+// subtraction), so the order depends on the algorithm, and only the same one gives
+// ipvsadm's order (fwmarks of 2^31 and more end up after the other services).
+func msortFunc[T any](s []T, cmp func(a, b T) int) {
+	if len(s) < 2 {
+		return
+	}
+	tmp := make([]T, len(s))
+	msort(s, tmp, cmp)
+}
+
+func msort[T any](s, tmp []T, cmp func(a, b T) int) {
+	n := len(s)
+	if n < 2 {
+		return
+	}
+	n1 := n / 2
+	msort(s[:n1], tmp, cmp)
+	msort(s[n1:], tmp, cmp)
+	l, r, out := s[:n1], s[n1:], tmp[:0]
+	for len(l) > 0 && len(r) > 0 {
+		if cmp(l[0], r[0]) <= 0 {
+			out, l = append(out, l[0]), l[1:]
+		} else {
+			out, r = append(out, r[0]), r[1:]
+		}
+	}
+	out = append(out, l...)
+	copy(s, out) // what is left of r is already in place
 }
 
 func hostPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a.Unmap(), port).String() }

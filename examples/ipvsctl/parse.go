@@ -16,7 +16,7 @@ import (
 const (
 	maxTimeout        = 31 * 86400 // -p and --set: 31 days
 	defaultPersistent = 360        // -p without a value: libipvs's IPVS_SVC_PERSISTENT_TIMEOUT
-	maxWeight         = 65535
+	maxWeight         = math.MaxInt32 // Debian's ipvsadm 1.31 (upstream: 65535), checked in the guest
 	maxThreshold      = math.MaxInt32 // -x and -y are parsed as a C int
 	maxSyncMaxLen     = 65535 - 20 - 8
 	schedNameMax      = 15 // IP_VS_SCHEDNAME_MAXLEN - 1: longer names are cut
@@ -49,8 +49,18 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return u.code
 	}
+	var l *listError
+	if errors.As(err, &l) {
+		return 1
+	}
 	return 255
 }
+
+// listError is a failure of -L or -S after parsing; ipvsadm exits 1 for those.
+type listError struct{ err error }
+
+func (e *listError) Error() string { return e.err.Error() }
+func (e *listError) Unwrap() error { return e.err }
 
 // command is one parsed ipvsadm command line.
 type command struct {
@@ -764,6 +774,10 @@ func parseCommand(args []string) (*command, error) {
 	}
 	if err := rules[c.cmd].check(c.cmd, given); err != nil {
 		return nil, err
+	}
+	if c.cmd == "L" && (given&setOf(oConnection, oTimeout, oDaemon) != 0 && given&setOf(oStats, oRate, oThresholds) != 0 ||
+		given&setOf(oTimeout, oDaemon) != 0 && given&setOf(oPersistentConn) != 0) {
+		return nil, badUsage("-L: these listing options exclude each other")
 	}
 
 	if c.svc.FWMark != 0 {

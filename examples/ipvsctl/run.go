@@ -54,6 +54,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return c.StopDaemon(ctx, cmd.daemonV.State)
 	case "R":
 		return restore(ctx, c, stdin)
+	case "S", "L":
+		if err := list(ctx, c, w, cmd); err != nil {
+			return &listError{err}
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported command -%s", cmd.cmd)
+}
+
+// list runs -S and -L.
+func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error {
+	switch cmd.cmd {
 	case "S":
 		snap, err := c.Snapshot(ctx)
 		if err != nil {
