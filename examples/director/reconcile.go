@@ -15,16 +15,17 @@ import (
 	"github.com/lvskit/lvskit/vrrp"
 )
 
-// Reconcile timing. The poll re-reads the Routers' states (in memory, no system
-// call) so that a lost event is noticed within one advert interval; the drift
-// check re-reads the kernel's addresses and IPVS table.
+// Reconcile timing. Every state change of a Router kicks the reconciler
+// (vrrp.RouterConfig.OnStateChange, which no full event channel can drop), so the
+// state poll is only a backstop and runs once a second: at 1,000 instances a poll
+// per advert interval cost more than the adverts themselves. The drift check
+// re-reads the kernel's addresses and IPVS table.
 const (
 	// driftPeriod is how often the kernel's VIPs and IPVS table are re-read to find
 	// changes made behind the director's back that no notification reported.
 	driftPeriod = 10 * time.Second
-	// minPoll and maxPoll bound the state poll, which runs every advert interval.
-	minPoll = 20 * time.Millisecond
-	maxPoll = time.Second
+	// statePoll is how often the Routers' states are re-read with no kick.
+	statePoll = time.Second
 	// errorRetry is the least time between reconciles while the last one failed,
 	// unless something changes.
 	errorRetry = time.Second
@@ -70,6 +71,9 @@ type reconciler struct {
 	rereadLVS  bool
 	held       map[string][]string // instance -> VIPs held, for the status
 	runs       uint64              // reconciles run
+
+	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
+	ecmp *ecmpRuntime
 
 	// Owned by the run goroutine alone.
 	have  map[addrKey]heldVIP
@@ -218,10 +222,7 @@ func (r *reconciler) run(ctx context.Context) {
 // difference. It returns the state poll period.
 func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	view := r.vrrp.view()
-	period := min(max(view.interval, minPoll), maxPoll)
-	if view.interval == 0 {
-		period = maxPoll
-	}
+	period := statePoll
 	var errs []error
 	if vb := r.backend(); vb != nil {
 		errs = append(errs, r.reconcileVIPs(ctx, vb, view))
@@ -235,6 +236,10 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)
 		errs = append(errs, l.converge(cctx, view.byName, reread))
 		cancel()
+	}
+	if r.ecmp != nil {
+		// After the IPVS convergence, whose outcome decides the routes.
+		errs = append(errs, r.ecmp.converge(ctx, l, reread))
 	}
 	return period, errors.Join(errs...)
 }

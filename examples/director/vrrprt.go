@@ -280,7 +280,11 @@ func (v *vrrpRuntime) newRouter(cfg *kaconf.Config, key string, names []string, 
 			cfgs[i].SyncGroup = g.Name
 		}
 	}
-	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cfgs, Transport: tr, Clock: v.clock, EventBuffer: 256})
+	// OnStateChange marks the director dirty on every state change, also one whose
+	// event the channel dropped: the reconciler then reads Snapshot, so no change is
+	// missed and the reconciler need not poll at the advert interval.
+	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cfgs, Transport: tr, Clock: v.clock, EventBuffer: 256,
+		OnStateChange: v.h.changed})
 	if err != nil {
 		tr.Close()
 		return nil, fmt.Errorf("director: %s: %w", key, err)
