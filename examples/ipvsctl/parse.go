@@ -14,8 +14,8 @@ import (
 
 // The limits ipvsadm 1.31 checks options against.
 const (
-	maxTimeout        = 31 * 86400 // -p and --set: 31 days
-	defaultPersistent = 360        // -p without a value: libipvs's IPVS_SVC_PERSISTENT_TIMEOUT
+	maxTimeout        = 31 * 86400    // -p and --set: 31 days
+	defaultPersistent = 360           // -p without a value: libipvs's IPVS_SVC_PERSISTENT_TIMEOUT
 	maxWeight         = math.MaxInt32 // Debian's ipvsadm 1.31 (upstream: 65535), checked in the guest
 	maxThreshold      = math.MaxInt32 // -x and -y are parsed as a C int
 	maxSyncMaxLen     = 65535 - 20 - 8
