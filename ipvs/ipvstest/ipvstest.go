@@ -7,7 +7,8 @@
 // service is ESRCH and a missing destination ENOENT; unknown schedulers and persistence
 // engines are ENOENT; a negative weight or a lower threshold above the upper one is
 // ERANGE; flags are applied through their mask and dumps carry the kernel-owned HASHED
-// flag; a destination dump of a missing service is empty. Replies come one datagram at a
+// flag; a destination dump of a missing service is empty. Errors carry Linux's errno
+// numbers (see Errno) on every OS. Replies come one datagram at a
 // time, as from a netlink socket: dumps in several multi-part datagrams ending in DONE,
 // acknowledgements only when asked for, errors echoing their request's sequence number.
 //
@@ -17,6 +18,27 @@
 //	c, err := ipvs.NewClient(srv.Dial())
 //
 // or, for lower-level tests with genltest, genltest.Dial(srv.Func()).
+//
+// # Order
+//
+// Dumps list what they list in the kernel's order. A service's destinations come newest
+// first: the kernel adds a destination at the head of its service's list, so one that is
+// deleted and added again moves to the front. Services come from the kernel's two hash
+// tables of 256 buckets, every service with an address (by protocol, address and port)
+// before every firewall-mark service, bucket by bucket, and newest first within a
+// bucket. The fake computes the kernel's bucket (ip_vs_svc_hashkey and
+// ip_vs_svc_fwm_hashkey in ip_vs_ctl.c), but the kernel mixes bits of a kernel address
+// into it, so the order of services in different buckets differs between network
+// namespaces and boots; Config.ServiceHashSeed stands for those bits. Compare lists of
+// services as sets (or sort them) unless a test pins the seed against the fake alone.
+//
+// # Inspection and failures
+//
+// Server.Table returns the current services and destinations without a client, in dump
+// order, as the package's own plain types (the fake cannot import package ipvs, whose
+// tests use it). Server.FailNext makes the next request of a command fail with an errno
+// of the test's choice, the way a kernel refuses under memory pressure or a race with
+// another process.
 package ipvstest
 
 import (
@@ -29,7 +51,6 @@ import (
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // FamilyID is the generic-netlink family ID the fake gives "IPVS".
@@ -55,6 +76,16 @@ type Config struct {
 	// DenyPermission answers every IPVS command with EPERM, as for a caller without
 	// CAP_NET_ADMIN.
 	DenyPermission bool
+	// ServiceHashSeed stands for bits 8-15 of the address of the kernel's per-namespace
+	// IPVS state, which the kernel mixes into its service hash and so into the order in
+	// which a dump lists services (see Server). Zero is one of the kernel's 256 possible
+	// orders; a test cannot know which one a real kernel will use.
+	ServiceHashSeed uint8
+	// ErrnoMessages adds to every error reply an extended acknowledgement whose message
+	// (NLMSGERR_ATTR_MSG) is ErrnoMessage(errno). The fake always does so outside Linux,
+	// where github.com/mdlayher/netlink keeps a reply's message but not its errno; on
+	// Linux it is off unless set here, as the kernel's IPVS sends no such message.
+	ErrnoMessages bool
 }
 
 // Server is the in-memory IPVS state of one network namespace. It is safe for
@@ -63,7 +94,9 @@ type Server struct {
 	cfg Config
 
 	mu       sync.Mutex
-	services []*service
+	services []*service // in the order they were added
+	added    uint64     // how many services were ever added, for their sequence numbers
+	fail     map[Command][]Errno
 	tcp      uint32
 	tcpFin   uint32
 	udp      uint32
@@ -77,6 +110,7 @@ func New(cfg *Config) *Server {
 	if cfg != nil {
 		s.cfg = *cfg
 	}
+	s.cfg.ErrnoMessages = s.cfg.ErrnoMessages || defaultErrnoMessages
 	return s
 }
 
@@ -110,17 +144,13 @@ func (s *Server) Func() genltest.Func {
 	fam := genetlink.Family{ID: FamilyID, Version: 1, Name: "IPVS"}
 	return genltest.ServeFamily(fam, func(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Message, error) {
 		msgs, err := s.handle(greq, nreq)
-		var en errno
+		var en Errno
 		if errors.As(err, &en) {
 			return nil, genltest.Error(int(en))
 		}
 		return msgs, err
 	})
 }
-
-type errno unix.Errno
-
-func (e errno) Error() string { return unix.Errno(e).Error() }
 
 // counters mirror struct ip_vs_kstats.
 type counters struct{ conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps uint64 }
@@ -139,6 +169,7 @@ func (c *counters) add(n uint64) {
 }
 
 type service struct {
+	seq      uint64 // when it was added: newer services come first in their hash bucket
 	af       uint16
 	protocol uint16
 	addr     [16]byte
@@ -184,6 +215,9 @@ const (
 	ipprotoTCP  = 6
 	ipprotoUDP  = 17
 	ipprotoSCTP = 132
+
+	afINET  = 2  // AF_INET
+	afINET6 = 10 // AF_INET6 (Linux's number, whatever the OS the fake runs on)
 )
 
 var schedulers = []string{"rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos", "none"}
@@ -192,14 +226,14 @@ var schedulers = []string{"rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr"
 func attrs(b []byte) (map[uint16][]byte, error) {
 	ad, err := netlink.NewAttributeDecoder(b)
 	if err != nil {
-		return nil, errno(unix.EINVAL)
+		return nil, EINVAL
 	}
 	m := make(map[uint16][]byte)
 	for ad.Next() {
 		m[ad.Type()] = ad.Bytes()
 	}
 	if ad.Err() != nil {
-		return nil, errno(unix.EINVAL)
+		return nil, EINVAL
 	}
 	return m, nil
 }
@@ -233,7 +267,11 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 	defer s.mu.Unlock()
 	s.requests++
 	if s.cfg.DenyPermission {
-		return nil, errno(unix.EPERM)
+		return nil, EPERM
+	}
+	if q := s.fail[Command(greq.Header.Command)]; len(q) > 0 {
+		s.fail[Command(greq.Header.Command)] = q[1:]
+		return nil, q[0]
 	}
 	if greq.Header.Version != 1 {
 		// The kernel ignores the version; the Client must send 1 all the same.
@@ -255,12 +293,12 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 			return nil, err
 		}
 		if svc == nil {
-			return nil, errno(unix.ESRCH)
+			return nil, ESRCH
 		}
 		return []genetlink.Message{s.serviceMessage(svc)}, nil
 	case 8: // GET_DEST
 		if !dump {
-			return nil, errno(unix.EOPNOTSUPP)
+			return nil, EOPNOTSUPP
 		}
 		svc, _, err := s.parseService(top[1], false)
 		if err != nil || svc == nil {
@@ -273,7 +311,7 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 		return out, nil
 	case 11: // GET_DAEMON
 		if !dump {
-			return nil, errno(unix.EOPNOTSUPP)
+			return nil, EOPNOTSUPP
 		}
 		var out []genetlink.Message
 		for _, d := range s.daemons {
@@ -293,7 +331,7 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 		return []genetlink.Message{message(14, ae)}, nil
 	}
 	if dump {
-		return nil, errno(unix.EOPNOTSUPP)
+		return nil, EOPNOTSUPP
 	}
 	switch cmd {
 	case 1, 2, 3: // NEW, SET, DEL SERVICE
@@ -330,7 +368,7 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 			return nil, err
 		}
 		if svc == nil {
-			return nil, errno(unix.ESRCH)
+			return nil, ESRCH
 		}
 		svc.stats = counters{}
 		for _, d := range svc.dests {
@@ -341,14 +379,14 @@ func (s *Server) handle(greq genetlink.Message, nreq netlink.Message) ([]genetli
 		s.services = nil
 		return nil, nil
 	}
-	return nil, errno(unix.EOPNOTSUPP)
+	return nil, EOPNOTSUPP
 }
 
 // parseService decodes a SERVICE nest like ip_vs_genl_parse_service: it returns the
 // existing service it names (or nil) and, when full, the requested configuration.
 func (s *Server) parseService(nest []byte, full bool) (*service, *service, error) {
 	if nest == nil {
-		return nil, nil, errno(unix.EINVAL)
+		return nil, nil, EINVAL
 	}
 	a, err := attrs(nest)
 	if err != nil {
@@ -356,10 +394,10 @@ func (s *Server) parseService(nest []byte, full bool) (*service, *service, error
 	}
 	af, ok := u16(a[1])
 	if !ok {
-		return nil, nil, errno(unix.EINVAL)
+		return nil, nil, EINVAL
 	}
-	if af != unix.AF_INET && af != unix.AF_INET6 {
-		return nil, nil, errno(unix.EAFNOSUPPORT)
+	if af != afINET && af != afINET6 {
+		return nil, nil, EAFNOSUPPORT
 	}
 	u := &service{af: af}
 	if fw, ok := u32(a[5]); ok && a[5] != nil {
@@ -368,7 +406,7 @@ func (s *Server) parseService(nest []byte, full bool) (*service, *service, error
 	} else {
 		p, okp := u16(a[2])
 		if !okp || a[3] == nil || len(a[4]) < 2 {
-			return nil, nil, errno(unix.EINVAL)
+			return nil, nil, EINVAL
 		}
 		u.protocol = p
 		copy(u.addr[:], a[3])
@@ -379,7 +417,7 @@ func (s *Server) parseService(nest []byte, full bool) (*service, *service, error
 		return existing, u, nil
 	}
 	if a[6] == nil || len(a[7]) < 8 || a[8] == nil || len(a[9]) < 4 {
-		return nil, nil, errno(unix.EINVAL)
+		return nil, nil, EINVAL
 	}
 	u.sched = cstr(a[6])
 	u.pe = cstr(a[11])
@@ -413,7 +451,7 @@ func (s *Server) find(u *service) *service {
 }
 
 func sameAddr(af uint16, a, b [16]byte) bool {
-	if af == unix.AF_INET {
+	if af == afINET {
 		return [4]byte(a[:4]) == [4]byte(b[:4])
 	}
 	return a == b
@@ -422,18 +460,18 @@ func sameAddr(af uint16, a, b [16]byte) bool {
 // checkService applies ip_vs_add_service's and ip_vs_edit_service's checks.
 func checkService(u *service) error {
 	if u.fwmark == 0 && u.protocol != ipprotoTCP && u.protocol != ipprotoUDP && u.protocol != ipprotoSCTP {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
-	if u.af == unix.AF_INET6 {
+	if u.af == afINET6 {
 		if n := binary.NativeEndian.Uint32(u.netmask[:]); n < 1 || n > 128 {
-			return errno(unix.EINVAL)
+			return EINVAL
 		}
 	}
 	if !slices.Contains(schedulers, u.sched) {
-		return errno(unix.ENOENT)
+		return ENOENT
 	}
 	if u.pe != "" && u.pe != "sip" {
-		return errno(unix.ENOENT)
+		return ENOENT
 	}
 	return nil
 }
@@ -446,7 +484,7 @@ func (s *Server) setService(cmd uint8, nest []byte) error {
 	switch cmd {
 	case 1:
 		if existing != nil {
-			return errno(unix.EEXIST)
+			return EEXIST
 		}
 		if err := checkService(u); err != nil {
 			return err
@@ -456,10 +494,12 @@ func (s *Server) setService(cmd uint8, nest []byte) error {
 		if u.fwmark != 0 {
 			u.addr, u.port = [16]byte{}, [2]byte{}
 		}
+		s.added++
+		u.seq = s.added
 		s.services = append(s.services, u)
 	case 2:
 		if existing == nil {
-			return errno(unix.ESRCH)
+			return ESRCH
 		}
 		if err := checkService(u); err != nil {
 			return err
@@ -468,7 +508,7 @@ func (s *Server) setService(cmd uint8, nest []byte) error {
 		existing.timeout, existing.netmask = u.timeout, u.netmask
 	case 3:
 		if existing == nil {
-			return errno(unix.ESRCH)
+			return ESRCH
 		}
 		s.services = slices.DeleteFunc(s.services, func(x *service) bool { return x == existing })
 	}
@@ -481,17 +521,17 @@ func (s *Server) setDest(cmd uint8, svcNest, destNest []byte) error {
 		return err
 	}
 	if svc == nil {
-		return errno(unix.ESRCH)
+		return ESRCH
 	}
 	if destNest == nil {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	a, err := attrs(destNest)
 	if err != nil {
 		return err
 	}
 	if a[1] == nil || len(a[2]) < 2 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	u := &dest{af: svc.af}
 	copy(u.addr[:], a[1])
@@ -507,7 +547,7 @@ func (s *Server) setDest(cmd uint8, svcNest, destNest []byte) error {
 	}
 	if cmd == 7 {
 		if existing == nil {
-			return errno(unix.ENOENT)
+			return ENOENT
 		}
 		svc.dests = slices.DeleteFunc(svc.dests, func(x *dest) bool { return x == existing })
 		return nil
@@ -517,7 +557,7 @@ func (s *Server) setDest(cmd uint8, svcNest, destNest []byte) error {
 	ut, ok3 := u32(a[5])
 	lt, ok4 := u32(a[6])
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	u.fwd, u.weight, u.uthresh, u.lthresh = fwd&0x7, int32(w), ut, lt
 	if v := a[13]; len(v) >= 1 {
@@ -530,26 +570,28 @@ func (s *Server) setDest(cmd uint8, svcNest, destNest []byte) error {
 		u.tunFlags = v
 	}
 	if u.af != svc.af && u.fwd != 2 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	if u.af != svc.af && len(s.daemons) > 0 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	if u.fwd == 2 && u.tunType == 1 && u.tunPort == [2]byte{} {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	if u.weight < 0 || u.lthresh > u.uthresh {
-		return errno(unix.ERANGE)
+		return ERANGE
 	}
 	if cmd == 5 {
 		if existing != nil {
-			return errno(unix.EEXIST)
+			return EEXIST
 		}
-		svc.dests = append(svc.dests, u)
+		// list_add_rcu: a new destination, or one deleted and added again, goes to the
+		// head of the service's list, and dumps list the newest first.
+		svc.dests = slices.Insert(svc.dests, 0, u)
 		return nil
 	}
 	if existing == nil {
-		return errno(unix.ENOENT)
+		return ENOENT
 	}
 	u.active, u.inact, u.persist, u.stats = existing.active, existing.inact, existing.persist, existing.stats
 	*existing = *u
@@ -558,7 +600,7 @@ func (s *Server) setDest(cmd uint8, svcNest, destNest []byte) error {
 
 func (s *Server) newDaemon(nest []byte) error {
 	if nest == nil {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	a, err := attrs(nest)
 	if err != nil {
@@ -567,14 +609,14 @@ func (s *Server) newDaemon(nest []byte) error {
 	st, ok := u32(a[1])
 	id, ok2 := u32(a[3])
 	if !ok || a[2] == nil || !ok2 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	if st != 1 && st != 2 {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	for _, d := range s.daemons {
 		if d.state == st {
-			return errno(unix.EEXIST)
+			return EEXIST
 		}
 	}
 	d := &daemon{state: st, ifn: cstr(a[2]), syncID: id, port: 8848, ttl: 1, group: []byte{224, 0, 0, 81}}
@@ -602,7 +644,7 @@ func (s *Server) newDaemon(nest []byte) error {
 
 func (s *Server) delDaemon(nest []byte) error {
 	if nest == nil {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	a, err := attrs(nest)
 	if err != nil {
@@ -610,7 +652,7 @@ func (s *Server) delDaemon(nest []byte) error {
 	}
 	st, ok := u32(a[1])
 	if !ok {
-		return errno(unix.EINVAL)
+		return EINVAL
 	}
 	for i, d := range s.daemons {
 		if d.state == st {
@@ -618,7 +660,7 @@ func (s *Server) delDaemon(nest []byte) error {
 			return nil
 		}
 	}
-	return errno(unix.ESRCH)
+	return ESRCH
 }
 
 func message(cmd uint8, ae *netlink.AttributeEncoder) genetlink.Message {
@@ -683,7 +725,7 @@ func (s *Server) serviceMessage(svc *service) genetlink.Message {
 
 func (s *Server) dumpServices() []genetlink.Message {
 	out := make([]genetlink.Message, 0, len(s.services))
-	for _, svc := range s.services {
+	for _, svc := range s.dumpOrder() {
 		out = append(out, s.serviceMessage(svc))
 	}
 	return out

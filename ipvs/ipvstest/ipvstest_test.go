@@ -3,13 +3,15 @@ package ipvstest_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/ipvs/ipvstest"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // These tests speak raw generic netlink to the fake, below the ipvs package, to check
@@ -56,7 +58,7 @@ var (
 
 // svcID names TCP 192.0.2.1:80.
 func svcID() []attr {
-	return []attr{{typ: 1, data: u16(unix.AF_INET)}, {typ: 2, data: u16(unix.IPPROTO_TCP)},
+	return []attr{{typ: 1, data: u16(2 /* AF_INET */)}, {typ: 2, data: u16(6 /* TCP */)},
 		{typ: 3, data: vip}, {typ: 4, data: []byte{0, 80}}}
 }
 
@@ -90,7 +92,7 @@ type fake struct {
 
 func newFake(t *testing.T) *fake {
 	t.Helper()
-	c := genetlink.NewConn(ipvstest.New(nil).Dial())
+	c := genetlink.NewConn(ipvstest.New(&ipvstest.Config{ErrnoMessages: true}).Dial())
 	t.Cleanup(func() { c.Close() })
 	f, err := c.GetFamily("IPVS")
 	if err != nil {
@@ -129,6 +131,32 @@ func (f *fake) must(cmd uint8, as ...attr) {
 	}
 }
 
+// errnoOf returns the errno of an error reply of the fake: netlink's OpError carries it
+// on Linux, the fake's ErrnoMessage on every OS; where both exist they must agree.
+func errnoOf(t *testing.T, err error) ipvstest.Errno {
+	t.Helper()
+	var oe *netlink.OpError
+	if !errors.As(err, &oe) {
+		return 0
+	}
+	var fromMsg ipvstest.Errno
+	if _, serr := fmt.Sscanf(oe.Message, "ipvstest: errno %d", &fromMsg); serr != nil {
+		t.Errorf("error reply without the errno message: %v", err)
+	} else if oe.Message != ipvstest.ErrnoMessage(fromMsg) {
+		t.Errorf("message %q, want %q", oe.Message, ipvstest.ErrnoMessage(fromMsg))
+	}
+	var se syscall.Errno
+	if runtime.GOOS == "linux" {
+		if !errors.As(oe.Err, &se) {
+			t.Fatalf("on Linux, netlink's OpError holds no errno: %v", err)
+		}
+		if ipvstest.Errno(se) != fromMsg {
+			t.Errorf("OpError errno %d, message errno %d", se, fromMsg)
+		}
+	}
+	return fromMsg
+}
+
 func TestKernelErrors(t *testing.T) {
 	svc := func(as []attr) attr { return attr{typ: 1, nest: as} }
 	dst := func(as []attr) attr { return attr{typ: 2, nest: as} }
@@ -137,35 +165,35 @@ func TestKernelErrors(t *testing.T) {
 		setup bool // create the service (and its destination) first
 		cmd   uint8
 		attrs []attr
-		want  unix.Errno
+		want  ipvstest.Errno
 	}{
-		{"new service without service nest", false, cmdNewService, nil, unix.EINVAL},
-		{"new service without family", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 1))}, unix.EINVAL},
-		{"new service without address", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 3))}, unix.EINVAL},
-		{"new service without scheduler", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 6))}, unix.EINVAL},
-		{"new service without flags", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 7))}, unix.EINVAL},
-		{"new service without timeout", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 8))}, unix.EINVAL},
-		{"new service without netmask", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 9))}, unix.EINVAL},
+		{"new service without service nest", false, cmdNewService, nil, ipvstest.EINVAL},
+		{"new service without family", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 1))}, ipvstest.EINVAL},
+		{"new service without address", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 3))}, ipvstest.EINVAL},
+		{"new service without scheduler", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 6))}, ipvstest.EINVAL},
+		{"new service without flags", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 7))}, ipvstest.EINVAL},
+		{"new service without timeout", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 8))}, ipvstest.EINVAL},
+		{"new service without netmask", false, cmdNewService, []attr{svc(without(svcFull("rr", 0, 0), 9))}, ipvstest.EINVAL},
 		{"new service with bad family", false, cmdNewService,
-			[]attr{svc(append([]attr{{typ: 1, data: u16(7)}}, without(svcFull("rr", 0, 0), 1)...))}, unix.EAFNOSUPPORT},
-		{"new service unknown scheduler", false, cmdNewService, []attr{svc(svcFull("nosuch", 0, 0))}, unix.ENOENT},
-		{"new service exists", true, cmdNewService, []attr{svc(svcFull("rr", 0, 0))}, unix.EEXIST},
-		{"set missing service", false, cmdSetService, []attr{svc(svcFull("rr", 0, 0))}, unix.ESRCH},
-		{"delete missing service", false, cmdDelService, []attr{svc(svcID())}, unix.ESRCH},
-		{"get missing service", false, cmdGetService, []attr{svc(svcID())}, unix.ESRCH},
-		{"new dest of missing service", false, cmdNewDest, []attr{svc(svcID()), dst(dstFull(1))}, unix.ESRCH},
-		{"new dest without dest nest", true, cmdNewDest, []attr{svc(svcID())}, unix.EINVAL},
-		{"new dest without forwarding method", true, cmdNewDest, []attr{svc(svcID()), dst(without(dstFull(1), 3))}, unix.EINVAL},
-		{"new dest without weight", true, cmdNewDest, []attr{svc(svcID()), dst(without(dstFull(1), 4))}, unix.EINVAL},
-		{"new dest exists", true, cmdNewDest, []attr{svc(svcID()), dst(dstFull(1))}, unix.EEXIST},
-		{"new dest negative weight", false, cmdNewDest, []attr{svc(svcID()), dst(dstFull(-1))}, unix.ERANGE},
-		{"set missing dest", false, cmdSetDest, []attr{svc(svcID()), dst(dstFull(1))}, unix.ENOENT},
-		{"delete missing dest", false, cmdDelDest, []attr{svc(svcID()), dst(dstFull(1)[:2])}, unix.ENOENT},
+			[]attr{svc(append([]attr{{typ: 1, data: u16(7)}}, without(svcFull("rr", 0, 0), 1)...))}, ipvstest.EAFNOSUPPORT},
+		{"new service unknown scheduler", false, cmdNewService, []attr{svc(svcFull("nosuch", 0, 0))}, ipvstest.ENOENT},
+		{"new service exists", true, cmdNewService, []attr{svc(svcFull("rr", 0, 0))}, ipvstest.EEXIST},
+		{"set missing service", false, cmdSetService, []attr{svc(svcFull("rr", 0, 0))}, ipvstest.ESRCH},
+		{"delete missing service", false, cmdDelService, []attr{svc(svcID())}, ipvstest.ESRCH},
+		{"get missing service", false, cmdGetService, []attr{svc(svcID())}, ipvstest.ESRCH},
+		{"new dest of missing service", false, cmdNewDest, []attr{svc(svcID()), dst(dstFull(1))}, ipvstest.ESRCH},
+		{"new dest without dest nest", true, cmdNewDest, []attr{svc(svcID())}, ipvstest.EINVAL},
+		{"new dest without forwarding method", true, cmdNewDest, []attr{svc(svcID()), dst(without(dstFull(1), 3))}, ipvstest.EINVAL},
+		{"new dest without weight", true, cmdNewDest, []attr{svc(svcID()), dst(without(dstFull(1), 4))}, ipvstest.EINVAL},
+		{"new dest exists", true, cmdNewDest, []attr{svc(svcID()), dst(dstFull(1))}, ipvstest.EEXIST},
+		{"new dest negative weight", false, cmdNewDest, []attr{svc(svcID()), dst(dstFull(-1))}, ipvstest.ERANGE},
+		{"set missing dest", false, cmdSetDest, []attr{svc(svcID()), dst(dstFull(1))}, ipvstest.ENOENT},
+		{"delete missing dest", false, cmdDelDest, []attr{svc(svcID()), dst(dstFull(1)[:2])}, ipvstest.ENOENT},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			needSvc := tt.setup || tt.want == unix.ERANGE || tt.cmd == cmdSetDest || tt.cmd == cmdDelDest
+			needSvc := tt.setup || tt.want == ipvstest.ERANGE || tt.cmd == cmdSetDest || tt.cmd == cmdDelDest
 			if needSvc {
 				f.must(cmdNewService, svc(svcFull("rr", 0, 0)))
 			}
@@ -173,8 +201,8 @@ func TestKernelErrors(t *testing.T) {
 				f.must(cmdNewDest, svc(svcID()), dst(dstFull(1)))
 			}
 			_, err := f.do(tt.cmd, false, tt.attrs...)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
+			if got := errnoOf(t, err); got != tt.want {
+				t.Fatalf("err = %v (errno %d), want errno %d (%v)", err, got, tt.want, tt.want)
 			}
 		})
 	}
@@ -276,31 +304,48 @@ func TestDumps(t *testing.T) {
 		d[0].data = []byte{198, 51, 100, 10 + i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 		f.must(cmdNewDest, attr{typ: 1, nest: svcID()}, attr{typ: 2, nest: d})
 	}
-	f.must(cmdDelDest, attr{typ: 1, nest: svcID()}, attr{typ: 2, nest: dstFull(0)[:2]})
-	replies, err := f.do(cmdGetDest, true, attr{typ: 1, nest: svcID()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got [][]byte
-	for _, r := range replies {
-		ad, err := netlink.NewAttributeDecoder(r)
+	dests := func() [][]byte {
+		t.Helper()
+		replies, err := f.do(cmdGetDest, true, attr{typ: 1, nest: svcID()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for ad.Next() {
-			ad.Nested(func(nad *netlink.AttributeDecoder) error {
-				for nad.Next() {
-					if nad.Type() == 1 {
-						got = append(got, nad.Bytes()[:4])
+		var got [][]byte
+		for _, r := range replies {
+			ad, err := netlink.NewAttributeDecoder(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ad.Next() {
+				ad.Nested(func(nad *netlink.AttributeDecoder) error {
+					for nad.Next() {
+						if nad.Type() == 1 {
+							got = append(got, nad.Bytes()[:4])
+						}
 					}
-				}
-				return nil
-			})
+					return nil
+				})
+			}
 		}
+		return got
 	}
-	want := [][]byte{{198, 51, 100, 11}, {198, 51, 100, 12}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("destinations after deleting the first (-want +got):\n%s", diff)
+	// The kernel adds a destination at the head of its service's list (list_add_rcu):
+	// newest first, and one deleted and added again moves to the front.
+	if diff := cmp.Diff([][]byte{{198, 51, 100, 12}, {198, 51, 100, 11}, {198, 51, 100, 10}}, dests()); diff != "" {
+		t.Errorf("destinations as added (-want +got):\n%s", diff)
+	}
+	f.must(cmdDelDest, attr{typ: 1, nest: svcID()}, attr{typ: 2, nest: dstFull(0)[:2]})
+	if diff := cmp.Diff([][]byte{{198, 51, 100, 12}, {198, 51, 100, 11}}, dests()); diff != "" {
+		t.Errorf("destinations after deleting the oldest (-want +got):\n%s", diff)
+	}
+	f.must(cmdNewDest, attr{typ: 1, nest: svcID()}, attr{typ: 2, nest: dstFull(5)})
+	if diff := cmp.Diff([][]byte{{198, 51, 100, 10}, {198, 51, 100, 12}, {198, 51, 100, 11}}, dests()); diff != "" {
+		t.Errorf("destinations after adding the oldest again (-want +got):\n%s", diff)
+	}
+	// Changing a destination leaves it where it is.
+	f.must(cmdSetDest, attr{typ: 1, nest: svcID()}, attr{typ: 2, nest: dstFull(7)})
+	if diff := cmp.Diff([][]byte{{198, 51, 100, 10}, {198, 51, 100, 12}, {198, 51, 100, 11}}, dests()); diff != "" {
+		t.Errorf("destinations after changing one (-want +got):\n%s", diff)
 	}
 	// Deleting the service takes its destinations: their dump is empty again.
 	f.must(cmdDelService, attr{typ: 1, nest: svcID()})

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // dumpChunk is how many messages the fake puts in one dump datagram, so that clients
@@ -101,20 +100,30 @@ func (c *socket) serve(req netlink.Message) {
 			Data: data,
 		}
 	}
-	ack := func(code int) {
+	ack := func(code Errno) {
 		// struct nlmsgerr: the negative errno and the request's header; with an error
 		// the kernel echoes the payload too unless NETLINK_CAP_ACK is set.
-		b := binary.NativeEndian.AppendUint32(nil, uint32(int32(-code)))
+		b := binary.NativeEndian.AppendUint32(nil, uint32(-code))
 		h, _ := (netlink.Message{Header: req.Header}).MarshalBinary()
 		b = append(b, h[:16]...)
+		var flags netlink.HeaderFlags
 		if code != 0 {
 			b = append(b, req.Data...)
+			if c.srv.cfg.ErrnoMessages {
+				// The echoed request's length in its header tells where the
+				// extended-acknowledgement attributes start.
+				ae := netlink.NewAttributeEncoder()
+				ae.String(nlmsgerrAttrMsg, ErrnoMessage(code))
+				tlv, _ := ae.Encode()
+				b = append(b, tlv...)
+				flags = netlink.AcknowledgeTLVs
+			}
 		}
-		c.queue = append(c.queue, []netlink.Message{reply(netlink.Error, 0, b)})
+		c.queue = append(c.queue, []netlink.Message{reply(netlink.Error, flags, b)})
 	}
 	var gm genetlink.Message
 	if err := gm.UnmarshalBinary(req.Data); err != nil {
-		ack(int(unix.EINVAL))
+		ack(EINVAL)
 		return
 	}
 	var (
@@ -129,14 +138,14 @@ func (c *socket) serve(req netlink.Message) {
 	case FamilyID:
 		msgs, err = c.srv.handle(gm, req)
 	default:
-		err = errno(unix.ENOENT)
+		err = ENOENT
 	}
 	if err != nil {
-		var en errno
+		var en Errno
 		if !errors.As(err, &en) {
-			en = errno(unix.EINVAL)
+			en = EINVAL
 		}
-		ack(int(en))
+		ack(en)
 		return
 	}
 	dump := req.Header.Flags&netlink.Dump == netlink.Dump
@@ -176,19 +185,21 @@ const (
 	ctrlAttrVersion    = 3
 	ctrlAttrHdrSize    = 4
 	ctrlAttrMaxAttr    = 5
+
+	nlmsgerrAttrMsg = 1 // NLMSGERR_ATTR_MSG
 )
 
 // family answers the generic-netlink controller's CTRL_CMD_GETFAMILY.
 func (s *Server) family(gm genetlink.Message) ([]genetlink.Message, error) {
 	if gm.Header.Command != ctrlCmdGetFamily {
-		return nil, errno(unix.EOPNOTSUPP)
+		return nil, EOPNOTSUPP
 	}
 	a, err := attrs(gm.Data)
 	if err != nil {
 		return nil, err
 	}
 	if cstr(a[ctrlAttrFamilyName]) != "IPVS" || s.cfg.Unavailable {
-		return nil, errno(unix.ENOENT)
+		return nil, ENOENT
 	}
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint16(ctrlAttrFamilyID, FamilyID)
