@@ -56,6 +56,10 @@ type deps struct {
 	// events, when set, stands between the Routers and the daemon: each event is
 	// replaced by what it returns (tests lose, repeat and reorder events with it).
 	events func(vrrp.Event) []vrrp.Event
+	// routes opens the scale-out mode's route table (ecmp.go); scaleOut applies
+	// arpctl.ScaleOutDirector and returns what puts the old values back.
+	routes   func(table uint32) (routeAnnouncer, error)
+	scaleOut func() (restore func() error, err error)
 }
 
 // daemon runs one keepalived.conf. It only wires the owners together; each owns
@@ -82,6 +86,7 @@ type daemon struct {
 	keepIPVS bool
 	m        metrics
 	mail     *mailer
+	ecmpOpt  ecmpOptions // the scale-out mode's flags, set before start
 
 	opMu    sync.Mutex // serialises start, reload and stop
 	ctx     context.Context
@@ -91,6 +96,7 @@ type daemon struct {
 	rec     *reconciler
 	scripts *scriptRunner
 	socks   *sockets
+	ecmp    *ecmpRuntime // nil unless the scale-out mode runs
 
 	mu  sync.Mutex // guards cfg and lvs (pointers only)
 	cfg *kaconf.Config
@@ -106,10 +112,21 @@ func newDaemon(log *slog.Logger, d deps, keepIPVS bool) *daemon {
 func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	if d.ecmpOpt.table != 0 {
+		if err := checkECMP(cfg, d.log); err != nil {
+			return err
+		}
+	}
+	e, err := openECMP(d.log, d.deps, d.ecmpOpt)
+	if err != nil {
+		return err // nothing started
+	}
 	var vb vipBackend
 	if len(cfg.Instances) > 0 {
-		var err error
 		if vb, err = d.deps.vips(); err != nil {
+			if e != nil {
+				e.close()
+			}
 			return fmt.Errorf("director: %w", err) // nothing started: stop has nothing to do
 		}
 	}
@@ -129,6 +146,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 		events:    d.deps.events,
 	})
 	rec = newReconciler(d.log, d.vr, &d.m, vb)
+	rec.ecmp, d.ecmp = e, e
 	d.rec = rec
 	d.bg.Add(1)
 	go func() {
@@ -181,6 +199,11 @@ func (d *daemon) onKernelEvent(ev vip.Event) {
 func (d *daemon) reload(_ context.Context, cfg *kaconf.Config) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	if d.ecmp != nil {
+		if err := checkECMP(cfg, d.log); err != nil {
+			return err
+		}
+	}
 	if d.rec.backend() == nil && len(cfg.Instances) > 0 {
 		vb, err := d.deps.vips()
 		if err != nil {
@@ -225,7 +248,7 @@ func (d *daemon) applyLVS(cfg *kaconf.Config) error {
 			runAsync: d.scripts.runAsync,
 			runSync:  d.scripts.runSync,
 			mail:     d.mail.send,
-		}, d.keepIPVS, cfg.Global.LVSFlush)
+		}, d.keepIPVS, cfg.Global.LVSFlush, d.ecmp != nil)
 		d.mu.Lock()
 		d.lvs = l
 		d.mu.Unlock()
@@ -242,6 +265,7 @@ func (d *daemon) stop() {
 	if d.cancel == nil {
 		return
 	}
+	d.withdrawRoutes() // scale-out: the routes go before anything else
 	d.vr.stop()
 	d.scripts.stopLoops()
 	d.mu.Lock()
@@ -259,6 +283,9 @@ func (d *daemon) stop() {
 	d.mail.close()    // and the Stopping mails go out, within a bounded time
 	d.cancel()
 	d.bg.Wait()
+	if d.ecmp != nil {
+		d.ecmp.close()
+	}
 	if l != nil {
 		l.client.Close()
 	}

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvskit/lvskit/arpctl"
 	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/route"
 	"github.com/lvskit/lvskit/vip"
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -44,6 +46,20 @@ func linuxDeps() deps {
 			return err == nil
 		},
 		exec: runCommand,
+		routes: func(table uint32) (routeAnnouncer, error) {
+			return route.Dial(&route.Config{Table: table})
+		},
+		scaleOut: func() (func() error, error) {
+			c, err := arpctl.New(nil)
+			if err != nil {
+				return nil, err
+			}
+			snap, err := c.Apply(arpctl.ScaleOutDirector())
+			if err != nil {
+				return nil, err
+			}
+			return snap.Restore, nil
+		},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -65,6 +66,11 @@ type lvsRuntime struct {
 	opErrs   uint64
 	reads    uint64 // kernel table reads (Snapshot)
 	rid      string // router_id, for alert mails
+	// scaleOut is the scale-out mode (ecmp.go): failed real servers stay at
+	// weight 0, destinations go in canonical order, mh hashes ports; servable
+	// holds the services the last convergence applied with quorum held.
+	scaleOut bool
+	servable map[string]bool
 }
 
 type vsRun struct {
@@ -259,7 +265,7 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 				switch {
 				case r.alive():
 					d.Weight = int32(r.effWeight())
-				case r.cfg.InhibitOnFailure:
+				case r.cfg.InhibitOnFailure || l.scaleOut:
 					d.Weight = 0
 				default:
 					continue
@@ -271,17 +277,21 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 					Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 0})
 			}
 		}
+		if l.scaleOut {
+			vs.Destinations = scaleOutDests(vs.Destinations)
+		}
 		out = append(out, vs)
 	}
 	return out
 }
 
 // newLVSRuntime starts the health scheduler of an LVS runtime over client. flush is
-// lvs_flush: the first convergence flushes the kernel's table.
-func newLVSRuntime(ctx context.Context, log *slog.Logger, client *ipvs.Client, m *metrics, h lvsHooks, keepIPVS, flush bool) *lvsRuntime {
+// lvs_flush: the first convergence flushes the kernel's table. scaleOut is the
+// scale-out mode (-ecmp-table).
+func newLVSRuntime(ctx context.Context, log *slog.Logger, client *ipvs.Client, m *metrics, h lvsHooks, keepIPVS, flush, scaleOut bool) *lvsRuntime {
 	l := &lvsRuntime{log: log, client: client, m: m, h: h, keepIPVS: keepIPVS, done: make(chan struct{}),
 		owned: map[string]ipvs.Service{}, ops: map[ipvs.OpKind]uint64{}, syncSt: map[ipvs.DaemonState]bool{},
-		fresh: true, flush: flush, stale: true}
+		fresh: true, flush: flush, stale: true, scaleOut: scaleOut, servable: map[string]bool{}}
 	l.sched = health.NewScheduler(&health.SchedulerConfig{OnTransition: l.onTransition,
 		OnAttempt: func(a health.Attempt) { m.checkAttempt(a.Err == nil) }})
 	ctx, l.cancel = context.WithCancel(ctx)
@@ -315,6 +325,9 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 	for i := range cfg.VirtualServers {
 		vc := &cfg.VirtualServers[i]
 		v := &vsRun{cfg: *vc, svc: serviceOf(vc)}
+		if l.scaleOut {
+			v.svc = scaleOutService(v.svc)
+		}
 		for j := range vc.RealServers {
 			rc := &vc.RealServers[j]
 			key := checkName(vc, rc, -1)
@@ -478,8 +491,12 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 	fresh := l.fresh
 	var want []ipvs.VirtualServer
 	manageTable := !(l.stopping && l.keepIPVS)
+	quorum := map[string]bool{} // scale-out: which services have quorum in want
 	if !l.stopping {
 		want = l.desired()
+		for _, v := range l.vss {
+			quorum[v.svc.String()] = v.quorumUp
+		}
 	}
 	syncWant := l.syncWantLocked(states)
 	syncHave := maps2set(l.syncSt)
@@ -508,13 +525,15 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 	var opCount map[ipvs.OpKind]uint64
 	var opErrs, reads uint64
 	tableOK := true
+	failedSvc := map[string]bool{} // services with a failed operation
+	allFailed := false             // the table was not read, or no operation was sent
 	if manageTable {
 		if stale {
 			snap, err := l.client.Snapshot(ctx)
 			reads++
 			if err != nil {
 				opErrs++
-				tableOK = false
+				tableOK, allFailed = false, true
 				errs = append(errs, fmt.Errorf("director: reading IPVS: %w", err))
 			} else {
 				cur = nil
@@ -536,7 +555,10 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 			if errors.As(err, &ae) {
 				for _, e := range ae.Errors {
 					failed[e.Index] = true
+					failedSvc[e.Op.Service.String()] = true
 				}
+			} else if err != nil {
+				allFailed = true
 			}
 			opCount = map[ipvs.OpKind]uint64{}
 			for i, op := range ops {
@@ -594,6 +616,16 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 	}
 	l.view = want
 	l.stale = !tableOK
+	if l.scaleOut {
+		// A service is servable when this convergence applied it whole (the table was
+		// read, and the apply failed as a whole or for none of its operations) while
+		// it had quorum.
+		l.servable = map[string]bool{}
+		for _, v := range want {
+			k := v.Service.String()
+			l.servable[k] = manageTable && !allFailed && !failedSvc[k] && quorum[k]
+		}
+	}
 	if tableOK && syncOK {
 		l.applied = gen
 	}
@@ -782,4 +814,30 @@ func (l *lvsRuntime) kernelReads() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.reads
+}
+
+// scaleOutVIPs implements scaleOutVIPs for the scale-out mode: every virtual
+// server address, and those whose virtual servers are all servable.
+func (l *lvsRuntime) scaleOutVIPs() (all, serving []netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ok := map[netip.Addr]bool{}
+	for _, v := range l.vss {
+		if v.svc.FWMark != 0 {
+			continue
+		}
+		a := v.svc.Address.Unmap()
+		s, seen := ok[a]
+		if !seen {
+			all = append(all, a)
+			s = true
+		}
+		ok[a] = s && l.servable[v.svc.String()]
+	}
+	for _, a := range all {
+		if ok[a] {
+			serving = append(serving, a)
+		}
+	}
+	return all, serving
 }

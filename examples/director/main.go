@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,6 +43,7 @@ type options struct {
 	metrics    string
 	keepIPVS   bool
 	logLevel   string
+	ecmp       ecmpOptions
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -54,9 +56,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.metrics, "metrics", "", "listen address of the HTTP server for /metrics and /status; empty means none")
 	fs.BoolVar(&o.keepIPVS, "keep-ipvs", false, "leave the IPVS services in place on exit")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	var table uint64
+	fs.Uint64Var(&table, "ecmp-table", 0, "scale-out mode: announce each servable virtual_server address as a route in this routing table (for BIRD); 0 means off")
+	fs.DurationVar(&o.ecmp.drain, "ecmp-drain", defaultDrain, "scale-out mode: on SIGTERM, how long to wait after withdrawing the routes before stopping")
 	if err := fs.Parse(args); err != nil {
 		return o, usageError{err}
 	}
+	if table > math.MaxUint32 || o.ecmp.drain < 0 {
+		fmt.Fprintf(stderr, "director: -ecmp-table must be a routing table (0 to %d) and -ecmp-drain not negative\n", uint32(math.MaxUint32))
+		return o, usageError{errors.New("bad -ecmp-table or -ecmp-drain")}
+	}
+	o.ecmp.table = uint32(table)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "director: unexpected arguments %q\n", fs.Args())
 		return o, usageError{errors.New("unexpected arguments")}
@@ -102,6 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	d := newDaemon(log, linuxDeps(), o.keepIPVS)
+	d.ecmpOpt = o.ecmp
 	if err := d.start(ctx, cfg); err != nil {
 		d.stop()
 		return err
@@ -119,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		select {
 		case <-ctx.Done():
 			log.Info("stopping")
+			d.drain() // scale-out: routes withdrawn, then the drain wait
 			d.stop()
 			log.Info("stopped")
 			return nil

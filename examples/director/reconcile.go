@@ -72,6 +72,9 @@ type reconciler struct {
 	held       map[string][]string // instance -> VIPs held, for the status
 	runs       uint64              // reconciles run
 
+	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
+	ecmp *ecmpRuntime
+
 	// Owned by the run goroutine alone.
 	have  map[addrKey]heldVIP
 	ann   map[string]*announcing
@@ -233,6 +236,10 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)
 		errs = append(errs, l.converge(cctx, view.byName, reread))
 		cancel()
+	}
+	if r.ecmp != nil {
+		// After the IPVS convergence, whose outcome decides the routes.
+		errs = append(errs, r.ecmp.converge(ctx, l, reread))
 	}
 	return period, errors.Join(errs...)
 }
