@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/ipvs/ipvstest"
-	"golang.org/x/sys/unix"
 )
 
 // exact compares values field by field: Service and Destination have an Equal method
@@ -271,88 +271,103 @@ func TestErrors(t *testing.T) {
 		name     string
 		call     func(c *ipvs.Client) error
 		sentinel error
-		errno    unix.Errno
+		errno    syscall.Errno
 		contains string
 	}{
 		{"create existing service", func(c *ipvs.Client) error { return c.CreateService(ctx, svc) },
-			ipvs.ErrExists, unix.EEXIST, "TCP 192.0.2.1:80"},
+			ipvs.ErrExists, syscall.EEXIST, "TCP 192.0.2.1:80"},
 		{"update missing service", func(c *ipvs.Client) error { return c.UpdateService(ctx, missing) },
-			ipvs.ErrServiceNotFound, unix.ESRCH, "TCP 192.0.2.1:81"},
+			ipvs.ErrServiceNotFound, syscall.ESRCH, "TCP 192.0.2.1:81"},
 		{"delete missing service", func(c *ipvs.Client) error { return c.DeleteService(ctx, missing) },
-			ipvs.ErrServiceNotFound, unix.ESRCH, "service not found"},
+			ipvs.ErrServiceNotFound, syscall.ESRCH, "service not found"},
 		{"get missing service", func(c *ipvs.Client) error { _, err := c.Service(ctx, missing); return err },
-			ipvs.ErrServiceNotFound, unix.ESRCH, "TCP 192.0.2.1:81"},
+			ipvs.ErrServiceNotFound, syscall.ESRCH, "TCP 192.0.2.1:81"},
 		{"destination in missing service", func(c *ipvs.Client) error { return c.CreateDestination(ctx, missing, d) },
-			ipvs.ErrServiceNotFound, unix.ESRCH, "TCP 192.0.2.1:81 -> 198.51.100.10:80"},
+			ipvs.ErrServiceNotFound, syscall.ESRCH, "TCP 192.0.2.1:81 -> 198.51.100.10:80"},
 		{"create existing destination", func(c *ipvs.Client) error { return c.CreateDestination(ctx, svc, d) },
-			ipvs.ErrExists, unix.EEXIST, "198.51.100.10:80"},
+			ipvs.ErrExists, syscall.EEXIST, "198.51.100.10:80"},
 		{"update missing destination", func(c *ipvs.Client) error {
 			return c.UpdateDestination(ctx, svc, ipvs.Destination{Address: rip4b, Port: 80})
-		}, ipvs.ErrDestinationNotFound, unix.ENOENT, "TCP 192.0.2.1:80 -> 198.51.100.11:80: destination not found"},
+		}, ipvs.ErrDestinationNotFound, syscall.ENOENT, "TCP 192.0.2.1:80 -> 198.51.100.11:80: destination not found"},
 		{"delete missing destination", func(c *ipvs.Client) error {
 			return c.DeleteDestination(ctx, svc, ipvs.Destination{Address: rip4b, Port: 80})
-		}, ipvs.ErrDestinationNotFound, unix.ENOENT, "198.51.100.11:80"},
+		}, ipvs.ErrDestinationNotFound, syscall.ENOENT, "198.51.100.11:80"},
 		{"unknown scheduler", func(c *ipvs.Client) error {
 			return c.CreateService(ctx, ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: 90, Scheduler: "nosuch"})
-		}, nil, unix.ENOENT, "scheduler or persistence engine not available"},
+		}, nil, syscall.ENOENT, "scheduler or persistence engine not available"},
 		{"negative weight", func(c *ipvs.Client) error {
 			return c.CreateDestination(ctx, svc, ipvs.Destination{Address: rip4b, Port: 80, Weight: -1})
-		}, nil, unix.ERANGE, "198.51.100.11:80"},
+		}, nil, syscall.ERANGE, "198.51.100.11:80"},
 		{"lower threshold above upper", func(c *ipvs.Client) error {
 			return c.CreateDestination(ctx, svc, ipvs.Destination{Address: rip4b, Port: 80, UpperThreshold: 5, LowerThreshold: 6})
-		}, nil, unix.ERANGE, ""},
+		}, nil, syscall.ERANGE, ""},
 		{"gue without port", func(c *ipvs.Client) error {
 			return c.CreateDestination(ctx, svc, ipvs.Destination{Address: rip4b, Port: 80, Forward: ipvs.Tunnel, TunnelType: ipvs.TunnelGUE})
-		}, nil, unix.EINVAL, ""},
+		}, nil, syscall.EINVAL, ""},
 		{"other family without tunnel", func(c *ipvs.Client) error {
 			return c.CreateDestination(ctx, svc, ipvs.Destination{Address: rip6, Port: 80, Forward: ipvs.DirectRoute})
-		}, nil, unix.EINVAL, ""},
+		}, nil, syscall.EINVAL, ""},
 		{"zero missing service", func(c *ipvs.Client) error { return c.ZeroService(ctx, missing) },
-			ipvs.ErrServiceNotFound, unix.ESRCH, ""},
+			ipvs.ErrServiceNotFound, syscall.ESRCH, ""},
 		{"stop daemon not running", func(c *ipvs.Client) error { return c.StopDaemon(ctx, ipvs.DaemonBackup) },
-			nil, unix.ESRCH, "backup"},
+			nil, syscall.ESRCH, "backup"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, _ := newFake(t, nil)
-			if err := c.CreateService(ctx, svc); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.CreateDestination(ctx, svc, d); err != nil {
-				t.Fatal(err)
-			}
-			err := tt.call(c)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.sentinel)
-			}
-			if !errors.Is(err, tt.errno) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.errno)
-			}
-			for _, s := range []error{ipvs.ErrExists, ipvs.ErrServiceNotFound, ipvs.ErrDestinationNotFound} {
-				if s != tt.sentinel && errors.Is(err, s) {
-					t.Errorf("%v also matches %v", err, s)
+	// errnoPaths are the two ways a Client learns a reply's errno: from netlink's
+	// OpError (Linux), and from the fake's errno message, the only way outside Linux
+	// (where the fake always sends it); the second runs here on every OS.
+	errnoPaths := []struct {
+		name string
+		cfg  *ipvstest.Config
+	}{{"default", nil}, {"errno messages", &ipvstest.Config{ErrnoMessages: true}}}
+	for _, path := range errnoPaths {
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				c, _ := newFake(t, path.cfg)
+				if err := c.CreateService(ctx, svc); err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !strings.HasPrefix(err.Error(), "ipvs: ") || !strings.Contains(err.Error(), tt.contains) {
-				t.Errorf("message %q: want prefix \"ipvs: \" and %q", err, tt.contains)
-			}
-		})
+				if err := c.CreateDestination(ctx, svc, d); err != nil {
+					t.Fatal(err)
+				}
+				err := tt.call(c)
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.sentinel)
+				}
+				if !errors.Is(err, tt.errno) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.errno)
+				}
+				for _, s := range []error{ipvs.ErrExists, ipvs.ErrServiceNotFound, ipvs.ErrDestinationNotFound} {
+					if s != tt.sentinel && errors.Is(err, s) {
+						t.Errorf("%v also matches %v", err, s)
+					}
+				}
+				if !strings.HasPrefix(err.Error(), "ipvs: ") || !strings.Contains(err.Error(), tt.contains) {
+					t.Errorf("message %q: want prefix \"ipvs: \" and %q", err, tt.contains)
+				}
+			})
+		}
 	}
 }
 
 func TestPermissionAndUnavailable(t *testing.T) {
 	ctx := context.Background()
-	c, _ := newFake(t, &ipvstest.Config{DenyPermission: true})
-	_, err := c.Services(ctx)
-	if !errors.Is(err, os.ErrPermission) || !errors.Is(err, unix.EPERM) {
-		t.Errorf("Services without CAP_NET_ADMIN: %v; want os.ErrPermission", err)
-	}
-	_, err = ipvs.NewClient(ipvstest.New(&ipvstest.Config{Unavailable: true}).Dial())
-	if !errors.Is(err, ipvs.ErrUnavailable) {
-		t.Errorf("NewClient without IPVS: %v; want ErrUnavailable", err)
+	for _, msgs := range []bool{false, true} {
+		c, _ := newFake(t, &ipvstest.Config{DenyPermission: true, ErrnoMessages: msgs})
+		_, err := c.Services(ctx)
+		if !errors.Is(err, os.ErrPermission) || !errors.Is(err, syscall.EPERM) {
+			t.Errorf("errno messages %v: Services without CAP_NET_ADMIN: %v; want os.ErrPermission", msgs, err)
+		}
+		// A refused request leaves the Client usable: the reply was read whole.
+		if _, err := c.Services(ctx); !errors.Is(err, os.ErrPermission) {
+			t.Errorf("errno messages %v: second Services: %v; want os.ErrPermission again", msgs, err)
+		}
+		_, err = ipvs.NewClient(ipvstest.New(&ipvstest.Config{Unavailable: true, ErrnoMessages: msgs}).Dial())
+		if !errors.Is(err, ipvs.ErrUnavailable) {
+			t.Errorf("errno messages %v: NewClient without IPVS: %v; want ErrUnavailable", msgs, err)
+		}
 	}
 }
 

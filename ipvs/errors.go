@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-
-	"github.com/mdlayher/netlink"
 )
 
 // Sentinel errors. Errors returned by the Client match them with errors.Is; the kernel's
@@ -99,17 +97,6 @@ func (e *Error) Is(target error) bool {
 		return errno == syscall.EEXIST
 	}
 	return false
-}
-
-// kernelErrno extracts the errno of a netlink error message, reporting whether err is a
-// reply of the kernel (as opposed to a failure of the socket).
-func kernelErrno(err error) (syscall.Errno, bool) {
-	var oe *netlink.OpError
-	if !errors.As(err, &oe) {
-		return 0, false
-	}
-	errno, ok := oe.Err.(syscall.Errno)
-	return errno, ok
 }
 
 func newError(op, object string, kind objKind, err error) error {
