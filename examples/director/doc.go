@@ -3,6 +3,7 @@
 // examples/director/kaconf) and runs it with vrrp, vip, ipvs and health.
 //
 //	director -f /etc/keepalived/keepalived.conf [-t] [-status-file F] [-metrics ADDR] [-keep-ipvs]
+//	         [-ecmp-table N [-ecmp-drain 5s]]
 //
 // # Checking
 //
@@ -83,6 +84,51 @@
 // runs, on shutdown, the notify_down of live real servers and then quorum_down.
 // With lvs_sync_daemon the kernel's sync daemon runs as master while its instance
 // is MASTER and as backup otherwise.
+//
+// # Scale-out
+//
+// With -ecmp-table N the director is one of several active directors behind a
+// router's ECMP (issue 16, docs/scale-out.md). There is no VRRP for its VIPs: the
+// file's virtual_server addresses are the VIPs, each held on lo (package vip) while
+// the mode runs, and the director tells its BGP daemon that it can serve a VIP by
+// keeping the VIP's blackhole /32 (/128) route, protocol 108, in routing table N,
+// which BIRD learns (protocol kernel { kernel table N; learn; }) and announces. The
+// file must have no vrrp_instance (the mode owns the addresses on lo) and no fwmark
+// virtual_server (it has no address to announce); a scheduler other than mh is
+// accepted with a warning, since only mh keeps moved connections alive.
+//
+// The routes follow state in the one reconcile loop, after the IPVS convergence of
+// the same pass: a VIP is announced iff it is on lo, the scale-out sysctls are
+// applied, and every virtual_server of the address had quorum and had its IPVS
+// operations applied without error by the last convergence. So a failed
+// convergence withdraws the route in the same pass and the next successful one
+// (retried every second) announces it again; losing quorum withdraws it, regaining
+// it announces it. The table is reconciled as a whole (route.Client.Reconcile), only
+// when the wanted set changes, after an error, and at each drift check, so a route
+// deleted from outside comes back and a lost or repeated event changes nothing. At
+// start the routes and addresses a crashed run left are removed first.
+//
+// arpctl.ScaleOutDirector (sloppy_tcp and sloppy_sctp so that a flow moved by ECMP is
+// scheduled without its SYN, conntrack 0, expire_nodest_conn,
+// expire_quiescent_template) is applied once IPVS is open (which loads ip_vs) and put
+// back at stop; a kernel without the IPVS sysctls fails the start with an error that
+// says so.
+//
+// Every director must pick the same real server for a flow, so their mh (Maglev)
+// tables must be equal. ip_vs_mh fills its table by walking the destinations in the
+// order they were added, skipping weight-0 ones. The director therefore adds a
+// service's destinations in ipvs.CanonicalDestinations order (by address, then
+// port), and takes a failed real server out with weight 0 instead of deleting it, as
+// if every real server had inhibit_on_failure: weight 0 is skipped identically on
+// every director, while a deleted and re-added destination goes to the head of the
+// kernel's list and changes that director's table alone. mh services also get
+// mh-port (hashing the port as well as the address), which kaconf does not read.
+//
+// SIGTERM (and SIGINT) first withdraw every route, then wait -ecmp-drain (default
+// 5 s) with IPVS still forwarding while the router moves the flows to the other
+// directors, then stop as usual: the services go (unless -keep-ipvs), the VIPs leave
+// lo and the sysctls are restored. stop alone also withdraws the routes before it
+// touches IPVS.
 //
 // # Email alerts
 //

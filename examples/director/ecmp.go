@@ -324,8 +324,7 @@ func comparePrefix(a, b netip.Prefix) int {
 // scaleOutError explains a failure to apply arpctl.ScaleOutDirector.
 func scaleOutError(err error) error {
 	if errors.Is(err, arpctl.ErrNoIPVS) {
-		return fmt.Errorf("director: -ecmp-table: the IPVS sysctls the scale-out mode sets (sloppy_tcp and others) do not exist: "+
-			"this kernel has no ip_vs module loaded: %w", err)
+		return fmt.Errorf("director: -ecmp-table: the scale-out sysctls (sloppy_tcp and others) need the ip_vs module, which is not loaded: %w", err)
 	}
 	return fmt.Errorf("director: -ecmp-table: applying the scale-out sysctls: %w", err)
 }

@@ -270,7 +270,7 @@ func TestScaleOutSysctlsMissing(t *testing.T) {
 	conf, _ := scaleOutConf(t)
 	err := h.d.start(context.Background(), readConf(t, conf))
 	t.Cleanup(h.d.stop)
-	if err == nil || !errors.Is(err, arpctl.ErrNoIPVS) || !strings.Contains(err.Error(), "no ip_vs module loaded") {
+	if err == nil || !errors.Is(err, arpctl.ErrNoIPVS) || !strings.Contains(err.Error(), "need the ip_vs module") {
 		t.Fatalf("start: %v; want an error naming the missing ip_vs", err)
 	}
 	if got := h.routes.list(); len(got) != 0 {
