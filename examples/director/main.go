@@ -88,6 +88,10 @@ func readConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Con
 // run is the whole program: it returns when ctx ends (SIGTERM, SIGINT) after a
 // graceful stop, or at once with -t.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "status" {
+		// director status: ask the running director (statuscmd.go).
+		return runStatus(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
