@@ -352,6 +352,31 @@ func TestScaleOutQuorum(t *testing.T) {
 	}
 }
 
+// TestScaleOutSorryServer: losing quorum with a sorry_server keeps every real
+// server in the table at weight 0 beside the sorry server, never deleted (a
+// deleted one would come back at the head of the kernel's list and change this
+// director's Maglev table alone).
+func TestScaleOutSorryServer(t *testing.T) {
+	h := newScaleOutHost(t, nil)
+	conf, _ := scaleOutConf(t)
+	conf = strings.Replace(conf, "    quorum 2\n", "    quorum 2\n    sorry_server 198.51.100.99 80\n", 1)
+	h.start(t, conf)
+	h.setHealth(0, false)
+	h.setHealth(1, false)
+	h.d.rec.sync()
+	var got []string
+	for _, d := range table(t, h.host)[0].Destinations {
+		got = append(got, fmt.Sprintf("%s w%d", netip.AddrPortFrom(d.Address, d.Port), d.Weight))
+	}
+	slices.Sort(got)
+	if len(got) != 4 || got[3] != "198.51.100.99:80 w1" || strings.Count(strings.Join(got, " "), " w0") != 3 {
+		t.Errorf("table without quorum: %v; want the three real servers at weight 0 and the sorry server", got)
+	}
+	if r := h.routes.list(); len(r) != 0 {
+		t.Errorf("announced %v without quorum", r)
+	}
+}
+
 // TestScaleOutDriftAndLostChanges: a route deleted behind the director's back, or
 // an announcement whose reconcile failed, is put back by a later pass: the table is
 // converged from state, never from the event that changed it.

@@ -254,7 +254,7 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 			vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
 				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 1})
 			for _, r := range v.rss {
-				if r.cfg.InhibitOnFailure {
+				if r.cfg.InhibitOnFailure || l.scaleOut {
 					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
 						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0})
 				}
