@@ -5,7 +5,8 @@
 #   scripts/test.sh -quick        # static checks and unit tests only, any user
 #
 # Steps: install what is missing (Debian packages from .ci/packages.txt, staticcheck),
-# gofmt, go vet, staticcheck, go mod tidy, go test -race (as root the namespace tests run
+# gofmt, go vet, cross-OS vet and test builds (Windows, macOS), staticcheck, go mod tidy,
+# go test -race (as root the namespace tests run
 # for real), go test as the unprivileged user nobody (privileged tests must skip, not
 # fail), and the kernel tests inside a qemu guest booting Debian's kernel (vmtest).
 set -uo pipefail
@@ -70,6 +71,26 @@ run_staticcheck() { "$(staticcheck_bin)" ./...; }
 
 test_race() { go test -race -count=1 ./...; }
 
+# Users write and unit-test their code on Windows and macOS too: every package must vet
+# there, and the packages that have a fake (with the example that composes the fakes)
+# must build their tests. Nothing is skipped: a package that does not build on one of
+# these is a bug to fix, not to hide.
+cross_os_pairs=(windows/amd64 windows/arm64 darwin/amd64 darwin/arm64)
+cross_os_test_packages=(./ipvs ./ipvs/ipvstest ./health ./health/healthtest ./vrrp ./vrrp/vrrptest
+	./arpctl ./route ./examples/hatest)
+cross_os() {
+	local rc=0 pair pkg
+	for pair in "${cross_os_pairs[@]}"; do
+		echo "--- $pair"
+		GOOS=${pair%/*} GOARCH=${pair#*/} in_modules go vet ./... || rc=1
+		for pkg in "${cross_os_test_packages[@]}"; do
+			# The root go.work joins the modules, so ./examples/hatest resolves from here.
+			GOOS=${pair%/*} GOARCH=${pair#*/} go test -c -o /dev/null "$pkg" || { echo "test build failed: $pair $pkg"; rc=1; }
+		done
+	done
+	return $rc
+}
+
 # As nobody, from a copy nobody can read, with its own caches: privileged tests must skip.
 test_unprivileged() {
 	if [ "$(id -u)" -ne 0 ]; then
@@ -109,6 +130,7 @@ step "install packages" install_packages
 step "install staticcheck" install_staticcheck
 step "gofmt" check_gofmt
 step "go vet" in_modules go vet ./...
+step "cross-OS vet and test builds" cross_os
 step "staticcheck" in_modules run_staticcheck
 step "go mod tidy" in_modules check_tidy
 step "go test -race" in_modules test_race
