@@ -175,7 +175,7 @@ type Transition struct {
 	Up bool
 	// Weight and WeightSet are the check's dynamic weight after the change.
 	Weight    int
-	WeightSet bool
+	WeightSet bool // WeightSet reports whether the check has reported a weight at all.
 	// Reason says why, e.g. "3 consecutive failures".
 	Reason string
 	// Err is the last attempt's error (nil when it succeeded).
@@ -195,7 +195,7 @@ type Status struct {
 	Up bool
 	// Weight and WeightSet are the last dynamic weight reported.
 	Weight    int
-	WeightSet bool
+	WeightSet bool // WeightSet reports whether the check has reported a weight at all.
 	// Rising counts consecutive successes while down; Falling counts consecutive failed
 	// rounds while up; Retries counts retries spent in the current round.
 	Rising, Falling, Retries int
@@ -210,12 +210,12 @@ type Status struct {
 	// LastStart, LastDuration and LastLateness describe the most recent attempt;
 	// lateness is how long after its scheduled time it started.
 	LastStart    time.Time
-	LastDuration time.Duration
-	LastLateness time.Duration
+	LastDuration time.Duration // LastDuration is how long the most recent attempt took.
+	LastLateness time.Duration // LastLateness is how late the most recent attempt started.
 	// Running reports whether an attempt is in progress; Next is when the next one is
 	// due (zero while running or before Run).
 	Running bool
-	Next    time.Time
+	Next    time.Time // Next is when the next attempt is due (see Running).
 }
 
 // SchedulerConfig configures a Scheduler. A nil *SchedulerConfig means all defaults.

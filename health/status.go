@@ -8,7 +8,7 @@ import (
 
 // StatusRange is an inclusive range of HTTP status codes; a single code has Lo == Hi.
 type StatusRange struct {
-	Lo, Hi int
+	Lo, Hi int // Lo and Hi are the lowest and highest accepted codes.
 }
 
 // StatusRanges is a set of accepted HTTP status codes, written like keepalived's

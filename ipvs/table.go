@@ -211,8 +211,12 @@ func (k OpKind) object() objKind {
 
 // Op is one change of the table. Destination is used by the destination kinds only.
 type Op struct {
-	Kind        OpKind
-	Service     Service
+	// Kind is what the operation does: create, update or delete a service or a
+	// destination.
+	Kind OpKind
+	// Service is the service operated on, or the service of the destination.
+	Service Service
+	// Destination is the destination operated on; zero for the service kinds.
 	Destination Destination
 }
 
@@ -248,11 +252,13 @@ func (o Op) command() (uint8, bool) {
 type OpError struct {
 	// Index is the operation's position in the slice given to Apply.
 	Index int
-	Op    Op
+	// Op is the operation that failed.
+	Op Op
 	// Err is an *Error: errors.Is works with the sentinels and errnos.
 	Err error
 }
 
+// Error returns "operation INDEX: CAUSE".
 func (e *OpError) Error() string { return fmt.Sprintf("operation %d: %v", e.Index, e.Err) }
 
 // Unwrap returns the cause.
@@ -260,9 +266,11 @@ func (e *OpError) Unwrap() error { return e.Err }
 
 // ApplyError lists the operations of an Apply that failed; the others took effect.
 type ApplyError struct {
+	// Errors are the failed operations in the order Apply gave them.
 	Errors []*OpError
 }
 
+// Error returns "ipvs: N operation(s) failed" followed by the first few failures.
 func (e *ApplyError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ipvs: %d operation(s) failed", len(e.Errors))

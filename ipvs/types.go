@@ -151,7 +151,7 @@ type Service struct {
 	Protocol Protocol
 	// Address and Port identify a TCP, UDP or SCTP service; zero for a firewall-mark service.
 	Address netip.Addr
-	Port    uint16
+	Port    uint16 // Port is the virtual port (see Address).
 	// FWMark, when non-zero, makes this a firewall-mark service.
 	FWMark uint32
 
@@ -321,19 +321,19 @@ type Destination struct {
 	// Address and Port identify the destination within its service. Port zero with a
 	// firewall-mark service means "the port of the packet".
 	Address netip.Addr
-	Port    uint16
+	Port    uint16 // Port is the real server's port (see Address).
 	// Forward is the forwarding method; the zero value is Masquerade.
 	Forward ForwardMethod
 	// Weight is the scheduling weight; 0 takes no new connections, negative is rejected.
 	Weight int32
 	// UpperThreshold and LowerThreshold bound the connections (0: no upper bound).
 	UpperThreshold uint32
-	LowerThreshold uint32
+	LowerThreshold uint32 // LowerThreshold: below it an overloaded destination takes connections again.
 	// TunnelType, TunnelPort and TunnelFlags configure a Tunnel destination; GUE needs a
 	// TunnelPort.
 	TunnelType  TunnelType
-	TunnelPort  uint16
-	TunnelFlags TunnelFlags
+	TunnelPort  uint16      // TunnelPort is the GUE destination port.
+	TunnelFlags TunnelFlags // TunnelFlags selects the tunnel's checksums.
 }
 
 // Equal reports whether d and o describe the same destination as the kernel stores it:
@@ -369,42 +369,42 @@ func (d Destination) String() string { return netip.AddrPortFrom(d.Address, d.Po
 // them as 64-bit values; on kernels without 64-bit stats (before 4.1) the packet and
 // connection counters and the rates wrap at 32 bits.
 type Stats struct {
-	Connections uint64
-	PacketsIn   uint64
-	PacketsOut  uint64
-	BytesIn     uint64
-	BytesOut    uint64
+	Connections uint64 // Connections is how many connections were scheduled.
+	PacketsIn   uint64 // PacketsIn counts packets from clients.
+	PacketsOut  uint64 // PacketsOut counts packets to clients (none with DR or tunnels).
+	BytesIn     uint64 // BytesIn counts bytes from clients.
+	BytesOut    uint64 // BytesOut counts bytes to clients.
 	// Rates, per second, estimated by the kernel every two seconds.
-	CPS    uint64
-	PPSIn  uint64
-	PPSOut uint64
-	BPSIn  uint64
-	BPSOut uint64
+	CPS    uint64 // CPS is connections per second.
+	PPSIn  uint64 // PPSIn is incoming packets per second.
+	PPSOut uint64 // PPSOut is outgoing packets per second.
+	BPSIn  uint64 // BPSIn is incoming bytes per second.
+	BPSOut uint64 // BPSOut is outgoing bytes per second.
 }
 
 // ServiceStatus is a service as read from the kernel: its configuration, its statistics
 // and, in a Snapshot, its destinations.
 type ServiceStatus struct {
-	Service      Service
-	Stats        Stats
-	Destinations []DestinationStatus
+	Service      Service             // Service is the configuration, as Diff compares it.
+	Stats        Stats               // Stats are the service's counters and rates.
+	Destinations []DestinationStatus // Destinations are filled by Snapshot only, in the kernel's order.
 }
 
 // DestinationStatus is a destination as read from the kernel, with its counters.
 type DestinationStatus struct {
-	Destination     Destination
-	Stats           Stats
-	ActiveConns     uint32
-	InactiveConns   uint32
-	PersistentConns uint32
+	Destination     Destination // Destination is the configuration.
+	Stats           Stats       // Stats are the destination's counters and rates.
+	ActiveConns     uint32      // ActiveConns counts established connections.
+	InactiveConns   uint32      // InactiveConns counts connections in other states.
+	PersistentConns uint32      // PersistentConns counts persistence templates.
 }
 
 // Timeouts are the connection timeouts of the IPVS connection table. In SetTimeouts a
 // zero field leaves that timeout unchanged.
 type Timeouts struct {
-	TCP    time.Duration
-	TCPFin time.Duration
-	UDP    time.Duration
+	TCP    time.Duration // TCP is the timeout of established TCP connections (900 s by default).
+	TCPFin time.Duration // TCPFin is the timeout after a FIN (120 s by default).
+	UDP    time.Duration // UDP is the timeout of UDP flows (300 s by default).
 }
 
 // DaemonState says whether a sync daemon sends (master) or receives (backup) state.
@@ -412,8 +412,8 @@ type DaemonState uint32
 
 // Sync daemon states.
 const (
-	DaemonMaster DaemonState = 1
-	DaemonBackup DaemonState = 2
+	DaemonMaster DaemonState = 1 // DaemonMaster sends connection state.
+	DaemonBackup DaemonState = 2 // DaemonBackup receives connection state.
 )
 
 // String returns "master" or "backup".
@@ -431,6 +431,7 @@ func (s DaemonState) String() string {
 // connection state from a master director to backups so that established connections
 // survive a failover.
 type Daemon struct {
+	// State says whether the daemon sends (master) or receives (backup).
 	State DaemonState
 	// Interface is the multicast interface (required to start).
 	Interface string
@@ -466,6 +467,6 @@ func (i Info) VersionString() string {
 // VirtualServer is a service with its destinations: one entry of a desired table for
 // Reconcile and Diff.
 type VirtualServer struct {
-	Service      Service
-	Destinations []Destination
+	Service      Service       // Service is the virtual service.
+	Destinations []Destination // Destinations are its real servers; their order does not matter to Diff.
 }
