@@ -8,10 +8,10 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultProto is the IFA_PROTO value that marks the addresses lvskit adds. The
@@ -361,7 +361,7 @@ func (c *Client) add(a Address) error {
 		Header: netlink.Header{Type: rtmNewAddr, Flags: netlink.Request | netlink.Acknowledge | netlink.Create | netlink.Excl},
 		Data:   body,
 	})
-	if errors.Is(err, unix.EEXIST) {
+	if errors.Is(err, syscall.EEXIST) {
 		// Someone added it between our check and our request.
 		if done, perr := c.present(a, l); done || perr != nil {
 			return perr
@@ -458,7 +458,7 @@ func (c *Client) remove(a Address, index uint32) error {
 		Data:   body,
 	})
 	switch {
-	case err == nil, errors.Is(err, unix.EADDRNOTAVAIL), errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV):
+	case err == nil, errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENODEV):
 		return nil
 	}
 	return fmt.Errorf("vip: remove %s: %w", a, err)

@@ -6,11 +6,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 func TestValidate(t *testing.T) {
@@ -304,7 +304,7 @@ func TestRemoveWithoutPrivilege(t *testing.T) {
 
 func TestFailedAddLeavesNoRecord(t *testing.T) {
 	k := newFakeKernel(false)
-	k.failAdd = int(unix.EPERM)
+	k.failAdd = int(syscall.EPERM)
 	state := filepath.Join(t.TempDir(), "vips")
 	c := k.client(&Config{StateFile: state})
 	err := c.Add(context.Background(), Address{Interface: "lo", Prefix: netip.MustParsePrefix("192.0.2.77/32")})

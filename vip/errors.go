@@ -3,7 +3,7 @@ package vip
 import "errors"
 
 // Errors that callers branch on. Kernel errors stay wrapped, so errors.Is(err,
-// os.ErrPermission) reports a missing CAP_NET_ADMIN and errors.Is(err, unix.ENODEV) a
+// os.ErrPermission) reports a missing CAP_NET_ADMIN and errors.Is(err, syscall.ENODEV) a
 // missing interface as well.
 var (
 	// ErrConflict means the address already exists on the interface with another

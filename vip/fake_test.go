@@ -5,10 +5,10 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
-	"golang.org/x/sys/unix"
 )
 
 // fakeKernel answers rtnetlink address and link requests from memory, the way Linux
@@ -79,7 +79,7 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 	case rtmNewAddr:
 		var a ifaddr
 		if err := a.unmarshal(req.Data); err != nil {
-			return k.errReply(int(unix.EINVAL), reqs)
+			return k.errReply(int(syscall.EINVAL), reqs)
 		}
 		k.added = append(k.added, a)
 		k.flags = append(k.flags, req.Header.Flags)
@@ -88,7 +88,7 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 		}
 		for _, e := range k.addrs {
 			if e.index == a.index && e.addr == a.addr {
-				return k.errReply(int(unix.EEXIST), reqs)
+				return k.errReply(int(syscall.EEXIST), reqs)
 			}
 		}
 		if !k.keepProto {
@@ -102,16 +102,16 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 	case rtmDelAddr:
 		var a ifaddr
 		if err := a.unmarshal(req.Data); err != nil {
-			return k.errReply(int(unix.EINVAL), reqs)
+			return k.errReply(int(syscall.EINVAL), reqs)
 		}
 		i := slices.IndexFunc(k.addrs, func(e ifaddr) bool {
 			return e.index == a.index && e.addr == a.addr && e.prefixLen == a.prefixLen
 		})
 		if i < 0 {
-			return k.errReply(int(unix.EADDRNOTAVAIL), reqs)
+			return k.errReply(int(syscall.EADDRNOTAVAIL), reqs)
 		}
 		k.addrs = slices.Delete(k.addrs, i, i+1)
 		return k.errReply(0, reqs)
 	}
-	return k.errReply(int(unix.EOPNOTSUPP), reqs)
+	return k.errReply(int(syscall.EOPNOTSUPP), reqs)
 }

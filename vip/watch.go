@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // EventKind says what a watch Event reports.
@@ -140,7 +140,7 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 		if ctx.Err() != nil {
 			return Event{}, ctx.Err()
 		}
-		if errors.Is(err, unix.ENOBUFS) {
+		if errors.Is(err, syscall.ENOBUFS) {
 			// Notifications were lost: start over from the kernel's state.
 			ls, lerr := w.c.linksLocked()
 			if lerr == nil {

@@ -9,9 +9,9 @@ import (
 
 func TestParseFlags(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		args     []string
-		wantNs   []int
+		name       string
+		args       []string
+		wantNs     []int
 		wantWindow time.Duration
 	}{
 		{"defaults", nil, []int{10, 50, 250, 1000}, 10 * time.Second},

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command healthbench compares the CPU that keepalived's checker process and lvskit's
 // health.Scheduler spend on the same TCP checks, in one boot of a machine that has IPVS
 // (keepalived --check refuses to start without it): run.sh runs it in the qemu guest.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command soak measures the health Scheduler under load: N TCP checks at a fixed
 // interval against listeners on loopback served by a child process, for a bounded
 // time. It reports CPU used by the checking process, attempt lateness percentiles,
