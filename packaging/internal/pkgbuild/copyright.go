@@ -90,6 +90,13 @@ func appendLicense(b *bytes.Buffer, name, dir string) error {
 	if text == nil {
 		return fmt.Errorf("pkgbuild: no LICENSE file in %s (%s)", dir, name)
 	}
+	if isApache2(text) {
+		// Debian policy 12.5: a license in /usr/share/common-licenses is referred
+		// to, not copied (lintian: copyright-file-contains-full-apache-2-license).
+		text = []byte("Licensed under the Apache License, Version 2.0.\n\n" +
+			"On Debian systems, the complete text of the Apache License, Version 2.0\n" +
+			"can be found in /usr/share/common-licenses/Apache-2.0.")
+	}
 	fmt.Fprintf(b, "\nFiles: %s\n", name)
 	for _, l := range strings.Split(strings.TrimRight(string(text), "\n"), "\n") {
 		if strings.TrimSpace(l) == "" {
@@ -109,4 +116,10 @@ func jsonField(out []byte, name string) string {
 	}
 	s, _ := m[name].(string)
 	return s
+}
+
+// isApache2 reports whether a LICENSE file is the full text of the Apache License 2.0.
+func isApache2(text []byte) bool {
+	return bytes.Contains(text, []byte("Apache License")) && bytes.Contains(text, []byte("Version 2.0, January 2004")) &&
+		bytes.Contains(text, []byte("TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION"))
 }
