@@ -66,6 +66,9 @@ type routerRun struct {
 	tracks map[string][]tracker
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the last event has been handled
+	// ran is closed when Run has returned, and with it closed its transport (and
+	// released its shared socket).
+	ran chan struct{}
 }
 
 // instRun is the runtime's bookkeeping of one vrrp_instance, from its events.
@@ -289,7 +292,7 @@ func (v *vrrpRuntime) newRouter(cfg *kaconf.Config, key string, names []string, 
 		tr.Close()
 		return nil, fmt.Errorf("director: %s: %w", key, err)
 	}
-	rr := &routerRun{key: key, fp: fp, r: r, names: names, tracks: map[string][]tracker{}, done: make(chan struct{})}
+	rr := &routerRun{key: key, fp: fp, r: r, names: names, tracks: map[string][]tracker{}, done: make(chan struct{}), ran: make(chan struct{})}
 	for _, name := range names {
 		rr.tracks[name] = trackers(cfg, cfg.Instance(name))
 	}
@@ -348,6 +351,7 @@ func (v *vrrpRuntime) runRouter(ctx context.Context, rr *routerRun) {
 		close(rr.done)
 	}()
 	go func() {
+		defer close(rr.ran)
 		if err := rr.r.Run(ctx); err != nil {
 			v.log.Error("VRRP router stopped", "router", rr.key, "err", err)
 		}
@@ -355,12 +359,15 @@ func (v *vrrpRuntime) runRouter(ctx context.Context, rr *routerRun) {
 }
 
 // stopRouter shuts rr down (a MASTER resigns with priority 0) and waits until its
-// last events are handled. Its VIPs go at the next reconcile: an instance whose
-// Router is not running is not MASTER.
+// last events are handled and Run has returned (the events channel closes before
+// Run closes its transport, and the shared socket must be released when stop or a
+// reload returns). Its VIPs go at the next reconcile: an instance whose Router is
+// not running is not MASTER.
 func (v *vrrpRuntime) stopRouter(rr *routerRun) {
 	if rr.cancel != nil {
 		rr.cancel()
 		<-rr.done
+		<-rr.ran
 	}
 	v.mu.Lock()
 	for _, name := range rr.names {
