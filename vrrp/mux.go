@@ -241,21 +241,15 @@ func (m *Mux) deliver(b []byte, info PacketInfo) {
 	}
 	src := info.Src.Unmap()
 	m.mu.RLock()
-	defer m.mu.RUnlock()
-	rt := &m.routes[b[1]]
-	ep := rt.multicast
-	for _, u := range rt.unicast {
-		if u.addr == src {
-			ep = u.ep
-			break
-		}
-	}
+	ep := m.route(b[1], src)
+	m.mu.RUnlock()
 	if ep == nil {
-		if len(rt.unicast) > 0 {
-			m.badSource.Add(1)
-		} else {
-			m.noEndpoint.Add(1)
-		}
+		return
+	}
+	if h := ep.handler.Load(); h != nil {
+		// The Router takes the packet in this goroutine: no copy, no wake-up.
+		(*h)(b, info)
+		m.delivered.Add(1)
 		return
 	}
 	// The endpoint owns exactly muxQueueLen slots, so when one is free the queue has
@@ -269,6 +263,27 @@ func (m *Mux) deliver(b []byte, info PacketInfo) {
 	default:
 		m.queueFull.Add(1)
 	}
+}
+
+// route returns the endpoint that owns a packet of VRID vrid from src, or nil after
+// counting why none does. m.mu is held for reading.
+func (m *Mux) route(vrid uint8, src netip.Addr) *muxEndpoint {
+	rt := &m.routes[vrid]
+	ep := rt.multicast
+	for _, u := range rt.unicast {
+		if u.addr == src {
+			ep = u.ep
+			break
+		}
+	}
+	if ep == nil {
+		if len(rt.unicast) > 0 {
+			m.badSource.Add(1)
+		} else {
+			m.noEndpoint.Add(1)
+		}
+	}
+	return ep
 }
 
 // muxSlot is one buffer of an endpoint's ring. Its data keeps its capacity from
@@ -286,8 +301,20 @@ type muxEndpoint struct {
 	queue chan *muxSlot // filled by the Mux, drained by ReadFrom
 	free  chan *muxSlot // slots ReadFrom has copied out
 
+	// handler, when set, takes packets in the Mux's goroutine instead of the queue.
+	handler atomic.Pointer[func([]byte, PacketInfo)]
+
 	closeOnce sync.Once
 	closed    chan struct{}
+}
+
+// SetPacketHandler implements PacketHandler: from now on the Mux's reading goroutine
+// calls h for every packet of this endpoint, with a buffer valid only during the call,
+// and ReadFrom only reports the end of the endpoint or the Mux. A Router uses it, so
+// that a packet costs neither a copy nor a goroutine wake-up; h must not block.
+func (ep *muxEndpoint) SetPacketHandler(h func(b []byte, info PacketInfo)) bool {
+	ep.handler.Store(&h)
+	return true
 }
 
 // ReadFrom implements Transport. It returns an error wrapping net.ErrClosed once the

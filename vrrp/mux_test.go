@@ -504,3 +504,62 @@ func benchReceive(b *testing.B, withMux bool) {
 		p.batch(b)
 	}
 }
+
+// An endpoint with a packet handler gets its packets in the Mux's goroutine, in
+// order and without a queue: a burst far beyond the ring's size loses nothing, and
+// ReadFrom then only reports the end.
+func TestMuxPacketHandler(t *testing.T) {
+	src := netip.MustParseAddr("192.0.2.11")
+	f := newFeed()
+	m := vrrp.NewMux(f)
+	ep := mustAttach(t, m, []uint8{7})
+	ph, ok := ep.(vrrp.PacketHandler)
+	if !ok {
+		t.Fatal("a Mux endpoint is not a vrrp.PacketHandler")
+	}
+	var mu sync.Mutex
+	var prios []uint8
+	if !ph.SetPacketHandler(func(b []byte, info vrrp.PacketInfo) {
+		if info.Src != src {
+			t.Errorf("handler got source %v, want %v", info.Src, src)
+		}
+		mu.Lock()
+		prios = append(prios, b[2])
+		mu.Unlock()
+	}) {
+		t.Fatal("SetPacketHandler = false")
+	}
+	const n = 500 // the ring holds 32
+	for i := range n {
+		f.send(advert(t, 7, uint8(i%250+1), src), src)
+	}
+	// Delivered counts a handled packet after its handler returned.
+	for deadline := time.Now().Add(10 * time.Second); m.Counters().Delivered < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters %+v: want %d delivered", m.Counters(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	if len(prios) != n {
+		t.Errorf("handler got %d packets, want %d", len(prios), n)
+	}
+	for i, p := range prios {
+		if p != uint8(i%250+1) {
+			t.Fatalf("packet %d has priority %d, want %d: out of order", i, p, i%250+1)
+		}
+	}
+	mu.Unlock()
+	if c := m.Counters(); c.Delivered != n || c.DropQueueFull != 0 {
+		t.Errorf("counters %+v: want all %d delivered, none dropped", c, n)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := ep.ReadFrom(make([]byte, 1500))
+		errc <- err
+	}()
+	m.Close()
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadFrom after Mux.Close = %v, want net.ErrClosed", err)
+	}
+}

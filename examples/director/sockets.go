@@ -112,6 +112,13 @@ type sockEndpoint struct {
 	once sync.Once
 }
 
+// SetPacketHandler implements vrrp.PacketHandler when the endpoint does, so that the
+// Router takes its packets in the Mux's goroutine (no copy, no wake-up per packet).
+func (e *sockEndpoint) SetPacketHandler(h func(b []byte, info vrrp.PacketInfo)) bool {
+	ph, ok := e.Transport.(vrrp.PacketHandler)
+	return ok && ph.SetPacketHandler(h)
+}
+
 // Close implements vrrp.Transport.
 func (e *sockEndpoint) Close() error {
 	var err error
