@@ -44,7 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.version, "vrrp-version", 3, "VRRP version, 2 or 3")
 	fs.StringVar(&o.advert, "advert-int", "0.5", "advert_int in seconds (fractions need VRRP version 3)")
 	fs.StringVar(&o.check, "check", "TCP_CHECK", "health check of the real servers: TCP_CHECK or HTTP_GET")
-	fs.StringVar(&o.scenario, "scenario", "seeds", "seeds (one VIP: failover, health checks, preemption, graceful stop) or active-active (two VIPs, each director MASTER of one)")
+	fs.StringVar(&o.scenario, "scenario", "seeds", "seeds (one VIP: failover, health checks, preemption, graceful stop) active-active (two VIPs, each director MASTER of one) or ecmp (three active directors behind a BGP/ECMP router, mh; needs BIRD 2)")
 	fs.IntVar(&o.mem, "mem", 2048, "memory of the qemu guest in MiB, when the host has no IPVS")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -55,8 +55,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.check != "TCP_CHECK" && o.check != "HTTP_GET" {
 		return o, fmt.Errorf("-check %q: want TCP_CHECK or HTTP_GET", o.check)
 	}
-	if o.scenario != "seeds" && o.scenario != "active-active" {
-		return o, fmt.Errorf("-scenario %q: want seeds or active-active", o.scenario)
+	if o.scenario != "seeds" && o.scenario != "active-active" && o.scenario != "ecmp" {
+		return o, fmt.Errorf("-scenario %q: want seeds, active-active or ecmp", o.scenario)
 	}
 	if o.version != 2 && o.version != 3 {
 		return o, fmt.Errorf("-vrrp-version %d: want 2 or 3", o.version)

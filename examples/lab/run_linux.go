@@ -48,7 +48,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	defer cleanup()
 
 	n := &narrator{out: stdout, start: time.Now()}
-	l, err := newLab(bins, labCluster(o))
+	build := newLab
+	if o.scenario == "ecmp" {
+		build = newECMPLab
+	}
+	l, err := build(bins, labCluster(o))
 	if err != nil {
 		return err
 	}
@@ -70,8 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}()
 	tell := story
-	if o.scenario == "active-active" {
+	switch o.scenario {
+	case "active-active":
 		tell = activeActiveStory
+	case "ecmp":
+		tell = ecmpStory
 	}
 	if err := tell(ctx, l, n); err != nil {
 		n.say("FAILED: %v", err)
@@ -86,6 +93,9 @@ func labCluster(o options) cluster {
 	c.Version, c.AdvertInt, c.Check = o.version, o.advert, o.check
 	if o.scenario == "active-active" {
 		activeActive(&c)
+	}
+	if o.scenario == "ecmp" {
+		return ecmpCluster(o)
 	}
 	return c
 }
@@ -200,6 +210,10 @@ func runInGuest(ctx context.Context, o options, stdout, stderr io.Writer) error 
 	args := []string{"-mem", fmt.Sprint(o.mem)}
 	for _, name := range []string{"lab", "director", "realserver"} {
 		args = append(args, "-file", bins[name]+":/bin/"+name)
+	}
+	if o.scenario == "ecmp" {
+		// BIRD and birdc with the libraries ldd lists.
+		args = append(args, "-copy", "bird", "-copy", "birdc")
 	}
 	args = append(args, "-exec", "/bin/lab "+strings.Join(o.guestArgs(), " "))
 	root, err := moduleRoot(ctx)
