@@ -18,7 +18,7 @@ staticcheck_version=v0.8.2
 # Packages whose TestIntegration tests need the guest's kernel (IPVS) or run there too.
 kernel_packages=(./ipvs/... ./examples/ipvsctl ./examples/minidirector ./examples/lab ./internal/...)
 # Host programs the kernel tests use inside the guest.
-guest_programs=(ipvsadm)
+guest_programs=(ipvsadm bird birdc)
 
 passed=0 failed=0 failures=()
 step() {

@@ -119,7 +119,9 @@ func routerBIRD() string {
 	fmt.Fprintf(&b, "router id %s;\nprotocol device {}\n", ecmpRouterLAN)
 	b.WriteString("protocol kernel { merge paths on; ipv4 { import none; export all; }; }\n")
 	b.WriteString(ecmpBFD)
-	fmt.Fprintf(&b, "template bgp dirs { local %s as 65000; bfd on; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5; ipv4 { import all; export none; }; }\n", ecmpRouterLAN)
+	// Passive: only the directors connect, so no connection collision resets a
+	// session (Cease) just after it came up.
+	fmt.Fprintf(&b, "template bgp dirs { local %s as 65000; passive on; bfd on; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5; ipv4 { import all; export none; }; }\n", ecmpRouterLAN)
 	for _, d := range ecmpDirectors {
 		fmt.Fprintf(&b, "protocol bgp %s from dirs { neighbor %s as 65001; }\n", d, ecmpLANAddrs[d])
 	}
