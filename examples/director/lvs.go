@@ -193,6 +193,11 @@ func healthCheck(c *kaconf.Check, alpha bool) health.Check {
 		}
 		hc.Checker = &health.ExecChecker{Argv: argv, Dynamic: c.MiscDynamic}
 		hc.Timeout = c.MiscTimeout
+	case kaconf.CheckDNS, kaconf.CheckUDP, kaconf.CheckPing, kaconf.CheckSMTP:
+		hc.Checker = probeChecker(c)
+	case kaconf.CheckFile:
+		// configure gives it its file and the real server's weight.
+		return fileCheck(c, nil, 0)
 	}
 	return hc
 }
@@ -306,6 +311,7 @@ func newLVSRuntime(ctx context.Context, log *slog.Logger, client *ipvs.Client, m
 // server whose checks did not change. It changes the model only; the reconciler
 // applies it.
 func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
+	initTrackFiles(l.log, cfg.TrackFiles)
 	var after []func()
 	l.mu.Lock()
 	l.rid = routerID(&cfg.Global)
@@ -338,6 +344,9 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 				for k := range rc.Checks {
 					name := checkName(vc, rc, k)
 					hc := healthCheck(&rc.Checks[k], vc.Alpha)
+					if ck := &rc.Checks[k]; ck.Type == kaconf.CheckFile {
+						hc = fileCheck(ck, cfg.TrackFile(ck.TrackFile), rc.Weight)
+					}
 					if _, ok := l.sched.Status(name); ok {
 						if err := l.sched.Update(name, hc); err != nil {
 							errs = append(errs, err)

@@ -14,6 +14,18 @@ type Config struct {
 	Instances      []Instance
 	SyncGroups     []SyncGroup
 	VirtualServers []VirtualServer
+	// TrackFiles are the track_file blocks.
+	TrackFiles []TrackFile
+}
+
+// TrackFile returns the track_file called name, or nil.
+func (c *Config) TrackFile(name string) *TrackFile {
+	for i := range c.TrackFiles {
+		if c.TrackFiles[i].Name == name {
+			return &c.TrackFiles[i]
+		}
+	}
+	return nil
 }
 
 // Script returns the vrrp_script called name, or nil.
@@ -426,6 +438,11 @@ const (
 	CheckHTTP CheckType = "HTTP_GET"
 	CheckSSL  CheckType = "SSL_GET"
 	CheckMisc CheckType = "MISC_CHECK"
+	CheckDNS  CheckType = "DNS_CHECK"
+	CheckUDP  CheckType = "UDP_CHECK"
+	CheckPing CheckType = "PING_CHECK"
+	CheckSMTP CheckType = "SMTP_CHECK"
+	CheckFile CheckType = "FILE_CHECK"
 )
 
 // Check is one health checker of a real server. Its timing fields are effective:
@@ -469,6 +486,56 @@ type Check struct {
 	MiscTimeout time.Duration
 	// MiscDynamic is misc_dynamic: exit codes 2..255 set the weight to code-2.
 	MiscDynamic bool
+
+	// DNSType is DNS_CHECK's type, upper case: A, NS, CNAME, SOA, MX, TXT, AAAA,
+	// RRSIG or DNSKEY; default SOA (keepalived check_dns.h).
+	DNSType string
+	// DNSName is DNS_CHECK's name: default "" (the root, keepalived check_dns.h).
+	DNSName string
+
+	// UDPPayload is UDP_CHECK's payload (written as hex), nil for an empty datagram.
+	UDPPayload []byte
+	// UDPRequireReply is require_reply: a reply must come back. UDPReply is its
+	// optional hex data and UDPReplyMask the wildcard bits (an X nibble sets 0xf), nil
+	// without wildcards. keepalived compares the first min(len(reply), len(UDPReply))
+	// bytes and, only when UDPReply is set, requires the reply's length to be within
+	// UDPMinReply..UDPMaxReply (min_reply_length, max_reply_length: default 0 and 255,
+	// keepalived check_udp.c).
+	UDPRequireReply bool
+	UDPReply        []byte
+	UDPReplyMask    []byte
+	UDPMinReply     int
+	UDPMaxReply     int
+
+	// HeloName is SMTP_CHECK's helo_name: default "smtpchecker.keepalived.org"
+	// (keepalived check_smtp.h).
+	HeloName string
+
+	// TrackFile is FILE_CHECK's track_file, the name of a top-level track_file;
+	// FileWeight and FileReverse are its weight line: default the track_file's.
+	TrackFile   string
+	FileWeight  int
+	FileReverse bool
+}
+
+// TrackFile is a top-level track_file (or the older vrrp_track_file): a file holding
+// an integer. FILE_CHECK reads it for a real server: with weight 0 a non-zero value
+// means down (reverse: a zero value means down); otherwise value*weight (negated with
+// reverse) is added to the real server's weight, as keepalived 2.2.7 does
+// (track_file.c).
+type TrackFile struct {
+	Pos  Pos
+	Name string
+	// File is file, the path. Required.
+	File string
+	// Weight is weight, -254..254: default 1. Reverse is "weight N reverse".
+	Weight  int
+	Reverse bool
+	// InitFile is init_file: create the file with InitValue (default 0) when it does
+	// not exist; InitOverwrite ("overwrite") writes it even when it does.
+	InitFile      bool
+	InitValue     int
+	InitOverwrite bool
 }
 
 // URL is one url {} of an HTTP_GET or SSL_GET.

@@ -2,6 +2,7 @@ package kaconf
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,7 +10,7 @@ import (
 )
 
 // Format writes c as a canonical keepalived.conf: global_defs, then the vrrp_scripts,
-// vrrp_instances, vrrp_sync_groups and virtual_servers in order, three-space indents,
+// vrrp_instances, vrrp_sync_groups, track_files and virtual_servers in order, three-space indents,
 // keepalived's current keyword names (retry, not nb_get_retry), every defaulted value
 // of the blocks below global_defs written out, and global_defs values left out when
 // they equal keepalived's defaults. Reading the output gives back c (positions aside).
@@ -27,6 +28,9 @@ func Format(c *Config) []byte {
 	}
 	for i := range c.SyncGroups {
 		formatGroup(w, &c.SyncGroups[i])
+	}
+	for i := range c.TrackFiles {
+		formatTrackFile(w, &c.TrackFiles[i])
 	}
 	for i := range c.VirtualServers {
 		formatVS(w, &c.VirtualServers[i])
@@ -429,6 +433,16 @@ func formatRS(w *writer, rs *RealServer) {
 
 func formatCheck(w *writer, c *Check) {
 	w.open(string(c.Type))
+	if c.Type == CheckFile {
+		w.line("track_file", word(c.TrackFile))
+		if c.FileReverse {
+			w.line("weight", strconv.Itoa(c.FileWeight), "reverse")
+		} else {
+			w.num("weight", c.FileWeight)
+		}
+		w.close()
+		return
+	}
 	if c.Type == CheckMisc {
 		w.cmd("misc_path", c.Misc)
 		w.secs("misc_timeout", c.MiscTimeout)
@@ -448,6 +462,28 @@ func formatCheck(w *writer, c *Check) {
 	w.secs("delay_before_retry", c.DelayBeforeRetry)
 	w.secs("delay_loop", c.DelayLoop)
 	w.secs("warmup", c.Warmup)
+	switch c.Type {
+	case CheckDNS:
+		w.line("type", c.DNSType)
+		if c.DNSName != "" {
+			w.line("name", word(c.DNSName))
+		}
+	case CheckUDP:
+		if c.UDPPayload != nil {
+			w.line("payload", hex.EncodeToString(c.UDPPayload))
+		}
+		if c.UDPRequireReply {
+			if c.UDPReply != nil {
+				w.line("require_reply", hexMasked(c.UDPReply, c.UDPReplyMask))
+			} else {
+				w.line("require_reply")
+			}
+		}
+		w.num("min_reply_length", c.UDPMinReply)
+		w.num("max_reply_length", c.UDPMaxReply)
+	case CheckSMTP:
+		w.line("helo_name", word(c.HeloName))
+	}
 	if c.Type == CheckHTTP || c.Type == CheckSSL {
 		w.str("virtualhost", c.Virtualhost)
 		if c.Type == CheckSSL {
@@ -470,6 +506,44 @@ func formatCheck(w *writer, c *Check) {
 			w.str("virtualhost", u.Virtualhost)
 			w.close()
 		}
+	}
+	w.close()
+}
+
+// hexMasked writes bytes as hex with X for the nibbles mask wildcards.
+func hexMasked(b, mask []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for i, v := range b {
+		var m byte
+		if i < len(mask) {
+			m = mask[i]
+		}
+		for _, sh := range []uint{4, 0} {
+			if m>>sh&0xf != 0 {
+				out = append(out, 'X')
+			} else {
+				out = append(out, digits[v>>sh&0xf])
+			}
+		}
+	}
+	return string(out)
+}
+
+func formatTrackFile(w *writer, t *TrackFile) {
+	w.open("track_file", word(t.Name))
+	w.line("file", word(t.File))
+	if t.Reverse {
+		w.line("weight", strconv.Itoa(t.Weight), "reverse")
+	} else {
+		w.num("weight", t.Weight)
+	}
+	if t.InitFile {
+		parts := []string{"init_file", strconv.Itoa(t.InitValue)}
+		if t.InitOverwrite {
+			parts = append(parts, "overwrite")
+		}
+		w.line(parts...)
 	}
 	w.close()
 }

@@ -5,7 +5,8 @@ import "sort"
 // Keywords returns the keywords the reader supports, per block. The keys are block
 // names ("" for the top level, then "global_defs", "vrrp_script", "vrrp_instance",
 // "authentication", "vrrp_sync_group", "virtual_server", "real_server", "TCP_CHECK",
-// "HTTP_GET", "SSL_GET", "MISC_CHECK", "url") and the options of the line-valued
+// "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
+// "SMTP_CHECK", "FILE_CHECK", "url", "track_file", "vrrp_track_file") and the options of the line-valued
 // blocks ("virtual_ipaddress", "track_script", "track_interface", "lvs_sync_daemon").
 // Each list is sorted. The lists are built from the tables the reader itself uses,
 // so documentation checked against them cannot drift from the code. "include" is
@@ -29,7 +30,9 @@ func Keywords() map[string][]string {
 	}
 	m[""] = append(m[""], "include")
 	sort.Strings(m[""])
-	for _, ct := range []CheckType{CheckTCP, CheckHTTP, CheckSSL, CheckMisc} {
+	m["track_file"] = trackFileTable().keywords()
+	m["vrrp_track_file"] = m["track_file"]
+	for _, ct := range checkTypes {
 		m[string(ct)] = checkTable(ct).keywords()
 	}
 	return m

@@ -66,7 +66,12 @@ type checkRaw struct {
 	opts checkOpts
 	// nbGetRetry is the nb_get_retry line, for its warning.
 	nbGetRetry *node
+	// fileWeight: FILE_CHECK's weight line was given.
+	fileWeight bool
 }
+
+// checkTypes are the checker blocks of a real_server, in keepalived.conf(5)'s order.
+var checkTypes = []CheckType{CheckTCP, CheckHTTP, CheckSSL, CheckMisc, CheckDNS, CheckUDP, CheckPing, CheckSMTP, CheckFile}
 
 func vsTable() table[vsRaw] {
 	tb := table[vsRaw]{
@@ -178,7 +183,7 @@ func rsTable() table[rsRaw] {
 		"smtp_alert":         flagEntry(func(t *rsRaw, b bool) { t.rs.SMTPAlert = b }),
 	}
 	checkOptEntries(tb, func(t *rsRaw) *checkOpts { return &t.opts })
-	for _, ct := range []CheckType{CheckTCP, CheckHTTP, CheckSSL, CheckMisc} {
+	for _, ct := range checkTypes {
 		tb[string(ct)] = entry[rsRaw]{block: true, fn: func(d *decoder, n *node, t *rsRaw) {
 			c := &checkRaw{c: Check{Pos: n.pos, Type: ct}, node: n}
 			c.seen = decode(d, string(ct), n.children, c, cachedTable(d, string(ct), func() table[checkRaw] { return checkTable(ct) }))
@@ -189,6 +194,9 @@ func rsTable() table[rsRaw] {
 }
 
 func checkTable(ct CheckType) table[checkRaw] {
+	if ct == CheckFile {
+		return fileCheckTable()
+	}
 	tb := table[checkRaw]{}
 	checkOptEntries(tb, func(t *checkRaw) *checkOpts { return &t.opts })
 	if ct == CheckMisc {
@@ -224,8 +232,13 @@ func checkTable(ct CheckType) table[checkRaw] {
 			t.nbGetRetry = n
 		}
 	}}
-	if ct == CheckTCP {
+	switch ct {
+	case CheckTCP:
 		return tb
+	case CheckDNS, CheckUDP, CheckPing, CheckSMTP:
+		// keepalived 2.2.7 reads nb_get_retry only in HTTP_GET and SSL_GET.
+		delete(tb, "nb_get_retry")
+		return extraCheckTable(ct, tb)
 	}
 	tb["virtualhost"] = strEntry(func(t *checkRaw, s string) { t.c.Virtualhost = s })
 	tb["url"] = entry[checkRaw]{block: true, fn: func(d *decoder, n *node, t *checkRaw) {
@@ -289,7 +302,7 @@ func urlTable() table[URL] {
 }
 
 // resolveVS fills a virtual server's defaults, then its real servers' and checkers'.
-func resolveVS(d *decoder, g *Global, r *vsRaw) {
+func resolveVS(d *decoder, g *Global, tfs map[string]*TrackFile, r *vsRaw) {
 	vs, s := &r.vs, r.seen
 	vs.DelayLoop = r.opts.delayLoop.or(defaultDelayLoop)
 	if _, set := s["lb_algo"]; !set {
@@ -357,6 +370,10 @@ func resolveVS(d *decoder, g *Global, r *vsRaw) {
 			rs.SMTPAlert = defaultAlert(g.SMTPAlertChecker, g.SMTPAlert, true)
 		}
 		for _, cr := range rr.chks {
+			if !resolveExtraCheck(d, tfs, cr) {
+				rs.Checks = append(rs.Checks, cr.c)
+				continue
+			}
 			resolveCheck(d, r, rr, cr)
 			rs.Checks = append(rs.Checks, cr.c)
 		}
@@ -384,6 +401,9 @@ func resolveCheck(d *decoder, v *vsRaw, r *rsRaw, cr *checkRaw) {
 		retry = 0
 	case CheckHTTP, CheckSSL:
 		dbr = 3 * time.Second
+	case CheckDNS:
+		// keepalived check_dns.c: retry 3, delay_before_retry the delay_loop.
+		retry, dbr = 3, c.DelayLoop
 	}
 	c.Retry = cr.opts.retry.or(r.opts.retry.or(v.opts.retry.or(retry)))
 	c.DelayBeforeRetry = inherit(func(o *checkOpts) optDur { return o.delayBeforeRetry }, dbr)
@@ -404,7 +424,7 @@ func resolveCheck(d *decoder, v *vsRaw, r *rsRaw, cr *checkRaw) {
 	if _, set := cr.seen["connect_port"]; !set {
 		c.ConnectPort = r.checkPort
 	}
-	if c.ConnectPort == 0 {
+	if c.ConnectPort == 0 && c.Type != CheckPing {
 		d.errf(cr.node, ErrValue, "%s has no port to connect to (set connect_port)", c.Type)
 	}
 	if n := cr.nbGetRetry; n != nil {
@@ -415,7 +435,7 @@ func resolveCheck(d *decoder, v *vsRaw, r *rsRaw, cr *checkRaw) {
 			d.warn(n, "nb_get_retry is the old name of retry (keepalived 2.2.7 reads it the same way but calls it deprecated)")
 		}
 	}
-	if c.Type == CheckTCP {
+	if c.Type != CheckHTTP && c.Type != CheckSSL {
 		return
 	}
 	if c.Virtualhost == "" {

@@ -83,6 +83,7 @@ type state struct {
 	insts   []*instRaw
 	groups  []*groupRaw
 	vss     []*vsRaw
+	tfiles  []TrackFile
 }
 
 func topTable() table[state] {
@@ -114,6 +115,8 @@ func topTable() table[state] {
 			r.seen = decode(d, "vrrp_sync_group", n.children, r, cachedTable(d, "vrrp_sync_group", syncGroupTable))
 			st.groups = append(st.groups, r)
 		}},
+		"track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
+		"vrrp_track_file": {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
 			switch n.arg(0) {
@@ -181,8 +184,18 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	for _, r := range st.groups {
 		cfg.SyncGroups = append(cfg.SyncGroups, r.g)
 	}
+	tfs := map[string]*TrackFile{}
+	for i := range st.tfiles {
+		tf := &st.tfiles[i]
+		if prev := tfs[tf.Name]; prev != nil {
+			d.add(&Error{Pos: tf.Pos, Keyword: "track_file", Err: fmt.Errorf("%w: track_file %s is already defined at %s", ErrReference, tf.Name, prev.Pos)})
+			continue
+		}
+		tfs[tf.Name] = tf
+		cfg.TrackFiles = append(cfg.TrackFiles, *tf)
+	}
 	for _, r := range st.vss {
-		resolveVS(d, &cfg.Global, r)
+		resolveVS(d, &cfg.Global, tfs, r)
 	}
 	crossCheckLVS(d, st.vss)
 	for _, r := range st.vss {
@@ -224,4 +237,10 @@ func comparePos(a, b Pos) int {
 		return c
 	}
 	return a.Line - b.Line
+}
+
+func trackFileEntry(d *decoder, n *node, st *state) {
+	if tf, ok := readTrackFile(d, n); ok {
+		st.tfiles = append(st.tfiles, tf)
+	}
 }
