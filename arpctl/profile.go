@@ -8,8 +8,10 @@ import (
 
 // Entry is one setting and its value.
 type Entry struct {
+	// Setting is the sysctl and its scope.
 	Setting Setting
-	Value   int
+	// Value is what the profile sets it to.
+	Value int
 	// Optional marks an entry that is skipped when its interface does not exist (such
 	// as tunl0 before the ipip module is loaded). It is rendered with a leading "-"
 	// in sysctl.d, which systemd-sysctl reads as "ignore a failure".
@@ -19,7 +21,8 @@ type Entry struct {
 // Profile is an ordered list of settings that together make a role.
 type Profile struct {
 	// Name says what the profile is for; SysctlD prints it as a comment.
-	Name    string
+	Name string
+	// Entries are applied in order, and restored in reverse.
 	Entries []Entry
 }
 
@@ -152,9 +155,10 @@ func (p Profile) SysctlD() string {
 
 // Change is one setting that Apply changed, with its old and new values.
 type Change struct {
+	// Setting is the sysctl that changed.
 	Setting Setting
-	Old     int
-	New     int
+	// Old is its value before Apply, New the value Apply wrote.
+	Old, New int
 }
 
 // Snapshot is what a profile's Apply found, so that Restore puts it back.

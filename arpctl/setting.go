@@ -145,8 +145,10 @@ func (s Scope) IsInterface() bool { return s != All && s != Default && s != "" }
 // Setting is one sysctl in one scope. Global keys (Key.Global) take the empty Scope;
 // every other Key needs one.
 type Setting struct {
+	// Scope is the interface, all or default; empty for a global key.
 	Scope Scope
-	Key   Key
+	// Key is the sysctl's name within its scope.
+	Key Key
 }
 
 // String returns the setting's sysctl name, such as net.ipv4.conf.all.arp_ignore.

@@ -53,6 +53,7 @@ func (k EventKind) String() string {
 
 // Event is one change that Watch reports.
 type Event struct {
+	// Kind says what changed.
 	Kind EventKind
 	// Interface is the interface's name (empty for Overrun).
 	Interface string
