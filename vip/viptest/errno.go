@@ -5,6 +5,8 @@ import "strconv"
 // Errno is a Linux errno number as the fake puts it in its netlink error replies. The
 // rtnetlink protocol is Linux's, so the numbers are Linux's on every OS the fake runs
 // on; on Linux, github.com/mdlayher/netlink reports them as the equal syscall.Errno.
+// On Linux an Errno also matches that syscall.Errno in errors.Is, and what it matches
+// (errors.Is(viptest.EPERM, os.ErrPermission)); elsewhere it matches only itself.
 type Errno int32
 
 // The errnos the fake answers with, and a few that tests commonly inject with FailNext
