@@ -25,6 +25,20 @@ type TCPChecker struct {
 	MaxRead int
 }
 
+// TCPCheckerFor returns a connect-only TCPChecker for ap, the form in which package
+// ipvs and netip-based code hold a real server (netip.AddrPortFrom(d.Address,
+// d.Port) for an ipvs.Destination d). It sets Address to ap's host:port form
+// ("192.0.2.1:80", "[2001:db8::1]:80"), which the connect-only path parses back
+// without name resolution; set the other fields on the result as needed. An invalid
+// ap (the zero value) gives a checker whose Check fails.
+func TCPCheckerFor(ap netip.AddrPort) *TCPChecker {
+	if !ap.IsValid() {
+		// AddrPort.String gives "invalid AddrPort", which a dial would try to resolve.
+		return &TCPChecker{}
+	}
+	return &TCPChecker{Address: ap.String()}
+}
+
 // Check implements Checker.
 func (c *TCPChecker) Check(ctx context.Context) (Result, error) {
 	ctx, cancel, deadline := withDeadline(ctx)

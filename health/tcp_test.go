@@ -115,3 +115,34 @@ func TestExpectMatch(t *testing.T) {
 		})
 	}
 }
+
+// TestTCPCheckerFor: a checker built from a netip.AddrPort has the host:port Address
+// that the string form would have, connects to it, and an invalid AddrPort fails.
+func TestTCPCheckerFor(t *testing.T) {
+	for _, tt := range []struct {
+		ap   netip.AddrPort
+		want string
+	}{
+		{netip.MustParseAddrPort("192.0.2.1:80"), "192.0.2.1:80"},
+		{netip.MustParseAddrPort("[2001:db8::1]:443"), "[2001:db8::1]:443"},
+		{netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.1"), 8080), "[::ffff:192.0.2.1]:8080"},
+	} {
+		if got := TCPCheckerFor(tt.ap).Address; got != tt.want {
+			t.Errorf("TCPCheckerFor(%v).Address = %q, want %q", tt.ap, got, tt.want)
+		}
+	}
+
+	up := listenTCP(t, func(c net.Conn) {})
+	c := TCPCheckerFor(netip.MustParseAddrPort(up))
+	if c.Address != up {
+		t.Errorf("Address = %q, want %q", c.Address, up)
+	}
+	checkErr(t, c, 5*time.Second, nil)
+	checkErr(t, TCPCheckerFor(netip.MustParseAddrPort(closedPort(t, "tcp"))), 5*time.Second, syscall.ECONNREFUSED)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := TCPCheckerFor(netip.AddrPort{}).Check(ctx); err == nil {
+		t.Error("Check of TCPCheckerFor(netip.AddrPort{}) succeeded")
+	}
+}
