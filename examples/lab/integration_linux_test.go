@@ -195,6 +195,26 @@ func TestIntegrationDirectRouting(t *testing.T) {
 			if len(fromAddr) != 1 || fromAddr[l.c.VIP] == 0 {
 				t.Errorf("source addresses of replies: %v; want only %s", fromAddr, l.c.VIP)
 			}
+			// What an operator reads: `director status` shows dir1 MASTER of VI_1 and
+			// both real servers.
+			table, err := l.directorStatus(context.Background(), "dir1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			master := false
+			for _, line := range strings.Split(table, "\n") {
+				if f := strings.Fields(line); len(f) > 1 && f[0] == "VI_1" && f[1] == "MASTER" {
+					master = true
+				}
+			}
+			if !master {
+				t.Errorf("director status does not show VI_1 MASTER:\n%s", table)
+			}
+			for _, want := range []string{l.c.VIP.String(), l.hosts["rs1"].addr.String(), l.hosts["rs2"].addr.String()} {
+				if !strings.Contains(table, want) {
+					t.Errorf("director status lacks %s:\n%s", want, table)
+				}
+			}
 		})
 	}
 }

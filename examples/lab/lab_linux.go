@@ -564,3 +564,28 @@ func exchangeBuffered(conn net.Conn, br *bufio.Reader) (reply, error) {
 	r.peer, _ = netip.ParseAddrPort(conn.RemoteAddr().String())
 	return r, nil
 }
+
+// directorStatus asks the named director for its status file (SIGUSR1) and returns
+// what `director status -file` prints of it: the table an operator reads.
+func (l *lab) directorStatus(ctx context.Context, name string) (string, error) {
+	p := l.directors[name]
+	if p == nil || p.exited() {
+		return "", fmt.Errorf("%s is not running", name)
+	}
+	file := filepath.Join(l.dir, name+".json")
+	_ = os.Remove(file)
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return "", err
+	}
+	if err := poll(ctx, 10*time.Second, func() (bool, error) {
+		_, err := os.Stat(file) // written to a temporary file and renamed
+		return err == nil, nil
+	}); err != nil {
+		return "", fmt.Errorf("%s wrote no status file after SIGUSR1: %w", name, err)
+	}
+	out, err := exec.CommandContext(ctx, l.bins.director, "status", "-file", file).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("director status -file %s: %w: %s", file, err, out)
+	}
+	return strings.TrimRight(string(out), "\n"), nil
+}

@@ -178,6 +178,11 @@ func story(ctx context.Context, l *lab, n *narrator) error {
 	}
 	pool, _ := l.pool(ctx, "dir1")
 	n.say("dir1's IPVS table: %s:80 -> %v", c.VIP, fmtPool(pool))
+	table, err := l.directorStatus(ctx, "dir1")
+	if err != nil {
+		return err
+	}
+	n.say("`director status` on dir1 (from its SIGUSR1 status file):\n%s", table)
 
 	// 1. Round robin, direct routing.
 	capt, err := startCapture(l.hosts["client"].ns, c.VIP)
