@@ -25,6 +25,13 @@ func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error
 		for _, w := range missingInterfaces(cfg, interfaceExists) {
 			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}
+		// keepalived -t fails on a script it would refuse (its exit code for a
+		// security error); the daemon only logs and skips it, as keepalived does.
+		_, serrs, swarns := newScriptPolicy(cfg, systemUsers)
+		for _, w := range swarns {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+		err = errors.Join(serrs...)
 	}
 	if err != nil {
 		for _, e := range splitErrors(err) {
@@ -49,6 +56,15 @@ func loadConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Con
 	}
 	if err != nil {
 		return nil, fmt.Errorf("director: %s: invalid configuration:\n%w", name, err)
+	}
+	// Scripts refused by enable_script_security or with an unknown user are not run
+	// (scripts.go), and said so here, as keepalived starts without them.
+	_, serrs, swarns := newScriptPolicy(cfg, systemUsers)
+	for _, w := range swarns {
+		log.Warn("script security", "warning", w)
+	}
+	for _, e := range serrs {
+		log.Warn("script security", "refused", e.Error())
 	}
 	return cfg, nil
 }

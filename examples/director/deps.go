@@ -8,10 +8,10 @@ import (
 	"net/netip"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lvskit/lvskit/arpctl"
-	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/route"
 	"github.com/lvskit/lvskit/vip"
@@ -41,9 +41,9 @@ func linuxDeps() deps {
 			return err == nil && ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
 		},
 		watch: watchKernel,
+		// A vrrp_script succeeds when it exits 0, run as its user (scriptsec.go).
 		probe: func(ctx context.Context, argv []string) bool {
-			_, err := (&health.ExecChecker{Argv: argv}).Check(ctx)
-			return err == nil
+			return runCommand(ctx, argv) == nil
 		},
 		exec: runCommand,
 		routes: func(table uint32) (routeAnnouncer, error) {
@@ -64,9 +64,16 @@ func linuxDeps() deps {
 }
 
 // runCommand runs argv without a shell, as keepalived runs its scripts, until it
-// exits or ctx ends.
+// exits or ctx ends, as the user and group ctx carries (withScriptCred; none: the
+// director's own) with no supplementary groups. The script gets a process group of
+// its own, killed whole when ctx ends, so what it started does not outlive it.
 func runCommand(ctx context.Context, argv []string) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c := scriptCredFrom(ctx); c != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID}
+	}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil && len(out) > 0 {

@@ -29,11 +29,16 @@ type scriptRunner struct {
 	ctx   context.Context // ends when the director has stopped
 	bg    sync.WaitGroup  // background scripts and notify workers
 
-	// mu guards queues and loops. It is a leaf lock: no script runs under it.
+	// mu guards queues, loops and policy. It is a leaf lock: no script runs under it.
 	mu     sync.Mutex
 	queues map[string]chan []string
 	closed bool
 	loops  *scriptLoops
+	// policy says who runs each script of the running configuration and which are
+	// refused (scriptsec.go); nil runs everything as the director's user.
+	policy *scriptPolicy
+	// users resolves script_user and user; tests replace it.
+	users userDB
 }
 
 // scriptLoops are the running vrrp_script loops.
@@ -44,7 +49,8 @@ type scriptLoops struct {
 
 func newScriptRunner(ctx context.Context, log *slog.Logger, exec func(context.Context, []string) error,
 	probe func(context.Context, []string) bool) *scriptRunner {
-	return &scriptRunner{log: log, exec: exec, probe: probe, ctx: ctx, queues: map[string]chan []string{}}
+	return &scriptRunner{log: log, exec: exec, probe: probe, ctx: ctx, queues: map[string]chan []string{},
+		users: systemUsers}
 }
 
 // notify queues argv on the named queue (an instance's), never waiting; a full queue
@@ -83,12 +89,25 @@ func (s *scriptRunner) dropQueue(queue string) {
 func (s *scriptRunner) worker(q chan []string) {
 	defer s.bg.Done()
 	for argv := range q {
-		ctx, cancel := context.WithTimeout(s.ctx, scriptTimeout)
+		d := s.decide(argv)
+		if d.refused != nil {
+			s.log.Warn("notify script not run", "script", argv, "err", d.refused)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(withScriptCred(s.ctx, d.cred), scriptTimeout)
 		if err := s.exec(ctx, argv); err != nil {
 			s.log.Warn("notify script failed", "script", argv, "err", err)
 		}
 		cancel()
 	}
+}
+
+// decide returns the running configuration's decision for argv.
+func (s *scriptRunner) decide(argv []string) scriptDecision {
+	s.mu.Lock()
+	p := s.policy
+	s.mu.Unlock()
+	return p.lookup(argv)
 }
 
 // runAsync runs a script in the background, bounded in time.
@@ -108,7 +127,12 @@ func (s *scriptRunner) runSync(c *kaconf.Command) {
 	if c == nil || len(c.Args) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), scriptTimeout)
+	d := s.decide(c.Args)
+	if d.refused != nil {
+		s.log.Warn("script not run", "script", c.Args, "err", d.refused)
+		return
+	}
+	ctx, cancel := context.WithTimeout(withScriptCred(context.WithoutCancel(s.ctx), d.cred), scriptTimeout)
 	defer cancel()
 	if err := s.exec(ctx, c.Args); err != nil {
 		s.log.Warn("script failed", "script", c.Args, "err", err)
@@ -157,9 +181,15 @@ func notifyArgs(generic, master, backup, fault, stop *kaconf.Command, kind, name
 // restartLoops replaces the running vrrp_script loops with those cfg's instances
 // track; each result goes to feed. A script's tracker state lives in the VRRP
 // engine (rise and fall counts), so restarting a loop on a reload changes nothing
-// but the timing of its next run.
+// but the timing of its next run. It also takes cfg's script users and security
+// (scriptsec.go) for every script run from now on; a vrrp_script the policy refuses
+// gets no loop, as keepalived disables it, and is never fed.
 func (s *scriptRunner) restartLoops(cfg *kaconf.Config, feed func(script string, ok bool)) {
 	s.stopLoops()
+	policy, _, _ := newScriptPolicy(cfg, s.users)
+	s.mu.Lock()
+	s.policy = policy
+	s.mu.Unlock()
 	used := map[string]bool{}
 	for _, in := range cfg.Instances {
 		for _, ts := range in.TrackScripts {
@@ -172,10 +202,15 @@ func (s *scriptRunner) restartLoops(cfg *kaconf.Config, feed func(script string,
 		if !used[sc.Name] || len(sc.Command.Args) == 0 {
 			continue
 		}
+		d := policy.lookup(sc.Command.Args)
+		if d.refused != nil {
+			s.log.Warn("vrrp_script disabled", "name", sc.Name, "err", d.refused)
+			continue
+		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			s.loop(ctx, sc, feed)
+			s.loop(withScriptCred(ctx, d.cred), sc, feed)
 		}()
 	}
 	s.mu.Lock()
