@@ -99,3 +99,18 @@ func (a Address) Validate() error {
 	}
 	return nil
 }
+
+// HostAddresses returns addrs as host addresses (/32 or /128) on iface: the form of
+// the virtual addresses a vrrp.Status or vrrp.Config carries, ready for Client.Add.
+// Invalid addresses are skipped; an IPv4-mapped IPv6 address becomes IPv4.
+func HostAddresses(iface string, addrs []netip.Addr) []Address {
+	out := make([]Address, 0, len(addrs))
+	for _, a := range addrs {
+		if !a.IsValid() {
+			continue
+		}
+		a = a.Unmap()
+		out = append(out, Address{Interface: iface, Prefix: netip.PrefixFrom(a, a.BitLen())})
+	}
+	return out
+}
