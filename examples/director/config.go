@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/ipvs"
 )
 
 // checkFile is -t: it reads the file, prints every warning and error (each starting
@@ -152,4 +153,18 @@ func missingInterfaces(cfg *kaconf.Config, exists func(string) bool) []string {
 		check(cfg.Global.Pos, sd.Interface, "lvs_sync_daemon")
 	}
 	return out
+}
+
+// applyLVSTimeouts sets global_defs lvs_timeouts on IPVS, as keepalived does once at
+// start; a zero field leaves the kernel's value, and a file without lvs_timeouts
+// changes nothing. Not yet called by the daemon: the LVS runtime's start (daemon.go
+// applyLVS) is where it belongs, right after IPVS is opened.
+func applyLVSTimeouts(ctx context.Context, c *ipvs.Client, t kaconf.LVSTimeouts) error {
+	if t == (kaconf.LVSTimeouts{}) {
+		return nil
+	}
+	if err := c.SetTimeouts(ctx, ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}); err != nil {
+		return fmt.Errorf("director: lvs_timeouts: %w", err)
+	}
+	return nil
 }

@@ -97,6 +97,9 @@ type Global struct {
 	LVSSyncDaemon *SyncDaemon
 	// LVSFlush is lvs_flush: flush IPVS at start.
 	LVSFlush bool
+	// LVSTimeouts is lvs_timeouts: the IPVS connection timeouts to set at start;
+	// a zero field leaves the kernel's value (900 s, 120 s, 300 s unless changed).
+	LVSTimeouts LVSTimeouts
 
 	// VRRPVersion is vrrp_version, the default for instances: 2 (keepalived.conf(5);
 	// IPv6 instances use 3 regardless).
@@ -160,6 +163,12 @@ type SyncDaemon struct {
 	TTL    int
 	// Group is the multicast group; invalid means the kernel's 224.0.0.81.
 	Group netip.Addr
+}
+
+// LVSTimeouts is global_defs lvs_timeouts [tcp N] [tcpfin N] [udp N], in whole
+// seconds, 0..2678400 each (keepalived's LVS_MAX_TIMEOUT, 31 days).
+type LVSTimeouts struct {
+	TCP, TCPFin, UDP time.Duration
 }
 
 // Script is a vrrp_script.

@@ -57,7 +57,6 @@ var corpusKnown = map[string]struct {
 	// Features the director does not implement (guide: Rejected keywords), refused by
 	// name rather than run without.
 	"realworld/rw01_zillow_linuxgateway.conf":        {refuse: "garp_master_delay: unknown or unsupported keyword: not a keyword of global_defs", why: "invalid for keepalived too; use_vmac also (guide)"},
-	"realworld/rw14_snemarch_dns-doodle.conf":        {refuse: "lvs_timeouts: unknown or unsupported keyword", why: "lvs_timeouts (guide)"},
 	"upstream/keepalived.conf.IPv6":                  {refuse: "virtual_server_group: unknown or unsupported keyword", why: "virtual_server_group (guide)"},
 	"upstream/keepalived.conf.PING_CHECK":            {refuse: "PING_CHECK: unknown or unsupported keyword", why: "PING_CHECK (guide)"},
 	"upstream/keepalived.conf.SMTP_CHECK":            {refuse: "SMTP_CHECK: unknown or unsupported keyword", why: "SMTP_CHECK (guide)"},

@@ -19,7 +19,7 @@
 // # The subset
 //
 // Keywords lists what is supported, per block. In short: global_defs (router_id,
-// notification email and SMTP settings, lvs_sync_daemon, lvs_flush, vrrp_version,
+// notification email and SMTP settings, lvs_sync_daemon, lvs_flush, lvs_timeouts, vrrp_version,
 // vrrp_mcast_group4/6, the vrrp_garp_* family, vrrp_min_garp, vrrp_strict and the other
 // VRRP flags, script_user, enable_script_security); vrrp_script; vrrp_instance (state,
 // interface, virtual_router_id, priority, advert_int with fractions, version, nopreempt,

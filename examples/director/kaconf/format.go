@@ -186,6 +186,18 @@ func formatGlobal(w *writer, g *Global) {
 		w.line(parts...)
 	}
 	w.flag("lvs_flush", g.LVSFlush)
+	if lt := g.LVSTimeouts; lt != (LVSTimeouts{}) {
+		parts := []string{"lvs_timeouts"}
+		for _, o := range []struct {
+			key string
+			v   time.Duration
+		}{{"tcp", lt.TCP}, {"tcpfin", lt.TCPFin}, {"udp", lt.UDP}} {
+			if o.v != 0 {
+				parts = append(parts, o.key, strconv.Itoa(int(o.v/time.Second)))
+			}
+		}
+		w.line(parts...)
+	}
 	if g.VRRPVersion != d.VRRPVersion {
 		w.num("vrrp_version", g.VRRPVersion)
 	}

@@ -27,6 +27,7 @@ func Keywords() map[string][]string {
 		"track_script":      {"no_reverse", "reverse", "weight"},
 		"track_interface":   {"noreverse", "reverse", "weight"},
 		"lvs_sync_daemon":   {"group", "id", "inst", "maxlen", "port", "ttl"},
+		"lvs_timeouts":      {"tcp", "tcpfin", "udp"},
 	}
 	m[""] = append(m[""], "include")
 	sort.Strings(m[""])

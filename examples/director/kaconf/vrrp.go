@@ -71,6 +71,7 @@ func globalTable() table[globalRaw] {
 		"no_email_faults":      bareEntry(func(t *globalRaw) { t.g.NoEmailFaults = true }),
 		"lvs_sync_daemon":      {min: 1, max: 13, fn: lvsSyncDaemon},
 		"lvs_flush":            bareEntry(func(t *globalRaw) { t.g.LVSFlush = true }),
+		"lvs_timeouts":         {min: 2, max: 6, fn: lvsTimeouts},
 		"vrrp_version":         intEntry(2, 3, func(t *globalRaw, v int) { t.g.VRRPVersion = v }),
 		"vrrp_mcast_group4":    addrEntry(func(t *globalRaw, a netip.Addr) { t.g.VRRPMcastGroup4 = a }),
 		"vrrp_mcast_group6":    addrEntry(func(t *globalRaw, a netip.Addr) { t.g.VRRPMcastGroup6 = a }),
@@ -160,6 +161,40 @@ func lvsSyncDaemon(d *decoder, n *node, t *globalRaw) {
 		}
 	}
 	t.g.LVSSyncDaemon = sd
+}
+
+// lvsTimeoutMax is keepalived's LVS_MAX_TIMEOUT.
+const lvsTimeoutMax = 86400 * 31
+
+// lvsTimeouts reads lvs_timeouts: option-value pairs, each option at most once
+// meaningful (a later one wins, as in keepalived).
+func lvsTimeouts(d *decoder, n *node, t *globalRaw) {
+	args := n.args
+	for len(args) > 0 {
+		if len(args) < 2 {
+			d.errf(n, ErrSyntax, "option %q needs a value", args[0].text)
+			return
+		}
+		opt, val := args[0].text, args[1].text
+		args = args[2:]
+		var dst *time.Duration
+		switch opt {
+		case "tcp":
+			dst = &t.g.LVSTimeouts.TCP
+		case "tcpfin":
+			dst = &t.g.LVSTimeouts.TCPFin
+		case "udp":
+			dst = &t.g.LVSTimeouts.UDP
+		default:
+			d.errf(n, ErrUnknownKeyword, "unknown option %q (tcp, tcpfin or udp)", opt)
+			return
+		}
+		v, ok := d.integer(n, val, 0, lvsTimeoutMax)
+		if !ok {
+			return
+		}
+		*dst = time.Duration(v) * time.Second
+	}
 }
 
 func isSyncDaemonOption(s string) bool {
