@@ -2,11 +2,15 @@ package kaconf
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestLVSTimeouts(t *testing.T) {
@@ -49,5 +53,28 @@ func TestLVSTimeouts(t *testing.T) {
 				t.Errorf("after Format (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestLVSSyncDaemonInterface(t *testing.T) {
+	const inst = "vrrp_instance %s {\n\tinterface eth0\n\tvirtual_router_id %d\n\tlvs_sync_daemon_interface %s\n\tvirtual_ipaddress {\n\t\t192.0.2.%d\n\t}\n}\n"
+	text := fmt.Sprintf(inst, "VI_1", 1, "eth1", 1) + fmt.Sprintf(inst, "VI_2", 2, "eth2", 2)
+	cfg, warns, err := Read(fstest.MapFS{"k.conf": {Data: []byte(text)}}, "k.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &SyncDaemon{Interface: "eth1", Instance: "VI_1", SyncID: -1}
+	if diff := cmp.Diff(want, cfg.Global.LVSSyncDaemon, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("LVSSyncDaemon (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.String())
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"k.conf:4: ", "deprecated", "k.conf:12: ", "already been specified as eth1 - ignoring"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
 	}
 }

@@ -177,6 +177,19 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	for _, r := range st.insts {
 		resolveInstance(d, &cfg.Global, r)
 	}
+	// keepalived 1.x's lvs_sync_daemon_interface in an instance is the sync daemon on
+	// that interface following that instance, unless one is already set (keepalived
+	// 2.2.7 vrrp_parser.c: the first wins, the others are ignored with a warning).
+	for _, r := range st.insts {
+		if r.syncd == nil {
+			continue
+		}
+		if sd := cfg.Global.LVSSyncDaemon; sd != nil {
+			d.warn(r.syncd, "lvs_sync_daemon_interface has already been specified as "+sd.Interface+" - ignoring")
+			continue
+		}
+		cfg.Global.LVSSyncDaemon = &SyncDaemon{Interface: r.syncd.arg(0), Instance: r.in.Name, SyncID: -1}
+	}
 	crossCheckVRRP(d, &cfg.Global, st.scripts, st.insts, st.groups)
 	for _, r := range st.insts {
 		cfg.Instances = append(cfg.Instances, r.in)

@@ -323,6 +323,8 @@ type instRaw struct {
 	node   *node
 	seen   seen
 	tracks []trackRef
+	// syncd is keepalived 1.x's lvs_sync_daemon_interface line, nil without one.
+	syncd *node
 }
 
 func instanceTable() table[instRaw] {
@@ -351,6 +353,10 @@ func instanceTable() table[instRaw] {
 		"strict_mode":         flagEntry(func(t *instRaw, b bool) { t.in.StrictMode = b }),
 		"skip_check_adv_addr": flagEntry(func(t *instRaw, b bool) { t.in.SkipCheckAdvAddr = b }),
 		"dont_track_primary":  bareEntry(func(t *instRaw) { t.in.DontTrackPrimary = true }),
+		"lvs_sync_daemon_interface": {min: 1, max: 1, fn: func(d *decoder, n *node, t *instRaw) {
+			d.warn(n, "lvs_sync_daemon_interface in a vrrp_instance is deprecated (keepalived 1.x): use global_defs lvs_sync_daemon IF INSTANCE")
+			t.syncd = n
+		}},
 		"authentication": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
 			a := &Auth{}
 			s := decode(d, "authentication", n.children, a, cachedTable(d, "authentication", authTable))
