@@ -254,7 +254,12 @@ func (d *daemon) applyLVS(cfg *kaconf.Config) error {
 		d.mu.Unlock()
 		d.rec.setLVS(l)
 	}
-	return l.configure(cfg)
+	// lvs_timeouts, at start and on every reload as keepalived sets them; a failure
+	// is reported with the rest and does not stop the virtual servers.
+	tctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	terr := applyLVSTimeouts(tctx, l.client, cfg.Global.LVSTimeouts)
+	cancel()
+	return errors.Join(terr, l.configure(cfg))
 }
 
 // stop is the graceful stop: every MASTER resigns, VIPs go, and the IPVS services
