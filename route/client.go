@@ -121,9 +121,17 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 		<-c.turn
 		return nil, fmt.Errorf("route: set deadline: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.conn.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	return func() {
-		stop()
+		if !stop() {
+			// The cancel is running: let it set its past deadline before this
+			// clears it, or it could land on the next call and fail it at once.
+			<-fired
+		}
 		c.conn.SetDeadline(time.Time{})
 		<-c.turn
 	}, nil

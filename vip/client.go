@@ -120,9 +120,17 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 	if err := c.conn.SetDeadline(dl); err != nil {
 		return nil, fmt.Errorf("vip: set deadline: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.conn.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	return func() {
-		stop()
+		if !stop() {
+			// The cancel is running: let it set its past deadline before this
+			// clears it, or it could land on the next call and fail it at once.
+			<-fired
+		}
 		c.conn.SetDeadline(time.Time{})
 	}, nil
 }

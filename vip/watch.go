@@ -135,9 +135,15 @@ func (w *Watcher) Next(ctx context.Context) (Event, error) {
 		if err := w.conn.SetReadDeadline(time.Time{}); err != nil {
 			return Event{}, fmt.Errorf("vip: watch: %w", err)
 		}
-		stop := context.AfterFunc(ctx, func() { w.conn.SetReadDeadline(time.Unix(1, 0)) })
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			w.conn.SetReadDeadline(time.Unix(1, 0))
+			close(fired)
+		})
 		msgs, err := w.conn.Receive()
-		stop()
+		if !stop() {
+			<-fired // its past deadline must not outlive this call
+		}
 		if ctx.Err() != nil {
 			return Event{}, ctx.Err()
 		}
