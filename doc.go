@@ -16,12 +16,20 @@
 //   - vip adds and removes virtual IP addresses, marks them as lvskit's own, watches them,
 //     and announces them with gratuitous ARP and unsolicited neighbour advertisements.
 //   - arpctl reads and writes the ARP and forwarding sysctls that directors and real
-//     servers need, as profiles that can be undone.
+//     servers need (and the IPVS sysctls of scale-out), as profiles that can be undone.
+//   - route announces and withdraws VIP routes in a routing table of its own, which a
+//     routing daemon (BIRD, FRR) learns and announces by BGP: several active directors
+//     behind a router's ECMP.
+//   - vip/viptest, ipvs/ipvstest, health/healthtest and vrrp/vrrptest are the fakes for
+//     users' tests; vrrptest.Clock is one fake clock for vrrp and health together.
 //
 // # How they compose
 //
 // None of the packages imports another. A director daemon wires them: VRRP state changes
 // add or remove VIPs (vip) and switch the IPVS sync daemon (ipvs); health results add and
 // remove real servers (ipvs) or lower a VRRP priority (vrrp trackers); arpctl prepares the
-// sysctls. The programs under examples/ are such daemons and are the reference for wiring.
+// sysctls. Such a daemon converges on state: after any change it computes what should be
+// (VIPs, IPVS rows, routes) from the current states and fixes the difference, so a lost
+// or repeated event leaves nothing behind. The programs under examples/ are such daemons
+// (examples/hatest is the smallest, with its test) and are the reference for wiring.
 package lvskit
