@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/ctxdeadline"
 	"github.com/mdlayher/netlink"
 )
 
@@ -116,35 +117,20 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 	if !c.deadlines {
 		return func() { <-c.turn }, nil
 	}
-	dl, _ := ctx.Deadline()
-	if err := c.conn.SetDeadline(dl); err != nil {
+	disarm, err := ctxdeadline.Arm(ctx, c.conn)
+	if err != nil {
 		<-c.turn
 		return nil, fmt.Errorf("route: set deadline: %w", err)
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.conn.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
 	return func() {
-		if !stop() {
-			// The cancel is running: let it set its past deadline before this
-			// clears it, or it could land on the next call and fail it at once.
-			<-fired
-		}
-		c.conn.SetDeadline(time.Time{})
+		disarm()
 		<-c.turn
 	}, nil
 }
 
 // ctxErr makes an error that ctx caused (the deadline it set passed) also wrap
 // ctx.Err(), so that callers can test for context.DeadlineExceeded.
-func ctxErr(ctx context.Context, err error) error {
-	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", err, ctx.Err())
-}
+func ctxErr(ctx context.Context, err error) error { return ctxdeadline.Err(ctx, err) }
 
 // checkPrefix validates a prefix to announce or withdraw.
 func checkPrefix(p netip.Prefix) error {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/ctxdeadline"
 	"github.com/mdlayher/netlink"
 )
 
@@ -116,43 +117,16 @@ func (c *Client) begin(ctx context.Context) (func(), error) {
 	if !c.deadlines {
 		return func() {}, nil
 	}
-	dl, _ := ctx.Deadline()
-	if err := c.conn.SetDeadline(dl); err != nil {
+	disarm, err := ctxdeadline.Arm(ctx, c.conn)
+	if err != nil {
 		return nil, fmt.Errorf("vip: set deadline: %w", err)
 	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		c.conn.SetDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			// The cancel is running: let it set its past deadline before this
-			// clears it, or it could land on the next call and fail it at once.
-			<-fired
-		}
-		c.conn.SetDeadline(time.Time{})
-	}, nil
+	return disarm, nil
 }
 
 // ctxErr makes an error that ctx caused (the deadline it set passed) also wrap
 // ctx.Err(), so that callers can test for context.DeadlineExceeded.
-func ctxErr(ctx context.Context, err error) error {
-	if err == nil {
-		return err
-	}
-	cerr := ctx.Err()
-	if cerr == nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		// The socket's deadline can pass a moment before the context's timer fires.
-		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-			cerr = context.DeadlineExceeded
-		}
-	}
-	if cerr == nil || errors.Is(err, cerr) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", err, cerr)
-}
+func ctxErr(ctx context.Context, err error) error { return ctxdeadline.Err(ctx, err) }
 
 // Close closes the rtnetlink socket.
 func (c *Client) Close() error { return c.conn.Close() }
