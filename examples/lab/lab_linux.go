@@ -115,29 +115,7 @@ func newLab(bins binaries, c cluster) (_ *lab, err error) {
 		}
 	}
 	for _, name := range hostOrder {
-		h := &host{name: name, ns: netns(l.tag + "-" + name), addr: hostAddrs[name]}
-		if err := l.addNS(h.ns); err != nil {
-			return nil, err
-		}
-		l.hosts[name] = h
-		if _, err := command("ip", "link", "add", "eth0", "netns", string(h.ns), "type", "veth",
-			"peer", "name", name, "netns", string(l.hub)); err != nil {
-			return nil, err
-		}
-		for _, step := range []struct {
-			ns   netns
-			args []string
-		}{
-			{l.hub, []string{"link", "set", name, "master", "br0"}},
-			{l.hub, []string{"link", "set", name, "up"}},
-			{h.ns, []string{"addr", "add", h.addr.String() + "/24", "dev", "eth0"}},
-			{h.ns, []string{"link", "set", "eth0", "up"}},
-		} {
-			if _, err := step.ns.ip(step.args...); err != nil {
-				return nil, err
-			}
-		}
-		if h.mac, err = linkMAC(h.ns, "eth0"); err != nil {
+		if _, err := l.addHost(name, hostAddrs[name]); err != nil {
 			return nil, err
 		}
 	}
@@ -588,4 +566,33 @@ func (l *lab) directorStatus(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("director status -file %s: %w: %s", file, err, out)
 	}
 	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// addHost creates namespace name with eth0 on the hub's bridge, addressed addr/24.
+func (l *lab) addHost(name string, addr netip.Addr) (*host, error) {
+	h := &host{name: name, ns: netns(l.tag + "-" + name), addr: addr}
+	if err := l.addNS(h.ns); err != nil {
+		return nil, err
+	}
+	l.hosts[name] = h
+	if _, err := command("ip", "link", "add", "eth0", "netns", string(h.ns), "type", "veth",
+		"peer", "name", name, "netns", string(l.hub)); err != nil {
+		return nil, err
+	}
+	for _, step := range []struct {
+		ns   netns
+		args []string
+	}{
+		{l.hub, []string{"link", "set", name, "master", "br0"}},
+		{l.hub, []string{"link", "set", name, "up"}},
+		{h.ns, []string{"addr", "add", addr.String() + "/24", "dev", "eth0"}},
+		{h.ns, []string{"link", "set", "eth0", "up"}},
+	} {
+		if _, err := step.ns.ip(step.args...); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	h.mac, err = linkMAC(h.ns, "eth0")
+	return h, err
 }
