@@ -76,6 +76,9 @@ type Received struct {
 type tracker struct {
 	up    bool
 	count int // consecutive results against the current state
+	// offset is added to the priority while the instance is not the owner; see
+	// SetTrackerOffset.
+	offset int
 }
 
 // Machine is the VRRP state machine of one instance (RFC 9568 section 6), pure: it
@@ -194,6 +197,7 @@ func (m *Machine) effective() uint8 {
 		case t.Weight > 0 && up, t.Weight < 0 && !up:
 			p += t.Weight
 		}
+		p += m.trackers[i].offset
 	}
 	return uint8(min(max(p, 1), 254))
 }
