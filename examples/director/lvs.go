@@ -76,6 +76,7 @@ type lvsRuntime struct {
 type vsRun struct {
 	cfg      kaconf.VirtualServer
 	svc      ipvs.Service
+	members  []ipvs.Service // the services of a virtual_server group (vsgroup.go)
 	rss      []*rsRun
 	quorumUp bool
 }
@@ -149,7 +150,9 @@ func forwardOf(m kaconf.Method) ipvs.ForwardMethod {
 // checkName names a real server's i-th checker in the health scheduler.
 func checkName(vs *kaconf.VirtualServer, rs *kaconf.RealServer, i int) string {
 	id := vs.Addr.String()
-	if vs.FWMark != 0 {
+	if vs.Group != "" {
+		id = "group:" + vs.Group + ":" + string(vs.Protocol)
+	} else if vs.FWMark != 0 {
 		id = "fwmark:" + strconv.FormatUint(uint64(vs.FWMark), 10)
 	}
 	return id + "/" + rs.Addr.String() + "/" + strconv.Itoa(i)
@@ -285,7 +288,7 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 		if l.scaleOut {
 			vs.Destinations = scaleOutDests(vs.Destinations)
 		}
-		out = append(out, vs)
+		out = append(out, v.expand(vs)...)
 	}
 	return out
 }
@@ -334,6 +337,7 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 		if l.scaleOut {
 			v.svc = scaleOutService(v.svc)
 		}
+		v.setGroup(cfg, l.scaleOut)
 		for j := range vc.RealServers {
 			rc := &vc.RealServers[j]
 			key := checkName(vc, rc, -1)
@@ -504,7 +508,9 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 	if !l.stopping {
 		want = l.desired()
 		for _, v := range l.vss {
-			quorum[v.svc.String()] = v.quorumUp
+			for _, s := range v.services() {
+				quorum[s.String()] = v.quorumUp
+			}
 		}
 	}
 	syncWant := l.syncWantLocked(states)
@@ -832,16 +838,18 @@ func (l *lvsRuntime) scaleOutVIPs() (all, serving []netip.Addr) {
 	defer l.mu.Unlock()
 	ok := map[netip.Addr]bool{}
 	for _, v := range l.vss {
-		if v.svc.FWMark != 0 {
-			continue
+		for _, svc := range v.services() {
+			if svc.FWMark != 0 {
+				continue
+			}
+			a := svc.Address.Unmap()
+			s, seen := ok[a]
+			if !seen {
+				all = append(all, a)
+				s = true
+			}
+			ok[a] = s && l.servable[svc.String()]
 		}
-		a := v.svc.Address.Unmap()
-		s, seen := ok[a]
-		if !seen {
-			all = append(all, a)
-			s = true
-		}
-		ok[a] = s && l.servable[v.svc.String()]
 	}
 	for _, a := range all {
 		if ok[a] {

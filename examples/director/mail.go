@@ -365,6 +365,9 @@ func trio(addr string, port uint16, proto kaconf.Protocol) string {
 
 // vsName formats a virtual server as keepalived's format_vs.
 func vsName(vs *kaconf.VirtualServer) string {
+	if vs.Group != "" {
+		return "[" + vs.Group + "]"
+	}
 	if vs.FWMark != 0 {
 		return "FWM " + strconv.FormatUint(uint64(vs.FWMark), 10)
 	}

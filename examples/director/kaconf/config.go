@@ -16,6 +16,8 @@ type Config struct {
 	VirtualServers []VirtualServer
 	// TrackFiles are the track_file blocks.
 	TrackFiles []TrackFile
+	// VirtualServerGroups are the virtual_server_group blocks.
+	VirtualServerGroups []VirtualServerGroup
 }
 
 // TrackFile returns the track_file called name, or nil.
@@ -374,6 +376,10 @@ type VirtualServer struct {
 	Pos    Pos
 	Addr   netip.AddrPort
 	FWMark uint32
+	// Group is the virtual_server_group of "virtual_server group NAME" (Addr and
+	// FWMark are then unset): the settings and real servers apply to each of its
+	// services.
+	Group string
 	// Protocol is protocol: default UDP, as keepalived 2.2.7 (check_data.c: "no
 	// protocol set - defaulting to UDP", with a warning; the manual's TCP is wrong);
 	// keepalived ignores it for fwmark services.

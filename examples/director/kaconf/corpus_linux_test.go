@@ -57,13 +57,11 @@ var corpusKnown = map[string]struct {
 	// Features the director does not implement (guide: Rejected keywords), refused by
 	// name rather than run without.
 	"realworld/rw01_zillow_linuxgateway.conf":        {refuse: "garp_master_delay: unknown or unsupported keyword: not a keyword of global_defs", why: "invalid for keepalived too; use_vmac also (guide)"},
-	"upstream/keepalived.conf.IPv6":                  {refuse: "virtual_server_group: unknown or unsupported keyword", why: "virtual_server_group (guide)"},
 	"upstream/keepalived.conf.PING_CHECK":            {refuse: "PING_CHECK: unknown or unsupported keyword", why: "PING_CHECK (guide)"},
 	"upstream/keepalived.conf.SMTP_CHECK":            {refuse: "SMTP_CHECK: unknown or unsupported keyword", why: "SMTP_CHECK (guide)"},
 	"upstream/keepalived.conf.UDP_CHECK":             {refuse: "UDP_CHECK: unknown or unsupported keyword", why: "UDP_CHECK (guide)"},
 	"upstream/keepalived.conf.conditional_conf":      {refuse: "net_namespace: unknown or unsupported keyword", why: "net_namespace and use_vmac (guide)"},
 	"upstream/keepalived.conf.track_interface":       {refuse: "static_routes: unknown or unsupported keyword", why: "static routes (guide)"},
-	"upstream/keepalived.conf.virtual_server_group":  {refuse: "virtual_server_group: unknown or unsupported keyword", why: "virtual_server_group (guide)"},
 	"upstream/keepalived.conf.vrrp.routes":           {refuse: "static_routes: unknown or unsupported keyword", why: "static routes (guide)"},
 	"upstream/keepalived.conf.vrrp.rules":            {refuse: "static_rules: unknown or unsupported keyword", why: "static rules (guide); invalid for keepalived too"},
 	"upstream/keepalived.conf.vrrp.static_ipaddress": {refuse: "static_ipaddress: unknown or unsupported keyword", why: "static addresses (guide)"},

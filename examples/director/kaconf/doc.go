@@ -26,10 +26,11 @@
 // preempt_delay, accept/no_accept, authentication, virtual_ipaddress and
 // virtual_ipaddress_excluded with brd/dev/scope/label/no_track, track_script with weight
 // overrides, track_interface, unicast_src_ip, unicast_peer, mcast_src_ip, the notify
-// scripts, smtp_alert, garp_*); vrrp_sync_group; virtual_server "IP PORT" and "fwmark N"
+// scripts, smtp_alert, garp_*); vrrp_sync_group; virtual_server "IP PORT", "fwmark N"
+// and "group NAME" with virtual_server_group
 // with real_server and TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, DNS_CHECK, UDP_CHECK,
 // PING_CHECK, SMTP_CHECK and FILE_CHECK (with track_file). Anything else
-// (use_vmac, virtual_routes, virtual_server_group, BFD_CHECK, ...) is an
+// (use_vmac, virtual_routes, BFD_CHECK, ...) is an
 // error naming the keyword, never silently ignored.
 //
 // Syntax follows keepalived.conf(5) and keepalived 2.2.7's lib/parser.c: comments start

@@ -32,6 +32,9 @@ func Format(c *Config) []byte {
 	for i := range c.TrackFiles {
 		formatTrackFile(w, &c.TrackFiles[i])
 	}
+	for i := range c.VirtualServerGroups {
+		formatVSGroup(w, &c.VirtualServerGroups[i])
+	}
 	for i := range c.VirtualServers {
 		formatVS(w, &c.VirtualServers[i])
 	}
@@ -392,7 +395,12 @@ func formatGroup(w *writer, g *SyncGroup) {
 }
 
 func formatVS(w *writer, vs *VirtualServer) {
-	if vs.FWMark != 0 {
+	if vs.Group != "" {
+		w.open("virtual_server", "group", word(vs.Group))
+		if vs.Protocol != "" {
+			w.line("protocol", string(vs.Protocol))
+		}
+	} else if vs.FWMark != 0 {
 		w.open("virtual_server", "fwmark", strconv.FormatUint(uint64(vs.FWMark), 10))
 	} else {
 		w.open("virtual_server", vs.Addr.Addr().String(), strconv.Itoa(int(vs.Addr.Port())))

@@ -47,6 +47,8 @@ type vsRaw struct {
 	seen seen
 	opts checkOpts
 	rss  []*rsRaw
+	// grp is the virtual_server_group of a "virtual_server group NAME".
+	grp *VirtualServerGroup
 }
 
 type rsRaw struct {
@@ -313,7 +315,7 @@ func resolveVS(d *decoder, g *Global, tfs map[string]*TrackFile, r *vsRaw) {
 	if vs.Method == "" {
 		vs.Method = MethodNAT
 	}
-	if vs.FWMark != 0 {
+	if r.markOnly() {
 		if p, set := s["protocol"]; set {
 			d.warn(p, "keepalived ignores protocol for a fwmark virtual server (read the same way)")
 		}
@@ -322,7 +324,7 @@ func resolveVS(d *decoder, g *Global, tfs map[string]*TrackFile, r *vsRaw) {
 		d.warn(r.node, "no protocol: keepalived 2.2.7 defaults to UDP (\"no protocol set - defaulting to UDP\"; read the same way): write protocol TCP if TCP is meant")
 		vs.Protocol = ProtocolUDP
 	}
-	if vs.FWMark == 0 && vs.Addr.Port() == 0 && vs.PersistenceTimeout == 0 {
+	if r.zeroPort() && vs.PersistenceTimeout == 0 {
 		d.warn(r.node, "port 0 is only valid for a persistent service: keepalived sets persistence_timeout 360 (read the same way)")
 		vs.PersistenceTimeout = defaultPersistence
 	}
@@ -358,7 +360,7 @@ func resolveVS(d *decoder, g *Global, tfs map[string]*TrackFile, r *vsRaw) {
 		// queue_checker copies the address while parsing) before it resets a DR
 		// or TUN real server's port to the virtual server's (check_data.c).
 		rr.checkPort = rs.Addr.Port()
-		if rs.Method != MethodNAT && vs.FWMark == 0 && rs.Addr.Port() != vs.Addr.Port() {
+		if rs.Method != MethodNAT && vs.FWMark == 0 && vs.Group == "" && rs.Addr.Port() != vs.Addr.Port() {
 			d.warn(rr.node, fmt.Sprintf("%s cannot change the port: keepalived resets the real server's port to %d for IPVS and health-checks port %d (read the same way)", rs.Method, vs.Addr.Port(), rr.checkPort))
 			rs.Addr = netip.AddrPortFrom(rs.Addr.Addr(), vs.Addr.Port())
 		}
@@ -460,6 +462,9 @@ func crossCheckLVS(d *decoder, vss []*vsRaw) {
 	}
 	byKey := map[key]*vsRaw{}
 	for _, r := range vss {
+		if r.vs.Group != "" {
+			continue // crossCheckVSGroups
+		}
 		k := key{r.vs.Addr, r.vs.Protocol, r.vs.FWMark}
 		if prev, dup := byKey[k]; dup {
 			d.errf(r.node, ErrReference, "the same virtual server is already defined at %s", prev.vs.Pos)

@@ -83,6 +83,7 @@ type state struct {
 	insts   []*instRaw
 	groups  []*groupRaw
 	vss     []*vsRaw
+	vsgs    []vsgRaw
 	tfiles  []TrackFile
 }
 
@@ -115,8 +116,9 @@ func topTable() table[state] {
 			r.seen = decode(d, "vrrp_sync_group", n.children, r, cachedTable(d, "vrrp_sync_group", syncGroupTable))
 			st.groups = append(st.groups, r)
 		}},
-		"track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
-		"vrrp_track_file": {min: 1, max: 1, block: true, fn: trackFileEntry},
+		"virtual_server_group": {min: 1, max: 1, block: true, fn: vsGroupEntry},
+		"track_file":           {min: 1, max: 1, block: true, fn: trackFileEntry},
+		"vrrp_track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
 			switch n.arg(0) {
@@ -132,8 +134,11 @@ func topTable() table[state] {
 				}
 				r.vs.FWMark = uint32(m)
 			case "group":
-				d.errf(n, ErrUnknownKeyword, "virtual_server group (virtual_server_group) is not supported")
-				return
+				if len(n.args) != 2 {
+					d.errf(n, ErrSyntax, "group needs a virtual_server_group name")
+					return
+				}
+				r.vs.Group = n.arg(1)
 			default:
 				ap, ok := addrPort(d, n, n.args)
 				if !ok {
@@ -207,10 +212,12 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 		tfs[tf.Name] = tf
 		cfg.TrackFiles = append(cfg.TrackFiles, *tf)
 	}
+	cfg.VirtualServerGroups = resolveVSGroups(d, st.vsgs, st.vss)
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)
 	}
 	crossCheckLVS(d, st.vss)
+	crossCheckVSGroups(d, st.vss)
 	for _, r := range st.vss {
 		cfg.VirtualServers = append(cfg.VirtualServers, r.vs)
 	}

@@ -227,9 +227,9 @@ func TestReadErrors(t *testing.T) {
 			want: []string{"kaconf: k.conf:4: use_vmac: unknown or unsupported keyword: not a keyword of vrrp_instance"},
 		},
 		{
-			name: "unsupported virtual_server group",
+			name: "virtual_server group without its group",
 			src:  "virtual_server group G {\n}\n",
-			want: []string{"kaconf: k.conf:1: virtual_server: unknown or unsupported keyword: virtual_server group (virtual_server_group) is not supported"},
+			want: []string{"kaconf: k.conf:1: virtual_server: bad reference: virtual_server_group G is not defined"},
 		},
 		{
 			name: "VRID out of range",
