@@ -216,6 +216,9 @@ type Status struct {
 	// due (zero while running or before Run).
 	Running bool
 	Next    time.Time // Next is when the next attempt is due (see Running).
+	// Suspended reports that the check is paused by Suspend: no attempt is due and
+	// its state is frozen.
+	Suspended bool
 }
 
 // SchedulerConfig configures a Scheduler. A nil *SchedulerConfig means all defaults.
@@ -442,6 +445,33 @@ func (s *Scheduler) Remove(name string) error {
 	return nil
 }
 
+// Suspend pauses (suspended true) or resumes the check called name. A paused check
+// makes no attempt and keeps its state, counters and any undelivered transition;
+// an attempt already in progress finishes and is recorded. A resumed check's next
+// attempt is due one interval (for its current state, with jitter) from now, as if
+// it had been skipped meanwhile. Suspending a paused check or resuming a running one
+// changes nothing. A check may be suspended before Run; Run then leaves it paused.
+func (s *Scheduler) Suspend(name string, suspended bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.checks[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrCheckNotFound, name)
+	}
+	if e.st.Suspended == suspended {
+		return nil
+	}
+	e.st.Suspended = suspended
+	if suspended {
+		s.disarm(e)
+		return nil
+	}
+	if s.started && !s.stopped && !e.st.Running && !e.armed() {
+		s.arm(e, s.clock.Now().Add(s.withJitter(e, s.nextInterval(e))))
+	}
+	return nil
+}
+
 // Status returns a snapshot of the check called name.
 func (s *Scheduler) Status(name string) (Status, bool) {
 	s.mu.Lock()
@@ -486,7 +516,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	s.started = true
 	for _, name := range slices.Sorted(maps.Keys(s.checks)) {
-		s.armFirst(s.checks[name])
+		if e := s.checks[name]; !e.st.Suspended {
+			s.armFirst(e)
+		}
 	}
 	s.mu.Unlock()
 
@@ -766,7 +798,7 @@ func (s *Scheduler) attempt(ctx context.Context, e *entry) {
 		// Released last, after the outcome is recorded and the next attempt armed.
 		defer rel()
 	}
-	if e.removed || s.stopped || ctx.Err() != nil {
+	if e.removed || e.st.Suspended || s.stopped || ctx.Err() != nil {
 		e.st.Running = false
 		s.mu.Unlock()
 		return
@@ -805,7 +837,9 @@ func (s *Scheduler) attempt(ctx context.Context, e *entry) {
 	if !next.After(end) {
 		next = end
 	}
-	s.arm(e, next)
+	if !e.st.Suspended {
+		s.arm(e, next)
+	}
 }
 
 // deadlineChecker is implemented by Checkers that can take the attempt's deadline
