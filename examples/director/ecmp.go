@@ -73,6 +73,10 @@ func checkECMP(cfg *kaconf.Config, log *slog.Logger) error {
 				vs.FWMark, vs.Pos))
 			continue
 		}
+		if err := groupECMPErr(cfg, vs); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if s := ipvs.Scheduler(vs.Scheduler); s != ipvs.MaglevHashing && log != nil {
 			log.Warn("scale-out: connections moved between directors survive only with lb_algo mh",
 				"virtual_server", vs.Addr.String(), "lb_algo", vs.Scheduler)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -26,7 +27,14 @@ func groupServices(vs *kaconf.VirtualServer, g *kaconf.VirtualServerGroup) []ipv
 		c.Group = ""
 		if m.FWMark != 0 {
 			c.FWMark = m.FWMark
-			out = append(out, serviceOf(&c))
+			s := serviceOf(&c)
+			switch m.Family {
+			case "inet":
+				s.Family = ipvs.IPv4
+			case "inet6":
+				s.Family = ipvs.IPv6
+			}
+			out = append(out, s)
 			continue
 		}
 		for _, a := range m.Addrs() {
@@ -80,4 +88,20 @@ func (v *vsRun) expand(vs ipvs.VirtualServer) []ipvs.VirtualServer {
 		out = append(out, c)
 	}
 	return out
+}
+
+// groupECMPErr refuses, in the scale-out mode, a virtual server whose group has a
+// fwmark: as a fwmark virtual server, it has no address to announce.
+func groupECMPErr(cfg *kaconf.Config, vs *kaconf.VirtualServer) error {
+	g := cfg.VirtualServerGroup(vs.Group)
+	if vs.Group == "" || g == nil {
+		return nil
+	}
+	for _, m := range g.Members {
+		if m.FWMark != 0 {
+			return fmt.Errorf("director: -ecmp-table: virtual_server group %s (%s) has fwmark %d (%s), which has no address to announce",
+				vs.Group, vs.Pos, m.FWMark, m.Pos)
+		}
+	}
+	return nil
 }

@@ -98,3 +98,41 @@ virtual_server group G {
 		t.Errorf("after real server 2 came back (-want +got):\n%s", diff)
 	}
 }
+
+// TestVSGroupServices: a fwmark's family in the group sets its service's family,
+// and without one the real servers' family is used, as for a fwmark virtual server.
+func TestVSGroupServices(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server_group G {
+    2001:db8::1-2 80
+    fwmark 5
+    fwmark 5 inet
+}
+virtual_server group G {
+    protocol UDP
+    real_server 2001:db8::99 80 {
+    }
+}
+`)
+	var got []string
+	for _, s := range groupServices(&cfg.VirtualServers[0], cfg.VirtualServerGroup("G")) {
+		got = append(got, fmt.Sprintf("%s %v", s, s.Family))
+	}
+	want := []string{"UDP [2001:db8::1]:80 IPv6", "UDP [2001:db8::2]:80 IPv6", "FWM 5 IPv6 IPv6", "FWM 5 IPv4"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("services (-want +got):\n%s", diff)
+	}
+}
+
+// TestVSGroupECMP: the scale-out mode refuses a group with a fwmark, naming it,
+// and runs one of addresses.
+func TestVSGroupECMP(t *testing.T) {
+	const conf = "virtual_server_group G {\n    203.0.113.10-11 80\n    MARK\n}\nvirtual_server group G {\n    protocol TCP\n    real_server 198.51.100.1 80 {\n    }\n}\n"
+	if err := checkECMP(readConf(t, strings.Replace(conf, "MARK", "", 1)), nil); err != nil {
+		t.Errorf("addresses only: %v", err)
+	}
+	err := checkECMP(readConf(t, strings.Replace(conf, "MARK", "fwmark 9", 1)), nil)
+	if err == nil || !strings.Contains(err.Error(), "group G") || !strings.Contains(err.Error(), "fwmark 9") {
+		t.Errorf("fwmark in the group: err = %v", err)
+	}
+}

@@ -33,6 +33,9 @@ type VSGroupMember struct {
 	Last netip.Addr
 	// FWMark is the mark of a "fwmark N" line, 0 otherwise.
 	FWMark uint32
+	// Family is a fwmark's optional family, "inet" or "inet6"; empty means the
+	// real servers' (the first one's).
+	Family string
 }
 
 // Addrs returns the member's addresses, first to last; nil for a fwmark.
@@ -97,9 +100,16 @@ func vsGroupEntry(d *decoder, n *node, st *state) {
 func vsGroupMember(d *decoder, n *node) (VSGroupMember, bool) {
 	m := VSGroupMember{Pos: n.pos}
 	if n.key == "fwmark" {
-		if len(n.args) != 1 {
-			d.errf(n, ErrSyntax, "fwmark takes one mark (a family after it is not supported)")
+		if len(n.args) != 1 && len(n.args) != 2 {
+			d.errf(n, ErrSyntax, "fwmark takes a mark and optionally inet or inet6")
 			return m, false
+		}
+		if len(n.args) == 2 {
+			if f := n.arg(1); f != "inet" && f != "inet6" {
+				d.errf(n, ErrValue, "fwmark family %q is not inet or inet6", f)
+				return m, false
+			}
+			m.Family = n.arg(1)
 		}
 		v, err := strconv.ParseUint(n.arg(0), 0, 32)
 		if err != nil || v == 0 {
@@ -171,9 +181,10 @@ func vsGroupMember(d *decoder, n *node) (VSGroupMember, bool) {
 
 // groupKey is one service of a virtual server, for finding two that are the same.
 type groupKey struct {
-	ap    netip.AddrPort
-	proto Protocol
-	mark  uint32
+	ap     netip.AddrPort
+	proto  Protocol
+	mark   uint32
+	family string // a fwmark's family in its group ("" when it has none)
 }
 
 // resolveVSGroups checks the groups' names and members and joins each
@@ -217,7 +228,8 @@ func resolveVSGroups(d *decoder, groups []vsgRaw, vss []*vsRaw) []VirtualServerG
 
 func memberKeys(m VSGroupMember, proto Protocol) []groupKey {
 	if m.FWMark != 0 {
-		return []groupKey{{mark: m.FWMark}}
+		// One mark serves IPv4 and IPv6 as two services.
+		return []groupKey{{mark: m.FWMark, family: m.Family}}
 	}
 	var out []groupKey
 	for _, a := range m.Addrs() {
@@ -228,7 +240,7 @@ func memberKeys(m VSGroupMember, proto Protocol) []groupKey {
 
 func keyString(k groupKey) string {
 	if k.mark != 0 {
-		return "fwmark " + strconv.FormatUint(uint64(k.mark), 10)
+		return strings.TrimSpace("fwmark " + strconv.FormatUint(uint64(k.mark), 10) + " " + k.family)
 	}
 	return k.ap.String()
 }
@@ -271,7 +283,7 @@ func crossCheckVSGroups(d *decoder, vss []*vsRaw) {
 	owner := map[groupKey]*vsRaw{}
 	for _, r := range vss {
 		if r.vs.Group == "" {
-			owner[groupKey{r.vs.Addr, r.vs.Protocol, r.vs.FWMark}] = r
+			owner[groupKey{ap: r.vs.Addr, proto: r.vs.Protocol, mark: r.vs.FWMark}] = r
 		}
 	}
 	for _, r := range vss {
@@ -297,6 +309,9 @@ func crossCheckVSGroups(d *decoder, vss []*vsRaw) {
 // formatVSGroupMember is a member's line as the reader reads it.
 func formatVSGroupMember(m VSGroupMember) []string {
 	if m.FWMark != 0 {
+		if m.Family != "" {
+			return []string{"fwmark", strconv.FormatUint(uint64(m.FWMark), 10), m.Family}
+		}
 		return []string{"fwmark", strconv.FormatUint(uint64(m.FWMark), 10)}
 	}
 	a := m.Addr.Addr().String()

@@ -80,7 +80,7 @@ func warnText(ws []Warning) string {
 }
 
 func TestReadVSGroupMarksOnly(t *testing.T) {
-	c, _, err := readString("virtual_server_group M {\n fwmark 1\n fwmark 0x10\n}\nvirtual_server group M {\n protocol TCP\n real_server 198.51.100.1 80 {\n }\n}\n")
+	c, _, err := readString("virtual_server_group M {\n fwmark 1\n fwmark 0x10\n fwmark 1 inet6\n}\nvirtual_server group M {\n protocol TCP\n real_server 198.51.100.1 80 {\n }\n}\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +88,12 @@ func TestReadVSGroupMarksOnly(t *testing.T) {
 	if vs := c.VirtualServers[0]; vs.Protocol != "" || vs.PersistenceTimeout != 0 {
 		t.Errorf("protocol %q persistence %v, want none", vs.Protocol, vs.PersistenceTimeout)
 	}
-	if m := c.VirtualServerGroups[0].Members; len(m) != 2 || m[1].FWMark != 16 {
+	if m := c.VirtualServerGroups[0].Members; len(m) != 3 || m[1].FWMark != 16 || m[2].Family != "inet6" || m[0].Family != "" {
 		t.Errorf("members = %+v", m)
+	}
+	roundTrip(t, "marks", c)
+	if out := string(Format(c)); !strings.Contains(out, "   fwmark 1 inet6\n") {
+		t.Errorf("Format lacks the family:\n%s", out)
 	}
 }
 
@@ -112,7 +116,9 @@ func TestReadVSGroupErrors(t *testing.T) {
 		{"bad address", "virtual_server_group G {\n 192.0.2 80\n}\n" + vs, 2, ErrValue, "not an IP address"},
 		{"bad port", "virtual_server_group G {\n 192.0.2.1 70000\n}\n" + vs, 2, ErrValue, ""},
 		{"fwmark 0", "virtual_server_group G {\n fwmark 0\n}\n" + vs, 2, ErrValue, "fwmark"},
-		{"fwmark family", "virtual_server_group G {\n fwmark 1 inet\n}\n" + vs, 2, ErrSyntax, "family"},
+		{"fwmark family", "virtual_server_group G {\n fwmark 1 inet4\n}\n" + vs, 2, ErrValue, "not inet or inet6"},
+		{"fwmark extra", "virtual_server_group G {\n fwmark 1 inet 2\n}\n" + vs, 2, ErrSyntax, "optionally inet or inet6"},
+		{"fwmark twice", "virtual_server_group G {\n fwmark 1 inet6\n fwmark 1 inet6\n}\n" + vs, 3, ErrReference, "fwmark 1 inet6 is already in"},
 		{"block inside", "virtual_server_group G {\n 192.0.2.1 80 {\n }\n}\n" + vs, 2, ErrSyntax, "block"},
 		{"duplicate member", "virtual_server_group G {\n 192.0.2.1-5 80\n 192.0.2.3 80\n}\n" + vs, 3, ErrReference, "192.0.2.3:80 is already in virtual_server_group G at k.conf:2"},
 		{"duplicate group", "virtual_server_group G {\n fwmark 1\n}\nvirtual_server_group G {\n fwmark 2\n}\n" + vs, 4, ErrReference, "already defined at k.conf:1"},
