@@ -95,6 +95,7 @@ type daemon struct {
 	vr      *vrrpRuntime
 	rec     *reconciler
 	scripts *scriptRunner
+	fifos   *notifyFIFOs // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (fifo.go)
 	socks   *sockets
 	ecmp    *ecmpRuntime // nil unless the scale-out mode runs
 
@@ -133,6 +134,8 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.mail.start()
 	d.scripts = newScriptRunner(d.ctx, d.log, d.deps.exec, d.deps.probe)
+	d.fifos = newNotifyFIFOs(d.log)
+	d.fifos.start = d.scripts.runFIFOScript
 	d.socks = newSockets(d.deps.transport)
 	// The reconciler and the VRRP runtime refer to each other through functions
 	// only: the runtime marks the director dirty, the reconciler reads its view.
@@ -143,6 +146,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 		dropQueue: d.scripts.dropQueue,
 		mail:      d.mail.send,
 		mailOn:    d.mail.enabled,
+		fifo:      d.fifos.vrrp,
 		events:    d.deps.events,
 	})
 	rec = newReconciler(d.log, d.vr, &d.m, vb)
@@ -222,8 +226,10 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	d.cfg = cfg
 	d.mu.Unlock()
 	var errs []error
+	d.fifos.configure(d.ctx, &cfg.Global) // before the instances start: their first lines go out
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
+	d.fifos.startScripts() // after restartLoops: they run under cfg's script policy
 	errs = append(errs, d.applyLVS(cfg))
 	errs = append(errs, d.rec.sync())
 	return errors.Join(errs...)
@@ -248,6 +254,7 @@ func (d *daemon) applyLVS(cfg *kaconf.Config) error {
 			runAsync: d.scripts.runAsync,
 			runSync:  d.scripts.runSync,
 			mail:     d.mail.send,
+			fifo:     d.fifos.lvs,
 		}, d.keepIPVS, cfg.Global.LVSFlush, d.ecmp != nil)
 		d.mu.Lock()
 		d.lvs = l
@@ -285,6 +292,7 @@ func (d *daemon) stop() {
 		d.log.Error("stopping", "err", err)
 	}
 	d.scripts.close() // notify_stop and notify ... STOP run before the exit
+	d.fifos.close()   // after the STOP lines; ends the FIFO scripts
 	d.mail.close()    // and the Stopping mails go out, within a bounded time
 	d.cancel()
 	d.bg.Wait()

@@ -28,6 +28,8 @@ type lvsHooks struct {
 	runAsync, runSync func(*kaconf.Command)
 	// mail queues an alert mail; it never blocks.
 	mail func(subject, body string)
+	// fifo, when set, writes a line to the LVS notify FIFOs; it never blocks.
+	fifo func(line string)
 }
 
 // lvsRuntime owns the LVS side: the model of the virtual servers (real servers'
@@ -443,6 +445,10 @@ func (l *lvsRuntime) onTransition(t health.Transition) {
 					cmd = r.cfg.NotifyUp
 				}
 				after = append(after, func() { l.h.runAsync(cmd) })
+				if l.h.fifo != nil {
+					line := fifoRSLine(&v.cfg, &r.cfg, now)
+					after = append(after, func() { l.h.fifo(line) })
+				}
 			}
 			after = append(after, l.updateQuorum(v)...)
 			break
@@ -476,6 +482,9 @@ func (l *lvsRuntime) updateQuorum(v *vsRun) []func() {
 		v.quorumUp = false
 		l.log.Warn("quorum lost", "virtual_server", v.svc.String(), "alive_weight", w)
 		out := []func(){func() { l.h.runAsync(cfg.QuorumDown) }}
+		if l.h.fifo != nil {
+			out = append(out, func() { l.h.fifo(fifoVSLine(&cfg, false)) })
+		}
 		if cfg.SMTPAlert {
 			out = append(out, func() { l.h.mail(quorumMail(rid, &cfg, false, cfg.Quorum-cfg.Hysteresis, w)) })
 		}
@@ -484,6 +493,9 @@ func (l *lvsRuntime) updateQuorum(v *vsRun) []func() {
 		v.quorumUp = true
 		l.log.Info("quorum regained", "virtual_server", v.svc.String(), "alive_weight", w)
 		out := []func(){func() { l.h.runAsync(cfg.QuorumUp) }}
+		if l.h.fifo != nil {
+			out = append(out, func() { l.h.fifo(fifoVSLine(&cfg, true)) })
+		}
 		if cfg.SMTPAlert {
 			out = append(out, func() { l.h.mail(quorumMail(rid, &cfg, true, cfg.Quorum+cfg.Hysteresis, w)) })
 		}

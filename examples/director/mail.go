@@ -366,7 +366,8 @@ func trio(addr string, port uint16, proto kaconf.Protocol) string {
 // vsName formats a virtual server as keepalived's format_vs.
 func vsName(vs *kaconf.VirtualServer) string {
 	if vs.Group != "" {
-		return "[" + vs.Group + "]"
+		// keepalived's format_vs: the group's name and its own port, always 0.
+		return "[" + vs.Group + "]:0"
 	}
 	if vs.FWMark != 0 {
 		return "FWM " + strconv.FormatUint(uint64(vs.FWMark), 10)

@@ -125,6 +125,9 @@ func configScripts(cfg *kaconf.Config) []namedScript {
 		g := &cfg.SyncGroups[i]
 		notify(g.Pos, "vrrp_sync_group "+g.Name, g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop)
 	}
+	add(cfg.Global.NotifyFIFO.Pos, "notify_fifo_script", cfg.Global.NotifyFIFO.Script)
+	add(cfg.Global.VRRPNotifyFIFO.Pos, "vrrp_notify_fifo_script", cfg.Global.VRRPNotifyFIFO.Script)
+	add(cfg.Global.LVSNotifyFIFO.Pos, "lvs_notify_fifo_script", cfg.Global.LVSNotifyFIFO.Script)
 	for i := range cfg.VirtualServers {
 		vs := &cfg.VirtualServers[i]
 		add(vs.Pos, "virtual_server quorum_up", vs.QuorumUp)

@@ -31,6 +31,8 @@ type vrrpHooks struct {
 	// events, when set, replaces each event the Routers emit by what it returns
 	// before the runtime handles it (tests lose, repeat and reorder events with it).
 	events func(vrrp.Event) []vrrp.Event
+	// fifo, when set, writes a line to the VRRP notify FIFOs; it never blocks.
+	fifo func(line string)
 }
 
 // vrrpRuntime owns the VRRP side: the Routers (one per sync group or lone
@@ -420,6 +422,7 @@ func (v *vrrpRuntime) onEvent(rr *routerRun, ev vrrp.Event) {
 	in.state, in.prio, in.since = ev.To, ev.Priority, ev.Time
 	in.trans++
 	state := notifyState(ev.To)
+	fifoLines := []string{fifoVRRPLine("INSTANCE", ev.Instance, state, ev.Priority)}
 	argvs = append(argvs, notifyArgs(in.cfg.Notify, in.cfg.NotifyMaster, in.cfg.NotifyBackup, in.cfg.NotifyFault,
 		in.cfg.NotifyStop, "INSTANCE", ev.Instance, state, ev.Priority)...)
 	// smtp_alert: one mail per state entered (keepalived's vrrp_smtp_notifier),
@@ -435,6 +438,7 @@ func (v *vrrpRuntime) onEvent(rr *routerRun, ev vrrp.Event) {
 		v.groupState[g.Name] = state
 		argvs = append(argvs, notifyArgs(g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop,
 			"GROUP", g.Name, state, ev.Priority)...)
+		fifoLines = append(fifoLines, fifoVRRPLine("GROUP", g.Name, state, 0)) // keepalived writes 0 for a group
 		if g.SMTPAlert && mailable && v.groupMail[g.Name] != state {
 			v.groupMail[g.Name] = state
 			s, b := vrrpMail(rid, g.Name, true, state)
@@ -447,6 +451,11 @@ func (v *vrrpRuntime) onEvent(rr *routerRun, ev vrrp.Event) {
 	v.log.Info("VRRP state", "instance", ev.Instance, "from", ev.From.String(), "to", ev.To.String(),
 		"reason", ev.Reason.String(), "priority", ev.Priority)
 	v.h.changed()
+	if v.h.fifo != nil {
+		for _, l := range fifoLines {
+			v.h.fifo(l)
+		}
+	}
 	for _, a := range argvs {
 		v.h.notify(ev.Instance, a)
 	}

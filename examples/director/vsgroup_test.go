@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/vrrp/vrrptest"
 )
@@ -85,6 +86,9 @@ virtual_server group G {
 	}
 	if diff := cmp.Diff(want(false), dests(t, h)); diff != "" {
 		t.Errorf("after real server 2 went down (-want +got):\n%s", diff)
+	}
+	if s, _ := checkerMail("r", vc, &vc.RealServers[1], kaconf.CheckTCP, false, false); !strings.Contains(s, "of virtual server [G]:0 - DOWN") {
+		t.Errorf("checker mail subject %q does not name the group as keepalived", s)
 	}
 	if st := h.d.lvs.status(); len(st.vss) != 1 || !strings.Contains(st.vss[0].Service, "192.0.2.10:80") {
 		t.Errorf("status = %+v, want one virtual server named by its first member", st.vss)

@@ -147,6 +147,9 @@ type Global struct {
 	// DefaultInterface is default_interface: the device of a VIP without dev in an
 	// instance without interface; empty means eth0 (keepalived 2.2.7's default).
 	DefaultInterface string
+	// NotifyFIFO, VRRPNotifyFIFO and LVSNotifyFIFO are notify_fifo, vrrp_notify_fifo
+	// and lvs_notify_fifo with their scripts (fifo.go).
+	NotifyFIFO, VRRPNotifyFIFO, LVSNotifyFIFO NotifyFIFO
 }
 
 // SyncDaemon is global_defs lvs_sync_daemon: the kernel's IPVS connection sync daemon,

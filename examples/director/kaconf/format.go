@@ -249,6 +249,7 @@ func formatGlobal(w *writer, g *Global) {
 			w.line("script_user", word(g.ScriptUser))
 		}
 	}
+	formatFIFOs(w, g)
 	w.close()
 }
 

@@ -212,6 +212,7 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 		tfs[tf.Name] = tf
 		cfg.TrackFiles = append(cfg.TrackFiles, *tf)
 	}
+	resolveTrackFileRefs(d, tfs, st.insts, st.groups, cfg)
 	cfg.VirtualServerGroups = resolveVSGroups(d, st.vsgs, st.vss)
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)

@@ -97,6 +97,12 @@ func globalTable() table[globalRaw] {
 		"vrrp_lower_prio_no_advert":       flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
 		"enable_script_security":          ignoredArgs(func(t *globalRaw) { t.g.EnableScriptSecurity = true }),
 		"default_interface":               strEntry(func(t *globalRaw, s string) { t.g.DefaultInterface = s }),
+		"notify_fifo":                     fifoPath(fifoAll),
+		"notify_fifo_script":              fifoScript(fifoAll),
+		"vrrp_notify_fifo":                fifoPath(fifoVRRP),
+		"vrrp_notify_fifo_script":         fifoScript(fifoVRRP),
+		"lvs_notify_fifo":                 fifoPath(fifoLVS),
+		"lvs_notify_fifo_script":          fifoScript(fifoLVS),
 		"script_user": {min: 1, max: 2, fn: func(_ *decoder, n *node, t *globalRaw) {
 			t.g.ScriptUser = n.arg(0)
 			if len(n.args) == 2 {
