@@ -311,6 +311,9 @@ type Instance struct {
 	TrackScripts []TrackScript
 	// TrackInterfaces is track_interface.
 	TrackInterfaces []TrackInterface
+	// TrackFiles is track_file: top-level track_files whose value moves the
+	// priority (TrackFileRef).
+	TrackFiles []TrackFileRef
 	// McastSrcIP is mcast_src_ip, UnicastSrcIP is unicast_src_ip; invalid when unset
 	// (the interface's primary address is used).
 	McastSrcIP   netip.Addr
@@ -351,6 +354,8 @@ type SyncGroup struct {
 	Notify       *Command
 	// SMTPAlert is smtp_alert, defaulted as Instance.SMTPAlert.
 	SMTPAlert bool
+	// TrackFiles is track_file: each member tracks these files as well.
+	TrackFiles []TrackFileRef
 }
 
 // Method is an IPVS forwarding method (lb_kind or lvs_method).

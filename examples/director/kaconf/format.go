@@ -337,6 +337,7 @@ func formatInstance(w *writer, in *Instance) {
 		}
 		w.close()
 	}
+	formatTrackFileRefs(w, in.TrackFiles)
 	if len(in.TrackInterfaces) > 0 {
 		w.open("track_interface")
 		for _, t := range in.TrackInterfaces {
@@ -392,6 +393,7 @@ func formatGroup(w *writer, g *SyncGroup) {
 	w.cmd("notify_stop", g.NotifyStop)
 	w.cmd("notify", g.Notify)
 	w.line("smtp_alert", boolWord(g.SMTPAlert))
+	formatTrackFileRefs(w, g.TrackFiles)
 	w.close()
 }
 

@@ -329,6 +329,8 @@ type instRaw struct {
 	node   *node
 	seen   seen
 	tracks []trackRef
+	// tfiles are the track_file lines, in the order of in.TrackFiles.
+	tfiles []trackRef
 	// syncd is keepalived 1.x's lvs_sync_daemon_interface line, nil without one.
 	syncd *node
 }
@@ -388,6 +390,9 @@ func instanceTable() table[instRaw] {
 			}
 			t.in.TrackScripts = append(t.in.TrackScripts, TrackScript{Pos: n.pos, Name: n.key, Weight: w, Reverse: rev})
 			t.tracks = append(t.tracks, trackRef{n: n, weightSet: set})
+		}),
+		"track_file": listEntry(func(d *decoder, n *node, t *instRaw) {
+			trackFileLine(d, n, &t.in.TrackFiles, &t.tfiles)
 		}),
 		"track_interface": listEntry(func(d *decoder, n *node, t *instRaw) {
 			w, rev, _, ok := trackWeight(d, n, "noreverse")
@@ -772,6 +777,8 @@ type groupRaw struct {
 	node  *node
 	seen  seen
 	names []*node
+	// tfiles are the track_file lines, in the order of g.TrackFiles.
+	tfiles []trackRef
 }
 
 func syncGroupTable() table[groupRaw] {
@@ -790,6 +797,9 @@ func syncGroupTable() table[groupRaw] {
 		"notify_stop":   cmdEntry(func(t *groupRaw, c *Command) { t.g.NotifyStop = c }),
 		"notify":        cmdEntry(func(t *groupRaw, c *Command) { t.g.Notify = c }),
 		"smtp_alert":    flagEntry(func(t *groupRaw, b bool) { t.g.SMTPAlert = b }),
+		"track_file": listEntry(func(d *decoder, n *node, t *groupRaw) {
+			trackFileLine(d, n, &t.g.TrackFiles, &t.tfiles)
+		}),
 	}
 }
 
