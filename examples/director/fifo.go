@@ -245,23 +245,6 @@ func fifoVRRPLine(kind, name, state string, prio uint8) string {
 	return kind + " \"" + name + "\" " + state + " " + strconv.Itoa(int(prio)) + "\n"
 }
 
-// fifoTrio is keepalived's "[addr]:proto:port" (inet_sockaddrtotrio).
-func fifoTrio(addr string, p kaconf.Protocol, port uint16) string {
-	proto := strings.ToLower(string(p))
-	if proto == "" {
-		proto = "none"
-	}
-	return "[" + addr + "]:" + proto + ":" + strconv.Itoa(int(port))
-}
-
-// fifoVSName is keepalived's name of a virtual server in FIFO lines (format_vs).
-func fifoVSName(vs *kaconf.VirtualServer) string {
-	if vs.FWMark != 0 {
-		return "FWM " + strconv.FormatUint(uint64(vs.FWMark), 10)
-	}
-	return fifoTrio(vs.Addr.Addr().String(), vs.Protocol, vs.Addr.Port())
-}
-
 func upDown(up bool) string {
 	if up {
 		return "UP"
@@ -269,15 +252,15 @@ func upDown(up bool) string {
 	return "DOWN"
 }
 
-// fifoVSLine is "VS <vs> UP|DOWN", written when a virtual server's quorum changes.
+// fifoVSLine is "VS <vs> UP|DOWN" (vs as keepalived's format_vs: vsName), written when a virtual server's quorum changes.
 func fifoVSLine(vs *kaconf.VirtualServer, up bool) string {
-	return "VS " + fifoVSName(vs) + " " + upDown(up) + "\n"
+	return "VS " + vsName(vs) + " " + upDown(up) + "\n"
 }
 
 // fifoRSLine is "RS <rs> <vs> UP|DOWN", written when a real server goes up or down.
 func fifoRSLine(vs *kaconf.VirtualServer, rs *kaconf.RealServer, up bool) string {
-	return "RS " + fifoTrio(rs.Addr.Addr().String(), vs.Protocol, rs.Addr.Port()) + " " +
-		fifoVSName(vs) + " " + upDown(up) + "\n"
+	return "RS " + trio(rs.Addr.Addr().String(), rs.Addr.Port(), vs.Protocol) + " " +
+		vsName(vs) + " " + upDown(up) + "\n"
 }
 
 // runFIFOScript runs a *_notify_fifo_script as the configuration says (script_user

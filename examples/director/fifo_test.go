@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -245,5 +246,28 @@ func TestNotifyFIFONotAFIFO(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "not a FIFO") {
 		t.Errorf("no log naming the problem:\n%s", logs.String())
+	}
+}
+
+func TestNotifyFIFOLVSLineFormats(t *testing.T) {
+	rs := &kaconf.RealServer{Addr: netip.MustParseAddrPort("[2001:db8::2]:8080")}
+	tests := []struct {
+		vs   kaconf.VirtualServer
+		want string
+	}{
+		{kaconf.VirtualServer{Addr: netip.MustParseAddrPort("192.0.2.10:80"), Protocol: kaconf.ProtocolUDP},
+			"RS [2001:db8::2]:udp:8080 [192.0.2.10]:udp:80 UP\nVS [192.0.2.10]:udp:80 UP\n"},
+		{kaconf.VirtualServer{FWMark: 5, Protocol: kaconf.ProtocolTCP},
+			"RS [2001:db8::2]:tcp:8080 FWM 5 UP\nVS FWM 5 UP\n"},
+		{kaconf.VirtualServer{Group: "web", Protocol: kaconf.ProtocolTCP},
+			"RS [2001:db8::2]:tcp:8080 [web]:0 UP\nVS [web]:0 UP\n"},
+	}
+	for _, tt := range tests {
+		if got := fifoRSLine(&tt.vs, rs, true) + fifoVSLine(&tt.vs, true); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+	if got := fifoVSLine(&tests[0].vs, false); got != "VS [192.0.2.10]:udp:80 DOWN\n" {
+		t.Errorf("down: %q", got)
 	}
 }
