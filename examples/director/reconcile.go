@@ -233,6 +233,7 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	r.runs++
 	r.mu.Unlock()
 	if l != nil {
+		haSuspendSync(l, view)
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)
 		errs = append(errs, l.converge(cctx, view.byName, reread))
 		cancel()
