@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -269,5 +270,38 @@ func TestNotifyFIFOLVSLineFormats(t *testing.T) {
 	}
 	if got := fifoVSLine(&tests[0].vs, false); got != "VS [192.0.2.10]:udp:80 DOWN\n" {
 		t.Errorf("down: %q", got)
+	}
+}
+
+// TestNotifyFIFOOmegaStop: with omega, a stop writes DOWN for each live real server,
+// then for the virtual server, as keepalived; without omega it writes nothing.
+func TestNotifyFIFOOmegaStop(t *testing.T) {
+	up, _ := listener(t)
+	for _, omega := range []bool{true, false} {
+		t.Run(fmt.Sprint("omega=", omega), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "lvs")
+			r := readFIFO(t, path)
+			lvs := strings.Replace(lvsConf, "    real_server DOWN {\n        weight 1\n        INHIBIT\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n        }\n    }\n", "", 1)
+			if omega {
+				lvs = strings.Replace(lvs, "lb_kind NAT", "lb_kind NAT\n    omega", 1)
+			}
+			lvs = strings.NewReplacer("UP", strings.Replace(up, ":", " ", 1), "QUORUM", "1").Replace(lvs)
+			h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+			if err := h.d.start(context.Background(), readConf(t, "global_defs {\n lvs_notify_fifo "+path+"\n}\n"+lvs)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the real server in IPVS", func() bool { return len(dests(t, h)) == 1 })
+			h.d.stop()
+			var want []string
+			if omega {
+				want = []string{"RS " + strings.Replace(up, "127.0.0.1:", "[127.0.0.1]:tcp:", 1) + " [192.0.2.10]:tcp:80 DOWN",
+					"VS [192.0.2.10]:tcp:80 DOWN"}
+				waitFor(t, "the stop lines", func() bool { return len(r.got()) >= len(want) })
+			}
+			time.Sleep(50 * time.Millisecond)
+			if diff := cmp.Diff(want, r.got()); diff != "" {
+				t.Errorf("lvs_notify_fifo (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

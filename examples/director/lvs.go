@@ -758,6 +758,7 @@ func (l *lvsRuntime) shutdown() {
 	type omega struct {
 		cmds  []*kaconf.Command
 		mails [][2]string
+		fifo  []string // notify FIFO lines, as keepalived writes them on a stop with omega
 	}
 	var o omega
 	l.mu.Lock()
@@ -772,6 +773,7 @@ func (l *lvsRuntime) shutdown() {
 		for _, r := range v.rss {
 			if r.alive() {
 				o.cmds = append(o.cmds, r.cfg.NotifyDown)
+				o.fifo = append(o.fifo, fifoRSLine(&v.cfg, &r.cfg, false))
 				if r.cfg.SMTPAlert {
 					o.mails = append(o.mails, [2]string{fmt.Sprintf("[%s] Realserver %s of virtual server %s - DOWN", l.rid,
 						trio(r.cfg.Addr.Addr().String(), r.cfg.Addr.Port(), v.cfg.Protocol), vsName(&v.cfg)),
@@ -780,6 +782,7 @@ func (l *lvsRuntime) shutdown() {
 			}
 		}
 		o.cmds = append(o.cmds, v.cfg.QuorumDown)
+		o.fifo = append(o.fifo, fifoVSLine(&v.cfg, false))
 		if v.cfg.SMTPAlert {
 			o.mails = append(o.mails, [2]string{fmt.Sprintf("[%s] Virtualserver %s - DOWN", l.rid, vsName(&v.cfg)), "=> Shutting down <="})
 		}
@@ -790,6 +793,11 @@ func (l *lvsRuntime) shutdown() {
 	}
 	for _, m := range o.mails {
 		l.h.mail(m[0], m[1])
+	}
+	if l.h.fifo != nil {
+		for _, line := range o.fifo {
+			l.h.fifo(line)
+		}
 	}
 	l.mu.Lock()
 	l.stopping = true
