@@ -157,6 +157,11 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 		defer d.bg.Done()
 		rec.run(d.ctx)
 	}()
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.vr.pollTrackFiles(d.ctx)
+	}()
 	if d.deps.watch != nil {
 		d.bg.Add(1)
 		go func() {
@@ -228,6 +233,7 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	var errs []error
 	d.fifos.configure(d.ctx, &cfg.Global) // before the instances start: their first lines go out
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
+	d.vr.feedTrackFiles()
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
 	d.fifos.startScripts() // after restartLoops: they run under cfg's script policy
 	errs = append(errs, d.applyLVS(cfg))

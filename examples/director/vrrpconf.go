@@ -110,6 +110,8 @@ type tracker struct {
 	script, iface string
 	// invert feeds the opposite of the result (keepalived's "reverse").
 	invert bool
+	// file is set for a track_file line (trackfile.go).
+	file *fileTrack
 }
 
 // trackers lists an instance's trackers: its track_script lines, then its
@@ -140,6 +142,7 @@ func trackers(cfg *kaconf.Config, in *kaconf.Instance) []tracker {
 		out = append(out, tracker{cfg: vrrp.TrackerConfig{Name: "interface:" + ti.Name, Weight: w},
 			iface: ti.Name, invert: ti.Reverse})
 	}
+	out = append(out, fileTrackers(cfg, in)...)
 	return out
 }
 
