@@ -305,3 +305,63 @@ func TestNotifyFIFOOmegaStop(t *testing.T) {
 		})
 	}
 }
+
+// TestNotifyFIFOReload: a reload that keeps a FIFO's line keeps its descriptor and
+// script; one that changes the path removes the FIFO the director made, creates the
+// new one and restarts the script on it; a script without its FIFO is not run.
+func TestNotifyFIFOReload(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	var mu sync.Mutex
+	var started []string
+	n := newNotifyFIFOs(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n.start = func(ctx context.Context, argv []string) {
+		mu.Lock()
+		started = append(started, strings.Join(argv, " "))
+		mu.Unlock()
+		<-ctx.Done()
+	}
+	ran := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(started)
+	}
+	g := &kaconf.Global{LVSNotifyFIFO: kaconf.NotifyFIFO{Path: a, Script: &kaconf.Command{Args: []string{"/r"}}},
+		VRRPNotifyFIFO: kaconf.NotifyFIFO{Script: &kaconf.Command{Args: []string{"/orphan"}}}}
+	n.configure(context.Background(), g)
+	n.startScripts()
+	waitFor(t, "the script", func() bool { return len(ran()) == 1 })
+	f, err := os.OpenFile(a, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n.lvs("VS FWM 1 UP\n")
+	fd := n.outs[fifoIdxLVS].fd
+
+	// Same line: same descriptor, no second script.
+	n.configure(context.Background(), g)
+	n.startScripts()
+	if n.outs[fifoIdxLVS].fd != fd || fd < 0 {
+		t.Errorf("descriptor %d, want %d kept", n.outs[fifoIdxLVS].fd, fd)
+	}
+	// New path: the old FIFO goes, the new one exists, the script runs on it.
+	g2 := *g
+	g2.LVSNotifyFIFO.Path = b
+	n.configure(context.Background(), &g2)
+	n.startScripts()
+	waitFor(t, "the script on the new FIFO", func() bool { return len(ran()) == 2 })
+	if _, err := os.Lstat(a); !os.IsNotExist(err) {
+		t.Errorf("old FIFO still there: %v", err)
+	}
+	if fi, err := os.Lstat(b); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
+		t.Errorf("new FIFO: %v %v", fi, err)
+	}
+	n.close()
+	if diff := cmp.Diff([]string{"/r " + a, "/r " + b}, ran()); diff != "" {
+		t.Errorf("scripts (-want +got):\n%s", diff)
+	}
+	if bs, _ := io.ReadAll(nonBlockingReader{f}); string(bs) != "VS FWM 1 UP\n" {
+		t.Errorf("old reader got %q", bs)
+	}
+}
