@@ -10,7 +10,7 @@ import (
 )
 
 // Format writes c as a canonical keepalived.conf: global_defs, then the vrrp_scripts,
-// vrrp_instances, vrrp_sync_groups, track_files and virtual_servers in order, three-space indents,
+// vrrp_instances, vrrp_sync_groups, track_files, virtual_server_groups and virtual_servers in order, three-space indents,
 // keepalived's current keyword names (retry, not nb_get_retry), every defaulted value
 // of the blocks below global_defs written out, and global_defs values left out when
 // they equal keepalived's defaults. Reading the output gives back c (positions aside).
