@@ -42,6 +42,10 @@ const (
 	// ActAnnounce: announce the virtual addresses (gratuitous ARP, unsolicited
 	// neighbour advertisements): the instance became Master or its addresses changed.
 	ActAnnounce
+	// ActLowerPriority: as Master, the instance received an advert of lower priority
+	// (Action.Priority), or of its own priority from a lower address, and stays
+	// Master. keepalived refreshes the neighbours' caches then (garp_lower_prio_repeat).
+	ActLowerPriority
 )
 
 // Action is one output of the Machine. Fields that do not apply to the Kind are zero.
@@ -444,7 +448,7 @@ func (m *Machine) masterReceive(now time.Time, rx *Received, out []Action) []Act
 	if !m.cfg.NoLowerPriorityAdvert {
 		out = m.send(out, m.prio)
 	}
-	return out
+	return append(out, Action{Kind: ActLowerPriority, Priority: a.Priority})
 }
 
 // SetPriority changes the base priority at run time (1..255; 0 is ignored). A Master

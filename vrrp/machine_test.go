@@ -456,6 +456,7 @@ func TestConformance14LowerReAdvert(t *testing.T) {
 		if !off {
 			want = []Action{{Kind: ActSend, Priority: 100}}
 		}
+		want = append(want, Action{Kind: ActLowerPriority, Priority: 99})
 		diffActions(t, "lower advert", want, got)
 		if m.State() != StateMaster {
 			t.Errorf("state = %v, want MASTER", m.State())

@@ -77,6 +77,13 @@ type RouterConfig struct {
 	// missed. It runs with the Router locked and must not block or call the Router
 	// (mark something dirty and return). Nil means no callback.
 	OnStateChange func()
+	// OnLowerPriorityAdvert is called when an instance, as Master, receives an advert
+	// of lower priority (or of its priority from a lower address) and stays Master
+	// (Machine's ActLowerPriority): the moment keepalived sends its
+	// garp_lower_prio_repeat gratuitous ARPs, as a lower priority peer may have taken
+	// the addresses in a split brain. It is called without allocating, with the
+	// Router locked, and must not block or call the Router. Nil means no callback.
+	OnLowerPriorityAdvert func(instance string)
 }
 
 // PacketHandler is implemented by a Transport that can hand each packet to a function
@@ -182,10 +189,11 @@ type resetter interface {
 // adverts, feeds the Machines, arms their timers, sends their adverts and reports
 // their state changes. All methods are safe for concurrent use.
 type Router struct {
-	tr     Transport
-	clock  Clock
-	events chan Event
-	onAnn  func(string, []netip.Addr)
+	tr      Transport
+	clock   Clock
+	events  chan Event
+	onAnn   func(string, []netip.Addr)
+	onLower func(string) // RouterConfig.OnLowerPriorityAdvert
 	// onState is RouterConfig.OnStateChange.
 	onState func()
 
@@ -217,6 +225,7 @@ func NewRouter(cfg *RouterConfig) (*Router, error) {
 		tr:      cfg.Transport,
 		clock:   cfg.Clock,
 		onAnn:   cfg.OnAnnounce,
+		onLower: cfg.OnLowerPriorityAdvert,
 		onState: cfg.OnStateChange,
 		byName:  make(map[string]int),
 		txBuf:   make([]byte, 0, 1500),
@@ -416,6 +425,10 @@ func (r *Router) exec(i int, acts []Action) {
 			r.armTimer(in, i, a)
 		case ActStop:
 			r.stopTimer(in, a.Timer)
+		case ActLowerPriority:
+			if r.onLower != nil {
+				r.onLower(in.m.cfg.Name)
+			}
 		case ActAnnounce:
 			if r.onAnn != nil {
 				c := in.m.Config()
