@@ -142,6 +142,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	var rec *reconciler
 	d.vr = newVRRPRuntime(d.log, d.deps, d.socks, &d.m, vrrpHooks{
 		changed:   func() { rec.changed() },
+		lowerPrio: func(name string) { rec.lowerPrioAdvert(name) },
 		notify:    d.scripts.notify,
 		dropQueue: d.scripts.dropQueue,
 		mail:      d.mail.send,

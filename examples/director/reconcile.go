@@ -78,7 +78,8 @@ type reconciler struct {
 	// Owned by the run goroutine alone.
 	have  map[addrKey]heldVIP
 	ann   map[string]*announcing
-	fresh bool // the first pass removes what an earlier run left
+	lower lowerPrio // garp_lower_prio_* bursts (lowerprio.go)
+	fresh bool      // the first pass removes what an earlier run left
 }
 
 // addrKey identifies an address on an interface.
@@ -410,6 +411,7 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 			delete(r.ann, inst)
 		}
 	}
+	r.announceLowerPrio(ctx, vb, garp, byInst)
 
 	held := map[string][]string{}
 	for inst, as := range byInst {
@@ -466,6 +468,7 @@ func (r *reconciler) announce(ctx context.Context, vb vipBackend, iv instView, a
 }
 
 func (r *reconciler) stopAnnouncing() {
+	r.stopLowerPrio()
 	for inst, an := range r.ann {
 		an.cancel()
 		delete(r.ann, inst)

@@ -28,6 +28,9 @@ type vrrpHooks struct {
 	// mail queues an alert mail; it never blocks. mailOn reports whether mail is on.
 	mail   func(subject, body string)
 	mailOn func() bool
+	// lowerPrio is called, with a Router locked, when a MASTER instance receives a
+	// lower priority advert (garp_lower_prio_*, lowerprio.go); it never blocks.
+	lowerPrio func(instance string)
 	// events, when set, replaces each event the Routers emit by what it returns
 	// before the runtime handles it (tests lose, repeat and reorder events with it).
 	events func(vrrp.Event) []vrrp.Event
@@ -91,11 +94,12 @@ type instEffects struct {
 	vips         []vip.Address
 	garp4, garp6 vip.Policy
 	advert       time.Duration
+	lower        lowerPrioGARP
 }
 
 func effectsOf(cfg *kaconf.Config, in *kaconf.Instance) instEffects {
 	return instEffects{vips: vipAddresses(in), garp4: garpPolicy(cfg, in, false), garp6: garpPolicy(cfg, in, true),
-		advert: in.AdvertInt}
+		advert: in.AdvertInt, lower: lowerPrioOf(in)}
 }
 
 func newVRRPRuntime(log *slog.Logger, d deps, socks *sockets, m *metrics, h vrrpHooks) *vrrpRuntime {
@@ -289,7 +293,7 @@ func (v *vrrpRuntime) newRouter(cfg *kaconf.Config, key string, names []string, 
 	// event the channel dropped: the reconciler then reads Snapshot, so no change is
 	// missed and the reconciler need not poll at the advert interval.
 	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Instances: cfgs, Transport: tr, Clock: v.clock, EventBuffer: 256,
-		OnStateChange: v.h.changed})
+		OnStateChange: v.h.changed, OnLowerPriorityAdvert: v.h.lowerPrio})
 	if err != nil {
 		tr.Close()
 		return nil, fmt.Errorf("director: %s: %w", key, err)
@@ -546,6 +550,7 @@ type instView struct {
 	vips  []vip.Address
 	// garp4 and garp6 are the announcement policies for its IPv4 and IPv6 VIPs.
 	garp4, garp6 vip.Policy
+	lower        lowerPrioGARP // garp_lower_prio_*
 }
 
 // vrrpView is every instance's current state, and the shortest advert interval.
@@ -586,7 +591,7 @@ func (v *vrrpRuntime) view() vrrpView {
 	out.insts = make([]instView, 0, len(names))
 	for _, name := range names {
 		e := effs[name]
-		out.insts = append(out.insts, instView{name: name, state: out.byName[name], vips: e.vips, garp4: e.garp4, garp6: e.garp6})
+		out.insts = append(out.insts, instView{name: name, state: out.byName[name], vips: e.vips, garp4: e.garp4, garp6: e.garp6, lower: e.lower})
 		if d := e.advert; d > 0 && (out.interval == 0 || d < out.interval) {
 			out.interval = d
 		}
