@@ -163,6 +163,11 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 		defer d.bg.Done()
 		d.vr.pollTrackFiles(d.ctx)
 	}()
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.vr.pollTrackProcesses(d.ctx)
+	}()
 	if d.deps.watch != nil {
 		d.bg.Add(1)
 		go func() {

@@ -112,6 +112,8 @@ type tracker struct {
 	invert bool
 	// file is set for a track_file line (trackfile.go).
 	file *fileTrack
+	// proc names the vrrp_track_process of a track_process line (trackproc.go).
+	proc string
 }
 
 // trackers lists an instance's trackers: its track_script lines, then its
@@ -143,6 +145,7 @@ func trackers(cfg *kaconf.Config, in *kaconf.Instance) []tracker {
 			iface: ti.Name, invert: ti.Reverse})
 	}
 	out = append(out, fileTrackers(cfg, in)...)
+	out = append(out, procTrackers(cfg, in)...)
 	return out
 }
 

@@ -16,6 +16,8 @@ type Config struct {
 	VirtualServers []VirtualServer
 	// TrackFiles are the track_file blocks.
 	TrackFiles []TrackFile
+	// TrackProcesses are the vrrp_track_process blocks.
+	TrackProcesses []TrackProcess
 	// VirtualServerGroups are the virtual_server_group blocks.
 	VirtualServerGroups []VirtualServerGroup
 }
@@ -314,6 +316,8 @@ type Instance struct {
 	// TrackFiles is track_file: top-level track_files whose value moves the
 	// priority (TrackFileRef).
 	TrackFiles []TrackFileRef
+	// TrackProcesses is track_process.
+	TrackProcesses []TrackProcessRef
 	// McastSrcIP is mcast_src_ip, UnicastSrcIP is unicast_src_ip; invalid when unset
 	// (the interface's primary address is used).
 	McastSrcIP   netip.Addr
@@ -356,6 +360,8 @@ type SyncGroup struct {
 	SMTPAlert bool
 	// TrackFiles is track_file: each member tracks these files as well.
 	TrackFiles []TrackFileRef
+	// TrackProcesses is track_process: each member tracks these as well.
+	TrackProcesses []TrackProcessRef
 }
 
 // Method is an IPVS forwarding method (lb_kind or lvs_method).

@@ -29,6 +29,9 @@ func Format(c *Config) []byte {
 	for i := range c.SyncGroups {
 		formatGroup(w, &c.SyncGroups[i])
 	}
+	for i := range c.TrackProcesses {
+		formatTrackProcess(w, &c.TrackProcesses[i])
+	}
 	for i := range c.TrackFiles {
 		formatTrackFile(w, &c.TrackFiles[i])
 	}
@@ -338,6 +341,7 @@ func formatInstance(w *writer, in *Instance) {
 		w.close()
 	}
 	formatTrackFileRefs(w, in.TrackFiles)
+	formatTrackProcessRefs(w, in.TrackProcesses)
 	if len(in.TrackInterfaces) > 0 {
 		w.open("track_interface")
 		for _, t := range in.TrackInterfaces {
@@ -394,6 +398,7 @@ func formatGroup(w *writer, g *SyncGroup) {
 	w.cmd("notify", g.Notify)
 	w.line("smtp_alert", boolWord(g.SMTPAlert))
 	formatTrackFileRefs(w, g.TrackFiles)
+	formatTrackProcessRefs(w, g.TrackProcesses)
 	w.close()
 }
 

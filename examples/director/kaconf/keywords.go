@@ -33,6 +33,7 @@ func Keywords() map[string][]string {
 	sort.Strings(m[""])
 	m["track_file"] = trackFileTable().keywords()
 	m["vrrp_track_file"] = m["track_file"]
+	m["vrrp_track_process"] = trackProcTable().keywords()
 	for _, ct := range checkTypes {
 		m[string(ct)] = checkTable(ct).keywords()
 	}

@@ -85,6 +85,7 @@ type state struct {
 	vss     []*vsRaw
 	vsgs    []vsgRaw
 	tfiles  []TrackFile
+	tprocs  []TrackProcess
 }
 
 func topTable() table[state] {
@@ -119,6 +120,7 @@ func topTable() table[state] {
 		"virtual_server_group": {min: 1, max: 1, block: true, fn: vsGroupEntry},
 		"track_file":           {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"vrrp_track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
+		"vrrp_track_process":   {min: 1, max: 1, block: true, fn: trackProcEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
 			switch n.arg(0) {
@@ -213,6 +215,7 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 		cfg.TrackFiles = append(cfg.TrackFiles, *tf)
 	}
 	resolveTrackFileRefs(d, tfs, st.insts, st.groups, cfg)
+	resolveTrackProcs(d, st, cfg)
 	cfg.VirtualServerGroups = resolveVSGroups(d, st.vsgs, st.vss)
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)

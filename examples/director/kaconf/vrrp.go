@@ -331,6 +331,8 @@ type instRaw struct {
 	tracks []trackRef
 	// tfiles are the track_file lines, in the order of in.TrackFiles.
 	tfiles []trackRef
+	// tprocs are the track_process lines, in the order of in.TrackProcesses.
+	tprocs []trackRef
 	// syncd is keepalived 1.x's lvs_sync_daemon_interface line, nil without one.
 	syncd *node
 }
@@ -393,6 +395,9 @@ func instanceTable() table[instRaw] {
 		}),
 		"track_file": listEntry(func(d *decoder, n *node, t *instRaw) {
 			trackFileLine(d, n, &t.in.TrackFiles, &t.tfiles)
+		}),
+		"track_process": listEntry(func(d *decoder, n *node, t *instRaw) {
+			trackProcLine(d, n, &t.in.TrackProcesses, &t.tprocs)
 		}),
 		"track_interface": listEntry(func(d *decoder, n *node, t *instRaw) {
 			w, rev, _, ok := trackWeight(d, n, "noreverse")
@@ -779,6 +784,8 @@ type groupRaw struct {
 	names []*node
 	// tfiles are the track_file lines, in the order of g.TrackFiles.
 	tfiles []trackRef
+	// tprocs are the track_process lines, in the order of g.TrackProcesses.
+	tprocs []trackRef
 }
 
 func syncGroupTable() table[groupRaw] {
@@ -799,6 +806,9 @@ func syncGroupTable() table[groupRaw] {
 		"smtp_alert":    flagEntry(func(t *groupRaw, b bool) { t.g.SMTPAlert = b }),
 		"track_file": listEntry(func(d *decoder, n *node, t *groupRaw) {
 			trackFileLine(d, n, &t.g.TrackFiles, &t.tfiles)
+		}),
+		"track_process": listEntry(func(d *decoder, n *node, t *groupRaw) {
+			trackProcLine(d, n, &t.g.TrackProcesses, &t.tprocs)
 		}),
 	}
 }
