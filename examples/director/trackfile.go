@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
@@ -128,4 +129,18 @@ func (v *vrrpRuntime) pollTrackFiles(ctx context.Context) {
 			v.feedTrackFiles()
 		}
 	}
+}
+
+// stableTrackers returns trackers without the InitiallyDown of track_file and
+// track_process trackers, which is what a file or /proc said when the config was
+// translated, not configuration: a reload must not restart a Router because a
+// tracked file or process changed since it started.
+func stableTrackers(ts []vrrp.TrackerConfig) []vrrp.TrackerConfig {
+	out := append([]vrrp.TrackerConfig(nil), ts...)
+	for i := range out {
+		if strings.HasPrefix(out[i].Name, "file:") || strings.HasPrefix(out[i].Name, "process:") {
+			out[i].InitiallyDown = false
+		}
+	}
+	return out
 }

@@ -109,6 +109,15 @@ vrrp_sync_group G {
 	write(gateFile, "0")
 	h.d.vr.feedTrackFiles()
 	waitFor(t, "VI_2 leaves FAULT", func() bool { return h.instance("VI_2").State == "MASTER" })
+	// A reload of the same file keeps the Router, though the gate's value (which
+	// the tracker started from) changed.
+	rr := h.d.vr.routers["group:G"]
+	if err := h.d.reload(context.Background(), readConf(t, conf)); err != nil {
+		t.Fatal(err)
+	}
+	if h.d.vr.routers["group:G"] != rr || rr == nil {
+		t.Error("a reload restarted the Router of G after its track_file changed")
+	}
 	// The timer alone picks up a change too.
 	write(prioFile, "-60")
 	waitFor(t, "VI_1 in FAULT at -300", func() bool { return h.instance("VI_1").State == "FAULT" })

@@ -263,6 +263,7 @@ func fingerprint(cfg *kaconf.Config, cfgs []vrrp.Config) string {
 		owner := c.Priority == 255
 		c.Priority = 0
 		c.Addrs = nil
+		c.Trackers = stableTrackers(c.Trackers)
 		s += fmt.Sprintf("%+v owner=%v|", c, owner)
 		if in := cfg.Instance(c.Name); in != nil {
 			s += fmt.Sprintf("%+v|", keyOf(in))
