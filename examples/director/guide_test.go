@@ -85,6 +85,7 @@ func TestMigrationGuideKeywords(t *testing.T) {
 		"global_defs":   "global_defs {\n KW x\n}\n",
 		"vrrp_instance": "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n KW x\n}\n",
 		"real_server":   "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n KW {\n }\n }\n}\n",
+		"SMTP_CHECK":    "virtual_server 192.0.2.10 25 {\n protocol TCP\n real_server 192.0.2.20 25 {\n SMTP_CHECK {\n KW {\n connect_ip 192.0.2.20\n }\n }\n }\n}\n",
 		"url":           "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n HTTP_GET {\n url {\n path /\n KW x\n }\n }\n }\n}\n",
 	}
 	kw := kaconf.Keywords()

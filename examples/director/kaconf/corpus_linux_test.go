@@ -14,8 +14,9 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
-// corpusDir finds the keepalived.conf corpus: $KACONF_CORPUS, or ../shared/keepalived-corpus
-// beside the repository root. The corpus is read where it is, never copied in.
+// corpusDir finds the keepalived.conf corpus: $KACONF_CORPUS, or shared/keepalived-corpus
+// in the nearest directory above this one that has it (../shared beside the
+// repository). The corpus is read where it is, never copied in.
 func corpusDir(t *testing.T) string {
 	if d := os.Getenv("KACONF_CORPUS"); d != "" {
 		return d
@@ -25,8 +26,9 @@ func corpusDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "keepalived-corpus")
+		c := filepath.Join(dir, "shared", "keepalived-corpus")
+		if _, err := os.Stat(c); err == nil {
+			return c
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -57,9 +59,7 @@ var corpusKnown = map[string]struct {
 	// Features the director does not implement (guide: Rejected keywords), refused by
 	// name rather than run without.
 	"realworld/rw01_zillow_linuxgateway.conf":        {refuse: "garp_master_delay: unknown or unsupported keyword: not a keyword of global_defs", why: "invalid for keepalived too; use_vmac also (guide)"},
-	"upstream/keepalived.conf.PING_CHECK":            {refuse: "PING_CHECK: unknown or unsupported keyword", why: "PING_CHECK (guide)"},
-	"upstream/keepalived.conf.SMTP_CHECK":            {refuse: "SMTP_CHECK: unknown or unsupported keyword", why: "SMTP_CHECK (guide)"},
-	"upstream/keepalived.conf.UDP_CHECK":             {refuse: "UDP_CHECK: unknown or unsupported keyword", why: "UDP_CHECK (guide)"},
+	"upstream/keepalived.conf.SMTP_CHECK":            {refuse: "host: unknown or unsupported keyword: not a keyword of SMTP_CHECK", why: "SMTP_CHECK host blocks, deprecated by keepalived (guide)"},
 	"upstream/keepalived.conf.conditional_conf":      {refuse: "net_namespace: unknown or unsupported keyword", why: "net_namespace and use_vmac (guide)"},
 	"upstream/keepalived.conf.track_interface":       {refuse: "static_routes: unknown or unsupported keyword", why: "static routes (guide)"},
 	"upstream/keepalived.conf.vrrp.routes":           {refuse: "static_routes: unknown or unsupported keyword", why: "static routes (guide)"},
