@@ -151,6 +151,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		d.stop()
 		return err
 	}
+	// vrrp_rt_priority, max_auto_priority (rtprio_linux.go), once the daemon's
+	// threads exist; a keeper sets the later ones.
+	startRTPriority(ctx, log, cfg.Global.RTPriority)
 	var srv *httpServer
 	if o.metrics != "" {
 		srv, err = startHTTP(o.metrics, d, log)

@@ -259,17 +259,78 @@ func (v *vrrpRuntime) feedTrackProcesses(w *procWatch, root string, now time.Tim
 	}
 }
 
-// pollTrackProcesses rescans /proc every trackProcInterval until ctx ends.
+// pollTrackProcesses rescans /proc every trackProcInterval until ctx ends, and
+// sooner after the kernel reports a process event (procEvents), at most every
+// procKickInterval. It listens for events only while the configuration has
+// vrrp_track_process blocks.
 func (v *vrrpRuntime) pollTrackProcesses(ctx context.Context) {
 	w := &procWatch{}
+	kick := make(chan struct{}, 1)
+	type sub struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	var cur *sub
+	warned := false // touched by one subscription goroutine at a time
+	defer func() {
+		if cur != nil {
+			cur.cancel()
+			<-cur.done
+		}
+	}()
 	t := time.NewTicker(trackProcInterval)
 	defer t.Stop()
 	for {
+		v.mu.Lock()
+		want := v.cfg != nil && len(v.cfg.TrackProcesses) > 0
+		v.mu.Unlock()
+		if cur != nil {
+			select {
+			case <-cur.done: // refused or failed: try again on a later pass
+				cur.cancel()
+				cur = nil
+			default:
+			}
+		}
+		switch {
+		case want && cur == nil:
+			s := &sub{done: make(chan struct{})}
+			var sctx context.Context
+			sctx, s.cancel = context.WithCancel(ctx)
+			cur = s
+			go func() {
+				defer close(s.done)
+				err := procEvents(sctx, func() {
+					select {
+					case kick <- struct{}{}:
+					default:
+					}
+				})
+				if err != nil && sctx.Err() == nil && !warned {
+					warned = true
+					v.log.Info("kernel process events unavailable: vrrp_track_process rescans /proc every second", "err", err)
+				}
+			}()
+		case !want && cur != nil:
+			cur.cancel()
+			<-cur.done
+			cur = nil
+		}
 		v.feedTrackProcesses(w, procRoot, time.Now())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-kick:
+			// Let a burst of events (a fork and its exec) settle into one rescan.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(procKickInterval):
+			}
 		}
 	}
 }
+
+// procKickInterval bounds how often process events cause a rescan.
+const procKickInterval = 100 * time.Millisecond

@@ -141,6 +141,9 @@ type Global struct {
 	VRRPCheckUnicastSrc      bool
 	VRRPHigherPrioSendAdvert bool
 	VRRPLowerPrioNoAdvert    bool
+	// RTPriority is vrrp_rt_priority, vrrp_rlimit_rttime and max_auto_priority
+	// (rtprio.go).
+	RTPriority RTPriority
 	// EnableScriptSecurity is enable_script_security.
 	EnableScriptSecurity bool
 	// ScriptUser and ScriptGroup are script_user USER [GROUP]: the default user of
