@@ -6,8 +6,9 @@ import "sort"
 // names ("" for the top level, then "global_defs", "vrrp_script", "vrrp_instance",
 // "authentication", "vrrp_sync_group", "virtual_server", "real_server", "TCP_CHECK",
 // "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
-// "SMTP_CHECK", "FILE_CHECK", "url", "track_file", "vrrp_track_file") and the options of the line-valued
-// blocks ("virtual_ipaddress", "track_script", "track_interface", "lvs_sync_daemon").
+// "SMTP_CHECK", "FILE_CHECK", "url", "track_file", "vrrp_track_file", "vrrp_track_process")
+// and the options of the line-valued blocks ("virtual_ipaddress", "track_script",
+// "track_interface", "lvs_sync_daemon").
 // Each list is sorted. The lists are built from the tables the reader itself uses,
 // so documentation checked against them cannot drift from the code. "include" is
 // accepted anywhere, in every block.
