@@ -27,6 +27,16 @@ type ExecChecker struct {
 	Dir string
 	// Dynamic enables keepalived's misc_dynamic exit codes.
 	Dynamic bool
+	// User, when set, runs the program as that user and group with no
+	// supplementary groups (keepalived's script_user, or a MISC_CHECK's user). It
+	// needs root (or CAP_SETUID and CAP_SETGID); on other systems than Linux a set
+	// User fails every attempt (as exec checks do there). Nil runs it as the current user.
+	User *ExecUser
+}
+
+// ExecUser is the user and group ExecChecker runs its program as.
+type ExecUser struct {
+	UID, GID uint32
 }
 
 // execWaitDelay bounds how long Check waits for output pipes after the program exits or
@@ -74,6 +84,11 @@ func (c *ExecChecker) check(ctx context.Context) (Result, error) {
 	cmd.WaitDelay = execWaitDelay
 	if err := setProcessGroup(cmd); err != nil {
 		return Result{}, err
+	}
+	if c.User != nil {
+		if err := setUser(cmd, c.User); err != nil {
+			return Result{}, err
+		}
 	}
 	err := cmd.Run()
 	if ctx.Err() != nil {
