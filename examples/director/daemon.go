@@ -267,6 +267,7 @@ func (d *daemon) applyLVS(cfg *kaconf.Config) error {
 			runSync:  d.scripts.runSync,
 			mail:     d.mail.send,
 			fifo:     d.fifos.lvs,
+			decide:   d.scripts.decide,
 		}, d.keepIPVS, cfg.Global.LVSFlush, d.ecmp != nil)
 		d.mu.Lock()
 		d.lvs = l

@@ -30,6 +30,9 @@ type lvsHooks struct {
 	mail func(subject, body string)
 	// fifo, when set, writes a line to the LVS notify FIFOs; it never blocks.
 	fifo func(line string)
+	// decide, when set, is the script policy's decision for a MISC_CHECK's command
+	// line (miscsec.go). It takes the script runner's lock.
+	decide func(argv []string) scriptDecision
 }
 
 // lvsRuntime owns the LVS side: the model of the virtual servers (real servers'
@@ -319,6 +322,7 @@ func newLVSRuntime(ctx context.Context, log *slog.Logger, client *ipvs.Client, m
 // applies it.
 func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 	initTrackFiles(l.log, cfg.TrackFiles)
+	misc := miscDecisionsOf(cfg, l.h.decide) // before l.mu: it asks the script runner
 	var after []func()
 	l.mu.Lock()
 	l.rid = routerID(&cfg.Global)
@@ -351,7 +355,7 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 			} else {
 				for k := range rc.Checks {
 					name := checkName(vc, rc, k)
-					hc := healthCheck(&rc.Checks[k], vc.Alpha)
+					hc := misc.apply(l.log, &rc.Checks[k], healthCheck(&rc.Checks[k], vc.Alpha))
 					if ck := &rc.Checks[k]; ck.Type == kaconf.CheckFile {
 						hc = fileCheck(ck, cfg.TrackFile(ck.TrackFile), rc.Weight)
 					}
