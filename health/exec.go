@@ -36,7 +36,10 @@ type ExecChecker struct {
 
 // ExecUser is the user and group ExecChecker runs its program as.
 type ExecUser struct {
-	UID, GID uint32
+	// UID is the numeric user ID the program runs as.
+	UID uint32
+	// GID is its numeric group ID; the program gets no supplementary groups.
+	GID uint32
 }
 
 // execWaitDelay bounds how long Check waits for output pipes after the program exits or
