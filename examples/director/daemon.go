@@ -60,6 +60,9 @@ type deps struct {
 	// arpctl.ScaleOutDirector and returns what puts the old values back.
 	routes   func(table uint32) (routeAnnouncer, error)
 	scaleOut func() (restore func() error, err error)
+	// kroutes opens the backend of virtual_routes and static_routes (vroutes.go);
+	// nil refuses a configuration that has them.
+	kroutes func() (routeBackend, error)
 }
 
 // daemon runs one keepalived.conf. It only wires the owners together; each owns
@@ -238,6 +241,7 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	d.mu.Unlock()
 	var errs []error
 	d.fifos.configure(d.ctx, &cfg.Global) // before the instances start: their first lines go out
+	errs = append(errs, d.applyRoutes(cfg))
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
 	d.vr.feedTrackFiles()
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
@@ -300,7 +304,9 @@ func (d *daemon) stop() {
 		l.shutdown()
 	}
 	// No instance runs and the LVS runtime wants nothing: this reconcile removes
-	// the VIPs, the services and the sync daemons.
+	// the VIPs, the services and the sync daemons (and, with no routes wanted, the
+	// static and virtual routes).
+	d.rec.setRoutes(nil, routeConfig{})
 	if err := d.rec.sync(); err != nil {
 		d.log.Error("stopping", "err", err)
 	}
@@ -318,4 +324,5 @@ func (d *daemon) stop() {
 	if vb := d.rec.backend(); vb != nil {
 		vb.Close()
 	}
+	d.rec.closeRoutes()
 }

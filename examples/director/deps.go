@@ -45,7 +45,8 @@ func linuxDeps() deps {
 		probe: func(ctx context.Context, argv []string) bool {
 			return runCommand(ctx, argv) == nil
 		},
-		exec: runCommand,
+		exec:    runCommand,
+		kroutes: dialKRoutes,
 		routes: func(table uint32) (routeAnnouncer, error) {
 			return route.Dial(&route.Config{Table: table})
 		},

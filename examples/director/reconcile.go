@@ -71,6 +71,8 @@ type reconciler struct {
 	rereadLVS  bool
 	held       map[string][]string // instance -> VIPs held, for the status
 	runs       uint64              // reconciles run
+	kroutes    routeBackend        // virtual_routes and static_routes (vroutes.go), nil without
+	routeCfg   routeConfig
 
 	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
 	ecmp *ecmpRuntime
@@ -80,6 +82,8 @@ type reconciler struct {
 	ann   map[string]*announcing
 	lower lowerPrio // garp_lower_prio_* bursts (lowerprio.go)
 	fresh bool      // the first pass removes what an earlier run left
+	// routesHave are the routes the director added (vroutes.go).
+	routesHave map[routeKey]heldRoute
 }
 
 // addrKey identifies an address on an interface.
@@ -233,6 +237,7 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	r.rereadLVS = false
 	r.runs++
 	r.mu.Unlock()
+	errs = append(errs, r.reconcileRoutes(ctx, view, reread))
 	if l != nil {
 		haSuspendSync(l, view)
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)

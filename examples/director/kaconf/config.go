@@ -20,6 +20,8 @@ type Config struct {
 	TrackProcesses []TrackProcess
 	// VirtualServerGroups are the virtual_server_group blocks.
 	VirtualServerGroups []VirtualServerGroup
+	// StaticRoutes are the lines of the top-level static_routes blocks, in order.
+	StaticRoutes []Route
 }
 
 // TrackFile returns the track_file called name, or nil.
@@ -312,6 +314,8 @@ type Instance struct {
 	// VIPs is virtual_ipaddress; ExcludedVIPs is virtual_ipaddress_excluded.
 	VIPs         []VIP
 	ExcludedVIPs []VIP
+	// VirtualRoutes is virtual_routes: routes the instance holds while MASTER.
+	VirtualRoutes []Route
 	// TrackScripts is track_script.
 	TrackScripts []TrackScript
 	// TrackInterfaces is track_interface.

@@ -20,6 +20,7 @@ import (
 func Format(c *Config) []byte {
 	w := &writer{}
 	formatGlobal(w, &c.Global)
+	formatRoutes(w, "static_routes", c.StaticRoutes)
 	for i := range c.Scripts {
 		formatScript(w, &c.Scripts[i])
 	}
@@ -330,6 +331,7 @@ func formatInstance(w *writer, in *Instance) {
 	}
 	formatVIPs(w, "virtual_ipaddress", in.VIPs)
 	formatVIPs(w, "virtual_ipaddress_excluded", in.ExcludedVIPs)
+	formatRoutes(w, "virtual_routes", in.VirtualRoutes)
 	if len(in.TrackScripts) > 0 {
 		w.open("track_script")
 		for _, t := range in.TrackScripts {

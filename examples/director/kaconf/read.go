@@ -86,6 +86,7 @@ type state struct {
 	vsgs    []vsgRaw
 	tfiles  []TrackFile
 	tprocs  []TrackProcess
+	sroutes []Route
 }
 
 func topTable() table[state] {
@@ -121,6 +122,7 @@ func topTable() table[state] {
 		"track_file":           {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"vrrp_track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"vrrp_track_process":   {min: 1, max: 1, block: true, fn: trackProcEntry},
+		"static_routes":        {block: true, fn: staticRoutesEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
 			switch n.arg(0) {
@@ -217,6 +219,7 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	resolveTrackFileRefs(d, tfs, st.insts, st.groups, cfg)
 	resolveTrackProcs(d, st, cfg)
 	cfg.VirtualServerGroups = resolveVSGroups(d, st.vsgs, st.vss)
+	cfg.StaticRoutes = st.sroutes
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)
 	}

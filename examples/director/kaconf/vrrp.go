@@ -389,6 +389,9 @@ func instanceTable() table[instRaw] {
 		"virtual_ipaddress_excluded": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
 			t.in.ExcludedVIPs = append(t.in.ExcludedVIPs, vips(d, n)...)
 		}},
+		"virtual_routes": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
+			t.in.VirtualRoutes = append(t.in.VirtualRoutes, routes(d, n)...)
+		}},
 		"track_script": listEntry(func(d *decoder, n *node, t *instRaw) {
 			w, rev, set, ok := trackWeight(d, n, "no_reverse")
 			if !ok {
