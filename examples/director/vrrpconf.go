@@ -61,6 +61,9 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 	if in.Interface == "" {
 		return vrrp.Config{}, fmt.Errorf("interface is required by the director")
 	}
+	if err := refuseVMAC(in); err != nil {
+		return vrrp.Config{}, err
+	}
 	c := vrrp.Config{
 		Name:                  in.Name,
 		Version:               in.Version,

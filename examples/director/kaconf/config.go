@@ -311,6 +311,8 @@ type Instance struct {
 	DontTrackPrimary bool
 	// Auth is authentication, nil when absent.
 	Auth *Auth
+	// VMAC is use_vmac (with vmac_xmit_base), nil when absent.
+	VMAC *VMAC
 	// VIPs is virtual_ipaddress; ExcludedVIPs is virtual_ipaddress_excluded.
 	VIPs         []VIP
 	ExcludedVIPs []VIP

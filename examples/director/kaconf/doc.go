@@ -30,7 +30,7 @@
 // and "group NAME" with virtual_server_group
 // with real_server and TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, DNS_CHECK, UDP_CHECK,
 // PING_CHECK, SMTP_CHECK and FILE_CHECK (with track_file). Anything else
-// (use_vmac, virtual_rules, BFD_CHECK, ...) is an
+// (use_ipvlan, virtual_rules, BFD_CHECK, ...) is an
 // error naming the keyword, never silently ignored.
 //
 // Syntax follows keepalived.conf(5) and keepalived 2.2.7's lib/parser.c: comments start

@@ -51,7 +51,7 @@ func ExampleRead_errors() {
 	fsys := fstest.MapFS{"keepalived.conf": {Data: []byte(`vrrp_instance VI_1 {
    interface eth0
    virtual_router_id 300
-   use_vmac
+   use_ipvlan
 }
 `)}}
 	cfg, _, err := kaconf.Read(fsys, "keepalived.conf")
@@ -60,5 +60,5 @@ func ExampleRead_errors() {
 	// Output:
 	// true
 	// kaconf: keepalived.conf:3: virtual_router_id: bad value: 300 is out of range 1..255
-	// kaconf: keepalived.conf:4: use_vmac: unknown or unsupported keyword: not a keyword of vrrp_instance
+	// kaconf: keepalived.conf:4: use_ipvlan: unknown or unsupported keyword: not a keyword of vrrp_instance
 }

@@ -321,6 +321,7 @@ func formatInstance(w *writer, in *Instance) {
 	w.line("strict_mode", boolWord(in.StrictMode))
 	w.line("skip_check_adv_addr", boolWord(in.SkipCheckAdvAddr))
 	w.flag("dont_track_primary", in.DontTrackPrimary)
+	formatVMAC(w, in.VMAC)
 	if a := in.Auth; a != nil {
 		w.open("authentication")
 		w.line("auth_type", string(a.Type))

@@ -223,8 +223,8 @@ func TestReadErrors(t *testing.T) {
 		},
 		{
 			name: "unknown keyword in an instance",
-			src:  "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n use_vmac\n}\n",
-			want: []string{"kaconf: k.conf:4: use_vmac: unknown or unsupported keyword: not a keyword of vrrp_instance"},
+			src:  "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n use_ipvlan\n}\n",
+			want: []string{"kaconf: k.conf:4: use_ipvlan: unknown or unsupported keyword: not a keyword of vrrp_instance"},
 		},
 		{
 			name: "virtual_server group without its group",

@@ -367,6 +367,8 @@ func instanceTable() table[instRaw] {
 		"strict_mode":         flagEntry(func(t *instRaw, b bool) { t.in.StrictMode = b }),
 		"skip_check_adv_addr": flagEntry(func(t *instRaw, b bool) { t.in.SkipCheckAdvAddr = b }),
 		"dont_track_primary":  bareEntry(func(t *instRaw) { t.in.DontTrackPrimary = true }),
+		"use_vmac":            {max: 3, fn: useVMAC},
+		"vmac_xmit_base":      bareEntry(func(*instRaw) {}), // resolveVMAC
 		"lvs_sync_daemon_interface": {min: 1, max: 1, fn: func(d *decoder, n *node, t *instRaw) {
 			d.warn(n, "lvs_sync_daemon_interface in a vrrp_instance is deprecated (keepalived 1.x): use global_defs lvs_sync_daemon IF INSTANCE")
 			t.syncd = n
@@ -725,6 +727,7 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 	if _, set := s["garp_master_refresh_repeat"]; !set {
 		in.GARPMasterRefreshRepeat = g.VRRPGARPMasterRefreshRepeat
 	}
+	resolveVMAC(d, r)
 	return ok
 }
 
@@ -822,6 +825,7 @@ func syncGroupTable() table[groupRaw] {
 
 // crossCheckVRRP resolves names between scripts, instances and sync groups.
 func crossCheckVRRP(d *decoder, g *Global, scripts []*scriptRaw, insts []*instRaw, groups []*groupRaw) {
+	checkVMACNames(d, insts)
 	byScript := map[string]*scriptRaw{}
 	for _, s := range scripts {
 		if prev, dup := byScript[s.s.Name]; dup {
