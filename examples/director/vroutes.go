@@ -128,7 +128,8 @@ func (r *reconciler) closeRoutes() {
 
 // reconcileRoutes converges the kernel on the wanted routes: the static ones and
 // those of every MASTER instance. reread lists the kernel's routes first (the drift
-// check), forgetting held routes that are gone so that they are added again.
+// check), forgetting held routes that are gone so that they are added again. The
+// first pass always lists them, to delete what an earlier run left.
 func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread bool) error {
 	r.mu.Lock()
 	rb, cfg := r.kroutes, r.routeCfg
@@ -136,8 +137,13 @@ func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread 
 	if rb == nil {
 		return nil
 	}
-	if r.routesHave == nil {
+	// The first pass lists the kernel's routes of kroutesProtocol and deletes
+	// those no one wants, such as the routes of a run that crashed; a wanted one
+	// is deleted and added again, since its attributes are not known.
+	fresh := r.routesHave == nil
+	if fresh {
 		r.routesHave = map[routeKey]heldRoute{}
+		reread = true
 	}
 	call := func(f func(ctx context.Context) error) error {
 		cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
@@ -170,6 +176,15 @@ func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread 
 		if err := call(func(ctx context.Context) (err error) { kernel, err = rb.List(ctx); return err }); err != nil {
 			errs = append(errs, fmt.Errorf("director: listing routes: %w", err))
 		} else {
+			for _, k := range kernel {
+				if _, ok := r.routesHave[k]; fresh && !ok {
+					t := k.table
+					if t == 254 {
+						t = 0
+					}
+					r.routesHave[k] = heldRoute{r: kaconf.Route{Dst: k.dst, Table: t, Metric: k.metric}}
+				}
+			}
 			for k, h := range r.routesHave {
 				if slices.Contains(kernel, k) {
 					continue

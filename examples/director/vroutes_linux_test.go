@@ -15,7 +15,8 @@ import (
 // route and MASTER A's routes appear in `ip route show` marked proto keepalived, B's
 // do not; failing over swaps them; a route deleted with `ip route del` comes back at
 // the drift check; stopping deletes them all, and an administrator's route on the
-// same interface stays.
+// same interface stays, and a route of the protocol that no one wants (a crashed
+// run's) goes at the first pass.
 func TestIntegrationVirtualRoutes(t *testing.T) {
 	ns := testenv.NewNetNS(t)
 	for _, c := range [][]string{
@@ -27,6 +28,7 @@ func TestIntegrationVirtualRoutes(t *testing.T) {
 		{"ip", "link", "set", "eth1", "up"},
 		{"ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"},
 		{"ip", "route", "add", "10.77.0.0/16", "dev", "eth1"},
+		{"ip", "route", "add", "10.99.0.0/16", "dev", "eth1", "proto", "keepalived"}, // left by a crash
 	} {
 		ns.MustExec(t, c[0], c[1:]...)
 	}
@@ -79,6 +81,9 @@ func TestIntegrationVirtualRoutes(t *testing.T) {
 	}
 	if !has(t100, "blackhole 203.0.113.0/24 proto keepalived") {
 		t.Errorf("MASTER A: table 100 lacks the blackhole:\n%s", t100)
+	}
+	if strings.Contains(main, "10.99.0.0/16") {
+		t.Errorf("the route a crashed run left is still there:\n%s", main)
 	}
 	if strings.Contains(main, "10.20.0.0/16") {
 		t.Errorf("BACKUP B's route is installed:\n%s", main)

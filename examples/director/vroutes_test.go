@@ -205,3 +205,29 @@ func TestRoutesNeedBackend(t *testing.T) {
 		t.Fatalf("applyRoutes without kroutes: %v", err)
 	}
 }
+
+// TestVirtualRoutesStaleRemoved: the first pass deletes the routes of the director's
+// protocol that an earlier run left and no one wants, and puts a wanted one back
+// with the configured attributes.
+func TestVirtualRoutesStaleRemoved(t *testing.T) {
+	cfg := readRoutesConf(t, vroutesConf)
+	src := &staticView{}
+	src.set(map[string]vrrp.State{"A": vrrp.StateBackup}, instView{name: "A"})
+	r := newReconciler(slog.New(slog.DiscardHandler), src, &metrics{}, nil)
+	fr := newFakeKRoutes()
+	stale := kaconf.Route{Dst: netip.MustParsePrefix("10.99.0.0/16"), Dev: "eth0"}
+	old := kaconf.Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Via: netip.MustParseAddr("192.0.2.1"), Dev: "eth0"}
+	fr.routes[keyOfRoute(stale)] = stale
+	fr.routes[keyOfRoute(old)] = old
+	rc, _ := routesOf(cfg)
+	r.setRoutes(fr, rc)
+	if _, err := r.reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fr.dsts(); !slices.Equal(got, []string{"10.9.0.0/16"}) {
+		t.Fatalf("routes %v, want only the static 10.9.0.0/16", got)
+	}
+	if got := fr.routes[keyOfRoute(old)].Via; got != netip.MustParseAddr("192.0.2.254") {
+		t.Errorf("the static route goes via %v, want the configured 192.0.2.254", got)
+	}
+}
