@@ -13,6 +13,7 @@ import (
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/vrrp"
+	"github.com/lvskit/lvskit/vrrp/vrrptest"
 )
 
 // fakeKRoutes is a kernel routing table of the director's routes, keyed as the
@@ -230,4 +231,56 @@ func TestVirtualRoutesStaleRemoved(t *testing.T) {
 	if got := fr.routes[keyOfRoute(old)].Via; got != netip.MustParseAddr("192.0.2.254") {
 		t.Errorf("the static route goes via %v, want the configured 192.0.2.254", got)
 	}
+}
+
+const daemonRoutesConf = `static_routes {
+    10.9.0.0/16 via 192.0.2.254 dev eth0
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    version 3
+    advert_int 0.1
+    priority PRIO
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    virtual_routes {
+        198.51.100.0/24 via 192.0.2.254 dev eth0
+    }
+}
+`
+
+// TestDaemonRoutes runs two daemons on a simulated network: both hold the static
+// route from the start, only the MASTER holds the virtual route, and a graceful stop
+// of the MASTER deletes both of its routes while the BACKUP takes the virtual one
+// over.
+func TestDaemonRoutes(t *testing.T) {
+	n := vrrptest.NewNetwork()
+	a, b := newHost(t, n, "192.0.2.1"), newHost(t, n, "192.0.2.2")
+	ra, rb := newFakeKRoutes(), newFakeKRoutes()
+	a.d.deps.kroutes = func() (routeBackend, error) { return ra, nil }
+	b.d.deps.kroutes = func() (routeBackend, error) { return rb, nil }
+	ctx := context.Background()
+	if err := b.d.start(ctx, readConf(t, strings.ReplaceAll(daemonRoutesConf, "PRIO", "100"))); err != nil {
+		t.Fatal(err)
+	}
+	defer b.d.stop()
+	if err := a.d.start(ctx, readConf(t, strings.ReplaceAll(daemonRoutesConf, "PRIO", "150"))); err != nil {
+		t.Fatal(err)
+	}
+	both := []string{"10.9.0.0/16", "198.51.100.0/24"}
+	waitFor(t, "A holds the static and the virtual route", func() bool { return slices.Equal(ra.dsts(), both) })
+	waitFor(t, "B is BACKUP", func() bool { return b.instance("VI_1").State == "BACKUP" })
+	if got := rb.dsts(); !slices.Equal(got, []string{"10.9.0.0/16"}) {
+		t.Errorf("BACKUP B holds %v, want the static route only", got)
+	}
+	a.d.stop()
+	if got := ra.dsts(); len(got) != 0 {
+		t.Errorf("A kept %v after stop", got)
+	}
+	if !ra.closed {
+		t.Error("A's route backend was not closed at stop")
+	}
+	waitFor(t, "B takes the virtual route over", func() bool { return slices.Equal(rb.dsts(), both) })
 }
