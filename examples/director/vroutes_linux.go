@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -112,8 +113,9 @@ func (n *nlRoutes) execute(ctx context.Context, typ netlink.HeaderType, flags ne
 	return n.conn.Execute(netlink.Message{Header: netlink.Header{Type: typ, Flags: netlink.Request | flags}, Data: body})
 }
 
-// Add creates r exclusively: a route with r's key that exists (the director's from
-// an earlier pass, or an administrator's) is left as it is.
+// Add creates r exclusively: a route of the director's with r's key that exists is
+// left as it is; one of another protocol (an administrator's) is left too and
+// reported as an error wrapping EEXIST, since r is then not what the kernel uses.
 func (n *nlRoutes) Add(ctx context.Context, r kaconf.Route) error {
 	body, err := n.message(r, false)
 	if err != nil {
@@ -121,7 +123,14 @@ func (n *nlRoutes) Add(ctx context.Context, r kaconf.Route) error {
 	}
 	_, err = n.execute(ctx, unix.RTM_NEWROUTE, netlink.Acknowledge|netlink.Create|netlink.Excl, body)
 	if errors.Is(err, syscall.EEXIST) {
-		return nil
+		ours, lerr := n.List(ctx)
+		if lerr != nil {
+			return fmt.Errorf("%w (and listing the routes failed: %w)", err, lerr)
+		}
+		if slices.Contains(ours, keyOfRoute(r)) {
+			return nil
+		}
+		return fmt.Errorf("a route of another protocol is in the way: %w", err)
 	}
 	return err
 }

@@ -103,6 +103,20 @@ func TestIntegrationVirtualRoutes(t *testing.T) {
 		t.Errorf("a route deleted from outside did not come back at the drift check:\n%s", main)
 	}
 
+	// An administrator's route with the key of a wanted one is left alone, and
+	// the conflict is an error naming the route's line.
+	ns.MustExec(t, "ip", "route", "del", "10.20.0.0/16", "dev", "eth1", "proto", "keepalived")
+	ns.MustExec(t, "ip", "route", "add", "10.20.0.0/16", "dev", "eth0")
+	r.resync(true)
+	if err := ns.Do(func() error { _, err := r.reconcile(context.Background()); return err }); err == nil ||
+		!strings.Contains(err.Error(), "k.conf:22") || !strings.Contains(err.Error(), "another protocol") {
+		t.Errorf("adding over an administrator's route: %v, want a conflict naming k.conf:22", err)
+	}
+	if main = show("main"); !has(main, "10.20.0.0/16 dev eth0 scope link") {
+		t.Errorf("the administrator's 10.20.0.0/16 was changed:\n%s", main)
+	}
+	ns.MustExec(t, "ip", "route", "del", "10.20.0.0/16", "dev", "eth0")
+
 	r.setRoutes(nil, routeConfig{})
 	reconcile()
 	main = show("main")
