@@ -71,6 +71,9 @@ func readRoute(d *decoder, block string, n *node) (Route, bool) {
 		w := words[i]
 		switch w {
 		case "src", "via", "gw", "dev", "oif", "scope", "table", "metric", "priority", "preference":
+			if w == "gw" {
+				d.warn(n, `"gw" for routes is deprecated in keepalived 2.2.7: write "via" (read the same way)`)
+			}
 			if i+1 >= len(words) {
 				d.errf(n, ErrSyntax, "%s option %s needs a value", block, w)
 				return r, false

@@ -37,8 +37,8 @@ func TestReadRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warns) != 0 {
-		t.Errorf("warnings: %v", warns)
+	if len(warns) != 1 || warns[0].Pos.Line != 12 || !strings.Contains(warns[0].Message, `"gw" for routes is deprecated`) {
+		t.Errorf("warnings: %v, want gw's deprecation at line 12", warns)
 	}
 	p := netip.MustParsePrefix
 	a := netip.MustParseAddr
