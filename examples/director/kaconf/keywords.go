@@ -8,7 +8,7 @@ import "sort"
 // "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
 // "SMTP_CHECK", "FILE_CHECK", "url", "track_file", "vrrp_track_file", "vrrp_track_process")
 // and the options of the line-valued blocks ("virtual_ipaddress", "track_script",
-// "track_interface", "lvs_sync_daemon").
+// "track_interface", "lvs_sync_daemon", "virtual_routes", "static_routes").
 // Each list is sorted. The lists are built from the tables the reader itself uses,
 // so documentation checked against them cannot drift from the code. "include" is
 // accepted anywhere, in every block.
@@ -29,6 +29,9 @@ func Keywords() map[string][]string {
 		"track_interface":   {"noreverse", "reverse", "weight"},
 		"lvs_sync_daemon":   {"group", "id", "inst", "maxlen", "port", "ttl"},
 		"lvs_timeouts":      {"tcp", "tcpfin", "udp"},
+		// The words of a virtual_routes or static_routes line (vroutes.go).
+		"virtual_routes": routeWords(),
+		"static_routes":  routeWords(),
 	}
 	m[""] = append(m[""], "include")
 	sort.Strings(m[""])

@@ -2,6 +2,7 @@ package kaconf
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -242,4 +243,12 @@ func formatRoutes(w *writer, key string, rs []Route) {
 // staticRoutesEntry reads a top-level static_routes block; several merge in order.
 func staticRoutesEntry(d *decoder, n *node, st *state) {
 	st.sroutes = append(st.sroutes, routes(d, n)...)
+}
+
+// routeWords are the option words and types a route line may contain, sorted.
+func routeWords() []string {
+	w := []string{"dev", "gw", "metric", "oif", "preference", "priority", "scope", "src", "table", "to", "via"}
+	w = append(w, routeTypes...)
+	slices.Sort(w)
+	return w
 }
