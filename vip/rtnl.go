@@ -176,7 +176,11 @@ type link struct {
 // up reports whether the link is administratively up and has carrier.
 func (l link) up() bool { return l.flags&iffUp != 0 && l.flags&iffRunning != 0 }
 
-func (l *link) unmarshal(b []byte) error {
+func (l *link) unmarshal(b []byte) error { return l.unmarshalWith(b, nil) }
+
+// unmarshalWith decodes a link message as unmarshal does and hands every other
+// attribute to extra, when set, for callers that need more of the message.
+func (l *link) unmarshalWith(b []byte, extra func(ad *netlink.AttributeDecoder)) error {
 	if len(b) < 16 {
 		return fmt.Errorf("vip: short ifinfomsg: %d bytes", len(b))
 	}
@@ -194,6 +198,10 @@ func (l *link) unmarshal(b []byte) error {
 			l.name = ad.String()
 		case iflaAddress:
 			l.mac = net.HardwareAddr(ad.Bytes())
+		default:
+			if extra != nil {
+				extra(ad)
+			}
 		}
 	}
 	if err := ad.Err(); err != nil {

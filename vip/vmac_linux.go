@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"syscall"
 
 	"github.com/mdlayher/netlink"
@@ -30,33 +29,16 @@ const (
 
 // linkDetail is a link message with what a macvlan check needs.
 type linkDetail struct {
-	index  uint32
-	flags  uint32
-	name   string
-	mac    net.HardwareAddr
+	link
 	parent uint32 // IFLA_LINK, 0 when absent
 	kind   string // IFLA_INFO_KIND
 	mode   uint32 // IFLA_MACVLAN_MODE, for kind "macvlan"
 }
 
 func (l *linkDetail) unmarshal(b []byte) error {
-	if len(b) < 16 {
-		return fmt.Errorf("vip: short ifinfomsg: %d bytes", len(b))
-	}
-	*l = linkDetail{
-		index: binary.NativeEndian.Uint32(b[4:8]),
-		flags: binary.NativeEndian.Uint32(b[8:12]),
-	}
-	ad, err := netlink.NewAttributeDecoder(b[16:])
-	if err != nil {
-		return fmt.Errorf("vip: ifinfomsg attributes: %w", err)
-	}
-	for ad.Next() {
+	*l = linkDetail{}
+	return l.link.unmarshalWith(b, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
-		case iflaIfname:
-			l.name = ad.String()
-		case iflaAddress:
-			l.mac = net.HardwareAddr(ad.Bytes())
 		case iflaLink:
 			l.parent = ad.Uint32()
 		case iflaLinkinfo:
@@ -82,11 +64,7 @@ func (l *linkDetail) unmarshal(b []byte) error {
 				return nil
 			})
 		}
-	}
-	if err := ad.Err(); err != nil {
-		return fmt.Errorf("vip: ifinfomsg attributes: %w", err)
-	}
-	return nil
+	})
 }
 
 // linkDetails lists the namespace's links. c.mu is held.
