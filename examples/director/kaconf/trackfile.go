@@ -60,26 +60,13 @@ func trackFileLine(d *decoder, n *node, refs *[]TrackFileRef, raw *[]trackRef) {
 // to 0. Each change is a warning.
 func resolveTrackFileRefs(d *decoder, tfs map[string]*TrackFile, insts []*instRaw, groups []*groupRaw, cfg *Config) {
 	resolve := func(owner string, refs []TrackFileRef, raw []trackRef) []TrackFileRef {
-		var out []TrackFileRef
-		seen := map[string]bool{}
-		for i, ref := range refs {
-			n := raw[i].n
-			tf := tfs[ref.Name]
+		return resolveWeightRefs(d, "track_file", "top-level track_file", owner, refs, raw, func(name string) (int, bool, bool) {
+			tf := tfs[name]
 			if tf == nil {
-				d.errf(n, ErrReference, "track_file %s in %s names no top-level track_file", ref.Name, owner)
-				continue
+				return 0, false, false
 			}
-			if seen[ref.Name] {
-				d.warn(n, fmt.Sprintf("track_file %s is tracked twice by %s: keepalived 2.2.7 ignores the second (read the same way)", ref.Name, owner))
-				continue
-			}
-			seen[ref.Name] = true
-			if !raw[i].weightSet {
-				ref.Weight, ref.Reverse = tf.Weight, tf.Reverse
-			}
-			out = append(out, ref)
-		}
-		return out
+			return tf.Weight, tf.Reverse, true
+		})
 	}
 	inGroup := map[string]bool{}
 	prio := map[string]int{}

@@ -207,26 +207,13 @@ func resolveTrackProcs(d *decoder, st *state, cfg *Config) {
 		cfg.TrackProcesses = append(cfg.TrackProcesses, *tp)
 	}
 	resolve := func(owner string, refs []TrackProcessRef, raw []trackRef) []TrackProcessRef {
-		var out []TrackProcessRef
-		seen := map[string]bool{}
-		for i, ref := range refs {
-			n := raw[i].n
-			tp := byName[ref.Name]
+		return resolveWeightRefs(d, "track_process", "vrrp_track_process", owner, refs, raw, func(name string) (int, bool, bool) {
+			tp := byName[name]
 			if tp == nil {
-				d.errf(n, ErrReference, "track_process %s in %s names no vrrp_track_process", ref.Name, owner)
-				continue
+				return 0, false, false
 			}
-			if seen[ref.Name] {
-				d.warn(n, fmt.Sprintf("track_process %s is tracked twice by %s: keepalived 2.2.7 ignores the second (read the same way)", ref.Name, owner))
-				continue
-			}
-			seen[ref.Name] = true
-			if !raw[i].weightSet {
-				ref.Weight, ref.Reverse = tp.Weight, tp.Reverse
-			}
-			out = append(out, ref)
-		}
-		return out
+			return tp.Weight, tp.Reverse, true
+		})
 	}
 	prio := map[string]int{}
 	for i, r := range st.insts {

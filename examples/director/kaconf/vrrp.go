@@ -327,6 +327,43 @@ type trackRef struct {
 	weightSet bool
 }
 
+// weightRef is the shape shared by the track_file and track_process lines of
+// instances and sync groups.
+type weightRef = struct {
+	Pos     Pos
+	Name    string
+	Weight  int
+	Reverse bool
+}
+
+// resolveWeightRefs checks the lines of one kind (track_file, track_process) that
+// owner tracks against their top-level definitions (target says which): a line
+// naming none is an error, a second line for one name is ignored with a warning, as
+// keepalived 2.2.7, and a line without a weight takes the definition's (lookup).
+func resolveWeightRefs[R ~weightRef](d *decoder, kind, target, owner string, refs []R, raw []trackRef, lookup func(name string) (weight int, reverse, ok bool)) []R {
+	var out []R
+	seen := map[string]bool{}
+	for i, r := range refs {
+		ref := weightRef(r)
+		n := raw[i].n
+		weight, reverse, ok := lookup(ref.Name)
+		if !ok {
+			d.errf(n, ErrReference, "%s %s in %s names no %s", kind, ref.Name, owner, target)
+			continue
+		}
+		if seen[ref.Name] {
+			d.warn(n, fmt.Sprintf("%s %s is tracked twice by %s: keepalived 2.2.7 ignores the second (read the same way)", kind, ref.Name, owner))
+			continue
+		}
+		seen[ref.Name] = true
+		if !raw[i].weightSet {
+			ref.Weight, ref.Reverse = weight, reverse
+		}
+		out = append(out, R(ref))
+	}
+	return out
+}
+
 // instRaw is a vrrp_instance while it is read.
 type instRaw struct {
 	in     Instance
