@@ -198,7 +198,11 @@ func (s *readScratch) rawRead(fd uintptr) bool {
 	s.msg.Control = &s.oob[0]
 	s.msg.SetControllen(len(s.oob))
 	for {
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
+		// RawSyscall, not Syscall: with MSG_DONTWAIT the call never blocks, so it
+		// need not hand its P to another thread, and Syscall's bookkeeping wakes
+		// the runtime's sysmon thread when the process was idle: one more context
+		// switch per packet (measured: docs/benchmarks/director.md).
+		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
 		switch e {
 		case 0:
 			s.n, s.err = int(n), 0
@@ -337,7 +341,8 @@ type writeScratch struct {
 
 func (s *writeScratch) rawWrite(fd uintptr) bool {
 	for {
-		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
+		// RawSyscall: MSG_DONTWAIT never blocks (see rawRead).
+		_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
 		switch e {
 		case 0:
 			s.err = 0
