@@ -22,6 +22,11 @@ type Config struct {
 	VirtualServerGroups []VirtualServerGroup
 	// StaticRoutes are the lines of the top-level static_routes blocks, in order.
 	StaticRoutes []Route
+	// StaticRules are the lines of the top-level static_rules blocks, in order.
+	StaticRules []Rule
+	// StaticAddresses are the lines of the top-level static_ipaddress blocks, in
+	// order, with Dev always set.
+	StaticAddresses []VIP
 }
 
 // TrackFile returns the track_file called name, or nil.
@@ -318,6 +323,8 @@ type Instance struct {
 	ExcludedVIPs []VIP
 	// VirtualRoutes is virtual_routes: routes the instance holds while MASTER.
 	VirtualRoutes []Route
+	// VirtualRules is virtual_rules: rules the instance holds while MASTER.
+	VirtualRules []Rule
 	// TrackScripts is track_script.
 	TrackScripts []TrackScript
 	// TrackInterfaces is track_interface.

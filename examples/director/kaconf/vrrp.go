@@ -431,6 +431,9 @@ func instanceTable() table[instRaw] {
 		"virtual_routes": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
 			t.in.VirtualRoutes = append(t.in.VirtualRoutes, routes(d, n)...)
 		}},
+		"virtual_rules": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
+			t.in.VirtualRules = append(t.in.VirtualRules, rules(d, n)...)
+		}},
 		"track_script": listEntry(func(d *decoder, n *node, t *instRaw) {
 			w, rev, set, ok := trackWeight(d, n, "no_reverse")
 			if !ok {
