@@ -330,6 +330,9 @@ func ruleTable(val string) (uint32, bool) {
 	return uint32(t), true
 }
 
+// String returns r as the canonical line Format writes.
+func (r Rule) String() string { return strings.Join(formatRule(r), " ") }
+
 // formatRule writes r as one canonical line.
 func formatRule(r Rule) []string {
 	var parts []string
