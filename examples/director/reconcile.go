@@ -325,7 +325,7 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 		}
 		delete(r.have, k)
 		if w, ok := want[k]; ok {
-			r.log.Warn("VIP removed from outside while MASTER; adding it back", "addr", a.Prefix.String(),
+			r.log.Warn(missingMsg(w.inst, "removed from outside"), "addr", a.Prefix.String(),
 				"interface", a.Interface, "instance", w.inst)
 		}
 	}
@@ -342,14 +342,14 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 			for _, a := range kernel {
 				there[keyOfVIP(a)] = a
 			}
-			for k, h := range r.have {
+			for k := range r.have {
 				if _, ok := there[k]; ok {
 					continue
 				}
 				delete(r.have, k)
-				if _, ok := want[k]; ok {
-					r.log.Warn("VIP missing from the kernel while MASTER; adding it back", "addr", k.prefix.String(),
-						"interface", k.iface, "instance", h.inst)
+				if w, ok := want[k]; ok {
+					r.log.Warn(missingMsg(w.inst, "missing from the kernel"), "addr", k.prefix.String(),
+						"interface", k.iface, "instance", w.inst)
 				}
 			}
 			for k, a := range there {
@@ -446,6 +446,15 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 	r.held = held
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// missingMsg is the warning for a wanted address that went: a VIP of a MASTER
+// instance, or a static address (inst "").
+func missingMsg(inst, how string) string {
+	if inst == "" {
+		return "static address " + how + "; adding it back"
+	}
+	return "VIP " + how + " while MASTER; adding it back"
 }
 
 func compareAddr(a, b vip.Address) int {
