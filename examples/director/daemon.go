@@ -238,7 +238,11 @@ func (d *daemon) reload(_ context.Context, cfg *kaconf.Config) error {
 		d.rec.setVIPs(vb)
 	}
 	d.log.Info("reloading configuration")
-	return d.apply(cfg)
+	err := d.apply(cfg)
+	if cfg.Global.FIFOWriteVRRPStatesOnReload {
+		d.vr.writeFIFOStates()
+	}
+	return err
 }
 
 // apply moves the running state to cfg and waits for one reconcile. opMu is held.

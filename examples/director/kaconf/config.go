@@ -162,6 +162,10 @@ type Global struct {
 	// NotifyFIFO, VRRPNotifyFIFO and LVSNotifyFIFO are notify_fifo, vrrp_notify_fifo
 	// and lvs_notify_fifo with their scripts (fifo.go).
 	NotifyFIFO, VRRPNotifyFIFO, LVSNotifyFIFO NotifyFIFO
+	// FIFOWriteVRRPStatesOnReload is fifo_write_vrrp_states_on_reload: after a
+	// reload, the current state of every instance and sync group is written to
+	// the VRRP notify FIFOs.
+	FIFOWriteVRRPStatesOnReload bool
 }
 
 // SyncDaemon is global_defs lvs_sync_daemon: the kernel's IPVS connection sync daemon,

@@ -257,6 +257,7 @@ func formatGlobal(w *writer, g *Global) {
 		}
 	}
 	formatFIFOs(w, g)
+	w.flag("fifo_write_vrrp_states_on_reload", g.FIFOWriteVRRPStatesOnReload)
 	w.close()
 }
 
