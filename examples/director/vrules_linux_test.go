@@ -17,6 +17,7 @@ import (
 // what the kernel lists back is checked to read as the same rule.
 const everyRuleWord = `   to 198.51.100.0/24 not tos 0x10 fwmark 7/0xff iif eth0 oif eth1 uidrange 1000-2000 ipproto tcp sport 1000-2000 dport 80-80 suppress_prefixlength 8 lookup 100 preference 150
    from 2001:db8::/32 preference 160 goto 170
+   from 0.0.0.0/0 lookup 5 preference 180
 `
 
 // TestIntegrationVirtualRules programs the rules of vrulesConf (and everyRuleWord)

@@ -236,8 +236,8 @@ func readRule(d *decoder, block string, n *node) (Rule, bool) {
 			if err == nil && hasMask {
 				k, err = strconv.ParseUint(mask, 0, 32)
 			}
-			if err != nil {
-				return bad(w, val, "N or N/MASK with numbers in 0..4294967295")
+			if err != nil || (hasMask && k == 0) {
+				return bad(w, val, "N or N/MASK with numbers in 0..4294967295 and a mask other than 0")
 			}
 			if k == 0xffffffff {
 				k = 0 // the kernel's default
@@ -251,8 +251,10 @@ func readRule(d *decoder, block string, n *node) (Rule, bool) {
 			a, b, ok := strings.Cut(val, "-")
 			lo, err1 := strconv.ParseUint(a, 10, 32)
 			hi, err2 := strconv.ParseUint(b, 10, 32)
-			if !ok || err1 != nil || err2 != nil || lo > hi {
-				return bad(w, val, "a range A-B of user IDs with A <= B")
+			if !ok || err1 != nil || err2 != nil || lo > hi || hi == 0xffffffff {
+				// The kernel refuses 4294967295, the invalid user ID ("Invalid uid
+				// range"), which keepalived 2.2.7 would send.
+				return bad(w, val, "a range A-B of user IDs with A <= B < 4294967295")
 			}
 			r.UIDRange, r.HasUIDRange = [2]uint32{uint32(lo), uint32(hi)}, true
 		case "ipproto":
