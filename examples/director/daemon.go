@@ -318,8 +318,9 @@ func (d *daemon) stop() {
 		l.shutdown()
 	}
 	// No instance runs and the LVS runtime wants nothing: this reconcile removes
-	// the VIPs, the services and the sync daemons (and, with no routes wanted, the
-	// static and virtual routes).
+	// the VIPs, the services and the sync daemons (and, with no routes, rules or
+	// static addresses wanted, the static and virtual routes and rules and the
+	// static addresses, as keepalived removes them at its stop).
 	d.rec.setRoutes(nil, routeConfig{})
 	d.rec.setRules(nil, ruleConfig{})
 	d.rec.setStatic(nil)
