@@ -243,10 +243,15 @@ func readRule(d *decoder, block string, n *node) (Rule, bool) {
 				k = 0 // the kernel's default
 			}
 			r.FwMark, r.FwMask = uint32(m), uint32(k)
-		case "iif", "dev":
-			r.Iif = val
-		case "oif":
-			r.Oif = val
+		case "iif", "dev", "oif":
+			if len(val) > 15 {
+				return bad(w, val, "an interface name (at most 15 bytes)")
+			}
+			if w == "oif" {
+				r.Oif = val
+			} else {
+				r.Iif = val
+			}
 		case "uidrange":
 			a, b, ok := strings.Cut(val, "-")
 			lo, err1 := strconv.ParseUint(a, 10, 32)

@@ -159,6 +159,7 @@ func TestReadRulesErrors(t *testing.T) {
 		{"from 192.0.2.0/24 table 3 preference 3 fwmark 5/0", `fwmark "5/0" is not N or N/MASK`, ErrValue},
 		{"from 192.0.2.0/24 table 3 preference 3 tos 300", `tos "300" is not a number in 0..255`, ErrValue},
 		{"from 192.0.2.0/24 table", "option table needs a value", ErrSyntax},
+		{"from 192.0.2.0/24 table 3 preference 3 oif abcdefghijklmnop", `oif "abcdefghijklmnop" is not an interface name`, ErrValue},
 		{"from nowhere.example table 3 preference 3", `"nowhere.example" is not an address`, ErrValue},
 	} {
 		src := "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n virtual_rules {\n  " + tc.line + "\n }\n}\n"
