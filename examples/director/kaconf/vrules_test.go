@@ -140,6 +140,7 @@ func TestReadRulesErrors(t *testing.T) {
 		{"from 192.0.2.0/24 table 7 preference 5 sup_group 3", `virtual_rules option "sup_group" is not supported`, ErrUnknownKeyword},
 		{"inet6 from 2001:db8::/32 table 7 preference 5", `virtual_rules option "inet6" is not supported (keepalived 2.2.7 ignores the word after it`, ErrUnknownKeyword},
 		{"from 192.0.2.0/24 table 7 preference 5 frob 3", `virtual_rules option "frob" is not supported`, ErrUnknownKeyword},
+		{"from 192.0.2.0/24 table 7 pref 5", `virtual_rules option "pref" is not supported`, ErrUnknownKeyword},
 		{"from 192.0.2.0/24 preference 5 type throw", `rule type "throw" is not supported`, ErrUnknownKeyword},
 		{"from 192.0.2.0/24 preference 100", "rule has no action", ErrValue},
 		{"from 192.0.2.0/24 preference 100 goto 50", "preference 100 is not below goto target 50", ErrValue},
