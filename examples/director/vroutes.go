@@ -186,6 +186,12 @@ func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread 
 	if reread {
 		var kernel []routeKey
 		if err := call(func(ctx context.Context) (err error) { kernel, err = rb.List(ctx); return err }); err != nil {
+			if fresh {
+				// Without the list, a crashed run's routes would never be
+				// found: the next pass starts afresh.
+				r.routesHave = nil
+				return fmt.Errorf("director: listing routes: %w", err)
+			}
 			errs = append(errs, fmt.Errorf("director: listing routes: %w", err))
 		} else {
 			for _, k := range kernel {

@@ -199,7 +199,13 @@ func (r *reconciler) reconcileRules(ctx context.Context, view vrrpView, reread b
 		listed = true
 		return true
 	}
-	if reread && list() {
+	if reread && !list() && fresh {
+		// Without the list, a crashed run's rules would never be found: the next
+		// pass starts afresh.
+		r.rulesHave = nil
+		return errors.Join(errs...)
+	}
+	if reread && listed {
 		ours := map[ruleKey]bool{}
 		for _, l := range kernel {
 			if l.ours {

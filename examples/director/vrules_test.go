@@ -292,3 +292,39 @@ func TestDaemonRulesAndStaticAddresses(t *testing.T) {
 	}
 	waitFor(t, "B takes the virtual rule over", func() bool { return slices.Equal(rb.list(), both) })
 }
+
+// failingList is a rule backend whose List fails while fail is set.
+type failingList struct {
+	*fakeKRules
+	fail bool
+}
+
+func (f *failingList) List(ctx context.Context) ([]listedRule, error) {
+	if f.fail {
+		return nil, context.DeadlineExceeded
+	}
+	return f.fakeKRules.List(ctx)
+}
+
+// TestRulesFirstListRetried: when the first pass cannot list the kernel's rules,
+// the next one lists them again, so a crashed run's rule still goes.
+func TestRulesFirstListRetried(t *testing.T) {
+	cfg := readRoutesConf(t, vrulesConf)
+	src := &staticView{}
+	src.set(map[string]vrrp.State{"A": vrrp.StateBackup}, instView{name: "A"})
+	r := newReconciler(slog.New(slog.DiscardHandler), src, &metrics{}, nil)
+	stale := keyOfRule(kaconf.Rule{From: netip.MustParsePrefix("10.99.0.0/16"), Priority: 50, Action: "table", Table: 9})
+	fr := &failingList{fakeKRules: &fakeKRules{ours: []ruleKey{stale}}, fail: true}
+	rc, _ := rulesOf(cfg)
+	r.setRules(fr, rc)
+	if _, err := r.reconcile(context.Background()); err == nil || !strings.Contains(err.Error(), "listing rules") {
+		t.Fatalf("first pass: %v, want the listing error", err)
+	}
+	fr.fail = false
+	if _, err := r.reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fr.list(); !slices.Equal(got, []string{ruleStatic}) {
+		t.Errorf("rules %q, want the static one only (the stale one deleted)", got)
+	}
+}
