@@ -73,13 +73,15 @@ func (r *reconciler) announceLowerPrio(ctx context.Context, vb vipBackend, garp 
 	r.lower.seen = nil
 	r.lower.mu.Unlock()
 	// The advert of one member of a sync group stands for the whole group.
+	groups := map[string]bool{}
 	for inst := range seen {
 		if g := garp[inst].group; g != "" {
-			for name, iv := range garp {
-				if iv.group == g && !seen[name] {
-					seen[name] = true
-				}
-			}
+			groups[g] = true
+		}
+	}
+	for name, iv := range garp {
+		if groups[iv.group] {
+			seen[name] = true // seen is this call's own map
 		}
 	}
 	for inst, cancel := range r.lower.running {
