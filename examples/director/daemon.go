@@ -63,6 +63,9 @@ type deps struct {
 	// kroutes opens the backend of virtual_routes and static_routes (vroutes.go);
 	// nil refuses a configuration that has them.
 	kroutes func() (routeBackend, error)
+	// krules opens the backend of virtual_rules and static_rules (vrules.go);
+	// nil refuses a configuration that has them.
+	krules func() (ruleBackend, error)
 }
 
 // daemon runs one keepalived.conf. It only wires the owners together; each owns
@@ -101,6 +104,10 @@ type daemon struct {
 	fifos   *notifyFIFOs // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (fifo.go)
 	socks   *sockets
 	ecmp    *ecmpRuntime // nil unless the scale-out mode runs
+	// routesTried and rulesTried say the route and rule backends were opened (or
+	// tried) once since start, to clear what a crashed run left (vroutes.go,
+	// vrules.go). Guarded by opMu.
+	routesTried, rulesTried bool
 
 	mu  sync.Mutex // guards cfg and lvs (pointers only)
 	cfg *kaconf.Config
@@ -126,7 +133,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 		return err // nothing started
 	}
 	var vb vipBackend
-	if len(cfg.Instances) > 0 {
+	if len(cfg.Instances) > 0 || len(cfg.StaticAddresses) > 0 {
 		if vb, err = d.deps.vips(); err != nil {
 			if e != nil {
 				e.close()
@@ -136,6 +143,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	}
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.mail.start()
+	d.routesTried, d.rulesTried = false, false
 	d.scripts = newScriptRunner(d.ctx, d.log, d.deps.exec, d.deps.probe)
 	d.fifos = newNotifyFIFOs(d.log)
 	d.fifos.start = d.scripts.runFIFOScript
@@ -222,7 +230,7 @@ func (d *daemon) reload(_ context.Context, cfg *kaconf.Config) error {
 			return err
 		}
 	}
-	if d.rec.backend() == nil && len(cfg.Instances) > 0 {
+	if d.rec.backend() == nil && (len(cfg.Instances) > 0 || len(cfg.StaticAddresses) > 0) {
 		vb, err := d.deps.vips()
 		if err != nil {
 			return fmt.Errorf("director: %w", err)
@@ -230,7 +238,11 @@ func (d *daemon) reload(_ context.Context, cfg *kaconf.Config) error {
 		d.rec.setVIPs(vb)
 	}
 	d.log.Info("reloading configuration")
-	return d.apply(cfg)
+	err := d.apply(cfg)
+	if cfg.Global.FIFOWriteVRRPStatesOnReload {
+		d.vr.writeFIFOStates()
+	}
+	return err
 }
 
 // apply moves the running state to cfg and waits for one reconcile. opMu is held.
@@ -242,6 +254,8 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	var errs []error
 	d.fifos.configure(d.ctx, &cfg.Global) // before the instances start: their first lines go out
 	errs = append(errs, d.applyRoutes(cfg))
+	errs = append(errs, d.applyRules(cfg))
+	d.rec.setStatic(staticAddresses(cfg))
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
 	d.vr.feedTrackFiles()
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
@@ -304,9 +318,12 @@ func (d *daemon) stop() {
 		l.shutdown()
 	}
 	// No instance runs and the LVS runtime wants nothing: this reconcile removes
-	// the VIPs, the services and the sync daemons (and, with no routes wanted, the
-	// static and virtual routes).
+	// the VIPs, the services and the sync daemons (and, with no routes, rules or
+	// static addresses wanted, the static and virtual routes and rules and the
+	// static addresses, as keepalived removes them at its stop).
 	d.rec.setRoutes(nil, routeConfig{})
+	d.rec.setRules(nil, ruleConfig{})
+	d.rec.setStatic(nil)
 	if err := d.rec.sync(); err != nil {
 		d.log.Error("stopping", "err", err)
 	}
@@ -325,4 +342,5 @@ func (d *daemon) stop() {
 		vb.Close()
 	}
 	d.rec.closeRoutes()
+	d.rec.closeRules()
 }

@@ -47,6 +47,7 @@ func linuxDeps() deps {
 		},
 		exec:    runCommand,
 		kroutes: dialKRoutes,
+		krules:  dialKRules,
 		routes: func(table uint32) (routeAnnouncer, error) {
 			return route.Dial(&route.Config{Table: table})
 		},

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/vrrp"
 )
 
 // notifyFIFOs writes keepalived's notify FIFO lines: notify_fifo gets the VRRP
@@ -25,6 +26,8 @@ type notifyFIFOs struct {
 	log *slog.Logger
 	// start runs a *_notify_fifo_script until its context ends; set by the daemon.
 	start func(ctx context.Context, argv []string)
+	// users resolves the owner of a FIFO the director creates (fifoOwner).
+	users userDB
 
 	// mu guards outs. It is a leaf lock, held only across mkfifo, stat, the
 	// non-blocking open and write, and close: none of them waits for a reader.
@@ -53,7 +56,29 @@ type fifoOut struct {
 }
 
 func newNotifyFIFOs(log *slog.Logger) *notifyFIFOs {
-	return &notifyFIFOs{log: log}
+	return &notifyFIFOs{log: log, users: systemUsers}
+}
+
+// fifoOwner is who owns a FIFO the director creates, as keepalived 2.2.7 decides
+// (global_parser.c notify_fifo, notify.c fifo_open): the USER [GROUP] after the
+// path, else the default script user (script_user, else keepalived_script when
+// the system has it and the director runs as root). nil means the director's own
+// user, and so no chown; an unknown user is an error, and the FIFO is then not
+// created (keepalived ignores the line).
+func fifoOwner(db userDB, g *kaconf.Global, f *kaconf.NotifyFIFO) (*scriptCred, error) {
+	switch {
+	case f.User != "":
+		return resolveCred(db, f.User, f.Group)
+	case g.ScriptUser != "":
+		return resolveCred(db, g.ScriptUser, g.ScriptGroup)
+	case !db.root():
+		return nil, nil
+	}
+	c, err := resolveCred(db, defaultScriptUser, "")
+	if err != nil {
+		return nil, nil // keepalived then uses its own user
+	}
+	return c, nil
 }
 
 // sameFIFO reports whether a and b describe the same FIFO and script.
@@ -87,7 +112,13 @@ func (n *notifyFIFOs) configure(ctx context.Context, g *kaconf.Global) {
 		}
 		o := &fifoOut{cfg: want[i], what: names[i], fd: -1}
 		n.outs[i] = o
-		n.prepare(o)
+		owner, err := fifoOwner(n.users, g, &o.cfg)
+		if err != nil {
+			o.refused = true
+			n.log.Error(o.what+": owner: "+err.Error()+"; the FIFO is not used", "path", o.cfg.Path, "at", o.cfg.Pos.String())
+			continue
+		}
+		n.prepare(o, owner)
 		if o.refused || o.cfg.Script == nil || n.start == nil {
 			continue
 		}
@@ -116,12 +147,20 @@ func (n *notifyFIFOs) startScripts() {
 }
 
 // prepare creates o's FIFO (mode 0644, as keepalived) unless something exists at
-// the path, and refuses a path that is not a FIFO. n.mu is held.
-func (n *notifyFIFOs) prepare(o *fifoOut) {
+// the path, giving it to owner (nil: left the director's), and refuses a path
+// that is not a FIFO. A FIFO that exists keeps its owner, as in keepalived. n.mu
+// is held.
+func (n *notifyFIFOs) prepare(o *fifoOut, owner *scriptCred) {
 	err := syscall.Mkfifo(o.cfg.Path, 0o644)
 	switch {
 	case err == nil:
 		o.created = true
+		if owner != nil {
+			// keepalived logs a failed chown and uses the FIFO anyway.
+			if err := os.Lchown(o.cfg.Path, int(owner.UID), int(owner.GID)); err != nil {
+				n.log.Warn(o.what+": cannot give the FIFO to its user", "path", o.cfg.Path, "uid", owner.UID, "gid", owner.GID, "err", err)
+			}
+		}
 	case errors.Is(err, syscall.EEXIST):
 		fi, serr := os.Lstat(o.cfg.Path)
 		if serr != nil || fi.Mode().Type() != fs.ModeNamedPipe {
@@ -278,5 +317,59 @@ func (s *scriptRunner) runFIFOScript(ctx context.Context, argv []string) {
 	}
 	if ctx.Err() == nil {
 		s.log.Info("notify FIFO script ended", "script", argv)
+	}
+}
+
+// writeFIFOStates writes every sync group's and instance's current state line to
+// the VRRP notify FIFOs: fifo_write_vrrp_states_on_reload, after a reload. Groups
+// come first, then instances, each in the configuration's order, as keepalived
+// writes them (vrrp_scheduler.c, vrrp_init_state). An instance whose Router has
+// not reported a state yet (one the reload added) is left out: its first
+// transition writes its line. keepalived 2.2.7 leaves out an instance that stays
+// MASTER across the reload as well; the director writes it, so that a reader
+// resynchronising on these lines learns every state.
+func (v *vrrpRuntime) writeFIFOStates() {
+	if v.h.fifo == nil {
+		return
+	}
+	v.mu.Lock()
+	cfg := v.cfg
+	var groups []string
+	var rs []*vrrp.Router
+	seen := map[*vrrp.Router]bool{}
+	if cfg != nil {
+		for _, g := range cfg.SyncGroups {
+			if s := v.groupState[g.Name]; s != "" {
+				groups = append(groups, fifoVRRPLine("GROUP", g.Name, s, 0))
+			}
+		}
+		for i := range cfg.Instances {
+			if in := v.insts[cfg.Instances[i].Name]; in != nil && in.rr != nil && !seen[in.rr.r] {
+				seen[in.rr.r] = true
+				rs = append(rs, in.rr.r)
+			}
+		}
+	}
+	v.mu.Unlock()
+	if cfg == nil {
+		return
+	}
+	// The Routers' current states and priorities, read outside v.mu.
+	now := map[string]vrrp.Status{}
+	for _, r := range rs {
+		for _, s := range r.Snapshot() {
+			now[s.Name] = s
+		}
+	}
+	lines := groups
+	for i := range cfg.Instances {
+		s, ok := now[cfg.Instances[i].Name]
+		if !ok || s.State == vrrp.StateInit {
+			continue
+		}
+		lines = append(lines, fifoVRRPLine("INSTANCE", s.Name, notifyState(s.State), s.Priority))
+	}
+	for _, l := range lines {
+		v.h.fifo(l)
 	}
 }

@@ -365,3 +365,39 @@ func TestNotifyFIFOReload(t *testing.T) {
 		t.Errorf("old reader got %q", bs)
 	}
 }
+
+// TestNotifyFIFOStatesOnReload: with fifo_write_vrrp_states_on_reload, a reload
+// writes every sync group's and instance's current state (groups first); without
+// it, a reload that changes no state writes nothing.
+func TestNotifyFIFOStatesOnReload(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "vrrp")
+		r := readFIFO(t, path)
+		flag := ""
+		if on {
+			flag = "\n fifo_write_vrrp_states_on_reload"
+		}
+		text := "global_defs {\n vrrp_notify_fifo " + path + flag + "\n}\n" + fifoVRRPConf
+		h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+		if err := h.d.start(context.Background(), readConf(t, text)); err != nil {
+			t.Fatal(err)
+		}
+		start := []string{`INSTANCE "VI_1" BACKUP 150`, `GROUP "G" BACKUP 0`, `INSTANCE "VI_1" MASTER 150`, `GROUP "G" MASTER 0`}
+		waitFor(t, "the MASTER lines", func() bool { return len(r.got()) >= len(start) })
+		if err := h.d.reload(context.Background(), readConf(t, text)); err != nil {
+			t.Fatal(err)
+		}
+		want := start
+		if on {
+			want = append(want, `GROUP "G" MASTER 0`, `INSTANCE "VI_1" MASTER 150`)
+			waitFor(t, "the reload's lines", func() bool { return len(r.got()) >= len(want) })
+		}
+		h.d.stop()
+		want = append(want, `INSTANCE "VI_1" STOP 150`, `GROUP "G" STOP 0`)
+		waitFor(t, "the STOP lines", func() bool { return len(r.got()) >= len(want) })
+		if diff := cmp.Diff(want, r.got()); diff != "" {
+			t.Errorf("fifo_write_vrrp_states_on_reload %v: lines (-want +got):\n%s", on, diff)
+		}
+	}
+}

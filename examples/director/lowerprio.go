@@ -19,8 +19,11 @@ import (
 // (vrrp.RouterConfig.OnLowerPriorityAdvert); the reconciler, which owns the
 // announcements, starts the burst for the instance if it is still MASTER and
 // holds its addresses. A new lower priority advert restarts the instance's burst.
-// keepalived also sends them for the other members of the instance's sync group;
-// the director does not.
+// As keepalived does, the advert also starts the bursts of the other members of the
+// instance's sync group that are MASTER and hold addresses, each with its own
+// repeat and delay: the peer's members went BACKUP when it saw the group's MASTER,
+// so their adverts will not come, but its neighbours' caches may point at it for
+// every member's addresses.
 
 // lowerPrioGARP is an instance's garp_lower_prio_repeat and garp_lower_prio_delay.
 type lowerPrioGARP struct {
@@ -69,6 +72,18 @@ func (r *reconciler) announceLowerPrio(ctx context.Context, vb vipBackend, garp 
 	seen := r.lower.seen
 	r.lower.seen = nil
 	r.lower.mu.Unlock()
+	// The advert of one member of a sync group stands for the whole group.
+	groups := map[string]bool{}
+	for inst := range seen {
+		if g := garp[inst].group; g != "" {
+			groups[g] = true
+		}
+	}
+	for name, iv := range garp {
+		if groups[iv.group] {
+			seen[name] = true // seen is this call's own map
+		}
+	}
 	for inst, cancel := range r.lower.running {
 		if _, ok := byInst[inst]; !ok {
 			cancel()

@@ -122,3 +122,50 @@ func TestLowerPrioGARP(t *testing.T) {
 	}
 	r.stopAnnouncing()
 }
+
+// TestLowerPrioGARPSyncGroup: as keepalived 2.2.7 does, a lower priority advert
+// to one member of a sync group also starts the bursts of the group's other
+// MASTER members, each with its own repeat and delay; a member with repeat 0, a
+// member that is not MASTER and an instance of another group announce nothing.
+func TestLowerPrioGARPSyncGroup(t *testing.T) {
+	master := vip.Policy{Count: 5, Interval: 10 * time.Millisecond, RepeatDelay: 5 * time.Second, RepeatCount: 5}
+	mk := func(name, group, addr string, repeat int, delay time.Duration) instView {
+		return instView{name: name, group: group, vips: []vip.Address{{Interface: "eth0", Prefix: netip.MustParsePrefix(addr)}},
+			garp4: master, garp6: master, lower: lowerPrioGARP{repeat: repeat, delay: delay}}
+	}
+	a := mk("A", "G", "192.0.2.1/24", 3, 2*time.Second)
+	b := mk("B", "G", "192.0.2.2/24", 2, time.Second)
+	c := mk("C", "G", "192.0.2.3/24", 0, time.Second)
+	d := mk("D", "G", "192.0.2.4/24", 4, time.Second)
+	e := mk("E", "H", "192.0.2.5/24", 4, time.Second)
+	src := &staticView{}
+	src.set(map[string]vrrp.State{"A": vrrp.StateMaster, "B": vrrp.StateMaster, "C": vrrp.StateMaster,
+		"D": vrrp.StateBackup, "E": vrrp.StateMaster}, a, b, c, d, e)
+	vb := &announceLog{}
+	r := newReconciler(slog.New(slog.DiscardHandler), src, &metrics{}, vb)
+	ctx := context.Background()
+	if _, err := r.reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.bg.Wait()
+	vb.take()
+
+	r.lowerPrioAdvert("A")
+	if _, err := r.reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.bg.Wait()
+	anns, pols := vb.take()
+	if want := []string{"eth0 192.0.2.1", "eth0 192.0.2.2"}; !cmp.Equal(want, anns) {
+		t.Errorf("announced %v, want A's and B's VIPs only", anns)
+	}
+	slices.SortFunc(pols, func(x, y vip.Policy) int { return x.Count - y.Count })
+	want := []vip.Policy{
+		{Count: 2, Interval: 10 * time.Millisecond, RepeatDelay: time.Second, RepeatCount: 2},
+		{Count: 3, Interval: 10 * time.Millisecond, RepeatDelay: 2 * time.Second, RepeatCount: 3},
+	}
+	if !cmp.Equal(want, pols) {
+		t.Errorf("policies %+v, want each member's own %+v", pols, want)
+	}
+	r.stopAnnouncing()
+}

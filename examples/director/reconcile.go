@@ -73,6 +73,10 @@ type reconciler struct {
 	runs       uint64              // reconciles run
 	kroutes    routeBackend        // virtual_routes and static_routes (vroutes.go), nil without
 	routeCfg   routeConfig
+	krules     ruleBackend // virtual_rules and static_rules (vrules.go), nil without
+	ruleCfg    ruleConfig
+	// static are static_ipaddress's addresses, held while the director runs.
+	static []vip.Address
 
 	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
 	ecmp *ecmpRuntime
@@ -84,6 +88,8 @@ type reconciler struct {
 	fresh bool      // the first pass removes what an earlier run left
 	// routesHave are the routes the director added (vroutes.go).
 	routesHave map[routeKey]heldRoute
+	// rulesHave are the rules the director added (vrules.go).
+	rulesHave map[ruleKey]heldRule
 }
 
 // addrKey identifies an address on an interface.
@@ -238,6 +244,7 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	r.runs++
 	r.mu.Unlock()
 	errs = append(errs, r.reconcileRoutes(ctx, view, reread))
+	errs = append(errs, r.reconcileRules(ctx, view, reread))
 	if l != nil {
 		haSuspendSync(l, view)
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)
@@ -276,10 +283,21 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 		}
 	}
 
-	// What should be: the addresses of the instances that are MASTER now.
+	// What should be: static_ipaddress's addresses (staticaddr.go), and the
+	// addresses of the instances that are MASTER now.
 	want := map[addrKey]wantVIP{}
 	var order []addrKey
 	garp := map[string]instView{}
+	r.mu.Lock()
+	static := r.static
+	r.mu.Unlock()
+	for _, a := range static {
+		k := keyOfVIP(a)
+		if _, dup := want[k]; !dup {
+			want[k] = wantVIP{a: a}
+			order = append(order, k)
+		}
+	}
 	for _, iv := range view.insts {
 		if iv.state != vrrp.StateMaster {
 			continue
@@ -307,7 +325,7 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 		}
 		delete(r.have, k)
 		if w, ok := want[k]; ok {
-			r.log.Warn("VIP removed from outside while MASTER; adding it back", "addr", a.Prefix.String(),
+			r.log.Warn(missingMsg(w.inst, "removed from outside"), "addr", a.Prefix.String(),
 				"interface", a.Interface, "instance", w.inst)
 		}
 	}
@@ -324,14 +342,14 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 			for _, a := range kernel {
 				there[keyOfVIP(a)] = a
 			}
-			for k, h := range r.have {
+			for k := range r.have {
 				if _, ok := there[k]; ok {
 					continue
 				}
 				delete(r.have, k)
-				if _, ok := want[k]; ok {
-					r.log.Warn("VIP missing from the kernel while MASTER; adding it back", "addr", k.prefix.String(),
-						"interface", k.iface, "instance", h.inst)
+				if w, ok := want[k]; ok {
+					r.log.Warn(missingMsg(w.inst, "missing from the kernel"), "addr", k.prefix.String(),
+						"interface", k.iface, "instance", w.inst)
 				}
 			}
 			for k, a := range there {
@@ -428,6 +446,15 @@ func (r *reconciler) reconcileVIPs(ctx context.Context, vb vipBackend, view vrrp
 	r.held = held
 	r.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// missingMsg is the warning for a wanted address that went: a VIP of a MASTER
+// instance, or a static address (inst "").
+func missingMsg(inst, how string) string {
+	if inst == "" {
+		return "static address " + how + "; adding it back"
+	}
+	return "VIP " + how + " while MASTER; adding it back"
 }
 
 func compareAddr(a, b vip.Address) int {

@@ -91,18 +91,30 @@ func routesOf(cfg *kaconf.Config) (routeConfig, bool) {
 	return rc, some
 }
 
-// applyRoutes hands cfg's routes to the reconciler, opening the backend the first
-// time a configuration has routes. opMu is held.
+// applyRoutes hands cfg's routes to the reconciler. The backend is opened the
+// first time a configuration has routes, and at start whatever the configuration
+// says, so that the first pass removes the routes a crashed run left even when the
+// new configuration has none (opening it then may fail: that is logged, not an
+// error). opMu is held.
 func (d *daemon) applyRoutes(cfg *kaconf.Config) error {
 	rc, some := routesOf(cfg)
 	var rb routeBackend
-	if some && !d.rec.hasRouteBackend() {
-		if d.deps.kroutes == nil {
-			return errors.New("director: virtual_routes and static_routes are not supported on this system")
-		}
+	if !d.rec.hasRouteBackend() && (some || !d.routesTried) {
+		d.routesTried = true
 		var err error
-		if rb, err = d.deps.kroutes(); err != nil {
-			return fmt.Errorf("director: routes: %w", err)
+		switch {
+		case d.deps.kroutes == nil && some:
+			return errors.New("director: virtual_routes and static_routes are not supported on this system")
+		case d.deps.kroutes == nil:
+		default:
+			rb, err = d.deps.kroutes()
+		}
+		if err != nil {
+			if some {
+				return fmt.Errorf("director: routes: %w", err)
+			}
+			d.log.Warn("routes: cannot look for routes an earlier run left", "err", err)
+			rb = nil
 		}
 	}
 	d.rec.setRoutes(rb, rc)
@@ -174,6 +186,12 @@ func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread 
 	if reread {
 		var kernel []routeKey
 		if err := call(func(ctx context.Context) (err error) { kernel, err = rb.List(ctx); return err }); err != nil {
+			if fresh {
+				// Without the list, a crashed run's routes would never be
+				// found: the next pass starts afresh.
+				r.routesHave = nil
+				return fmt.Errorf("director: listing routes: %w", err)
+			}
 			errs = append(errs, fmt.Errorf("director: listing routes: %w", err))
 		} else {
 			for _, k := range kernel {

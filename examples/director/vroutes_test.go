@@ -284,3 +284,40 @@ func TestDaemonRoutes(t *testing.T) {
 	}
 	waitFor(t, "B takes the virtual route over", func() bool { return slices.Equal(rb.dsts(), both) })
 }
+
+// failingRouteList is a route backend whose List fails while fail is set.
+type failingRouteList struct {
+	*fakeKRoutes
+	fail bool
+}
+
+func (f *failingRouteList) List(ctx context.Context) ([]routeKey, error) {
+	if f.fail {
+		return nil, context.DeadlineExceeded
+	}
+	return f.fakeKRoutes.List(ctx)
+}
+
+// TestRoutesFirstListRetried: when the first pass cannot list the kernel's
+// routes, the next one lists them again, so a crashed run's route still goes.
+func TestRoutesFirstListRetried(t *testing.T) {
+	cfg := readRoutesConf(t, vroutesConf)
+	src := &staticView{}
+	src.set(map[string]vrrp.State{"A": vrrp.StateBackup}, instView{name: "A"})
+	r := newReconciler(slog.New(slog.DiscardHandler), src, &metrics{}, nil)
+	fr := &failingRouteList{fakeKRoutes: newFakeKRoutes(), fail: true}
+	stale := kaconf.Route{Dst: netip.MustParsePrefix("10.99.0.0/16"), Dev: "eth0"}
+	fr.routes[keyOfRoute(stale)] = stale
+	rc, _ := routesOf(cfg)
+	r.setRoutes(fr, rc)
+	if _, err := r.reconcile(context.Background()); err == nil || !strings.Contains(err.Error(), "listing routes") {
+		t.Fatalf("first pass: %v, want the listing error", err)
+	}
+	fr.fail = false
+	if _, err := r.reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fr.dsts(); !slices.Equal(got, []string{"10.9.0.0/16"}) {
+		t.Errorf("routes %v, want the static one only (the stale one deleted)", got)
+	}
+}

@@ -162,21 +162,26 @@ func vipAddresses(in *kaconf.Instance) []vip.Address {
 			if dev == "" {
 				dev = in.Interface
 			}
-			a := vip.Address{Interface: dev, Prefix: v.Prefix, Label: v.Label}
-			switch v.Scope {
-			case "site":
-				a.Scope = vip.ScopeSite
-			case "link":
-				a.Scope = vip.ScopeLink
-			case "host":
-				a.Scope = vip.ScopeHost
-			case "nowhere":
-				a.Scope = 255
-			}
-			out = append(out, a)
+			out = append(out, vipAddress(v, dev))
 		}
 	}
 	return out
+}
+
+// vipAddress is v as an address on dev.
+func vipAddress(v kaconf.VIP, dev string) vip.Address {
+	a := vip.Address{Interface: dev, Prefix: v.Prefix, Label: v.Label}
+	switch v.Scope {
+	case "site":
+		a.Scope = vip.ScopeSite
+	case "link":
+		a.Scope = vip.ScopeLink
+	case "host":
+		a.Scope = vip.ScopeHost
+	case "nowhere":
+		a.Scope = 255
+	}
+	return a
 }
 
 // garpPolicy is the announcement policy of an instance: keepalived's garp_master_*

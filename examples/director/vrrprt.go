@@ -95,11 +95,16 @@ type instEffects struct {
 	garp4, garp6 vip.Policy
 	advert       time.Duration
 	lower        lowerPrioGARP
+	group        string // its sync group, "" for none
 }
 
 func effectsOf(cfg *kaconf.Config, in *kaconf.Instance) instEffects {
-	return instEffects{vips: vipAddresses(in), garp4: garpPolicy(cfg, in, false), garp6: garpPolicy(cfg, in, true),
+	e := instEffects{vips: vipAddresses(in), garp4: garpPolicy(cfg, in, false), garp6: garpPolicy(cfg, in, true),
 		advert: in.AdvertInt, lower: lowerPrioOf(in)}
+	if g := syncGroupOf(cfg, in.Name); g != nil {
+		e.group = g.Name
+	}
+	return e
 }
 
 func newVRRPRuntime(log *slog.Logger, d deps, socks *sockets, m *metrics, h vrrpHooks) *vrrpRuntime {
@@ -552,6 +557,7 @@ type instView struct {
 	// garp4 and garp6 are the announcement policies for its IPv4 and IPv6 VIPs.
 	garp4, garp6 vip.Policy
 	lower        lowerPrioGARP // garp_lower_prio_*
+	group        string        // its sync group, "" for none
 }
 
 // vrrpView is every instance's current state, and the shortest advert interval.
@@ -592,7 +598,7 @@ func (v *vrrpRuntime) view() vrrpView {
 	out.insts = make([]instView, 0, len(names))
 	for _, name := range names {
 		e := effs[name]
-		out.insts = append(out.insts, instView{name: name, state: out.byName[name], vips: e.vips, garp4: e.garp4, garp6: e.garp6, lower: e.lower})
+		out.insts = append(out.insts, instView{name: name, state: out.byName[name], vips: e.vips, garp4: e.garp4, garp6: e.garp6, lower: e.lower, group: e.group})
 		if d := e.advert; d > 0 && (out.interval == 0 || d < out.interval) {
 			out.interval = d
 		}

@@ -22,6 +22,11 @@ type Config struct {
 	VirtualServerGroups []VirtualServerGroup
 	// StaticRoutes are the lines of the top-level static_routes blocks, in order.
 	StaticRoutes []Route
+	// StaticRules are the lines of the top-level static_rules blocks, in order.
+	StaticRules []Rule
+	// StaticAddresses are the lines of the top-level static_ipaddress blocks, in
+	// order, with Dev always set.
+	StaticAddresses []VIP
 }
 
 // TrackFile returns the track_file called name, or nil.
@@ -157,6 +162,10 @@ type Global struct {
 	// NotifyFIFO, VRRPNotifyFIFO and LVSNotifyFIFO are notify_fifo, vrrp_notify_fifo
 	// and lvs_notify_fifo with their scripts (fifo.go).
 	NotifyFIFO, VRRPNotifyFIFO, LVSNotifyFIFO NotifyFIFO
+	// FIFOWriteVRRPStatesOnReload is fifo_write_vrrp_states_on_reload: after a
+	// reload, the current state of every instance and sync group is written to
+	// the VRRP notify FIFOs.
+	FIFOWriteVRRPStatesOnReload bool
 }
 
 // SyncDaemon is global_defs lvs_sync_daemon: the kernel's IPVS connection sync daemon,
@@ -318,6 +327,8 @@ type Instance struct {
 	ExcludedVIPs []VIP
 	// VirtualRoutes is virtual_routes: routes the instance holds while MASTER.
 	VirtualRoutes []Route
+	// VirtualRules is virtual_rules: rules the instance holds while MASTER.
+	VirtualRules []Rule
 	// TrackScripts is track_script.
 	TrackScripts []TrackScript
 	// TrackInterfaces is track_interface.

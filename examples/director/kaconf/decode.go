@@ -24,6 +24,9 @@ type decoder struct {
 	// tables holds each block's keyword table, built once per read rather than
 	// once per block (a file with 100,000 real servers built 100,000 maps).
 	tables map[string]any
+	// rulePrio4 and rulePrio6 count the rules given a preference, per family
+	// (vrules.go).
+	rulePrio4, rulePrio6 uint32
 }
 
 // cachedTable returns the table for block, building it with mk the first time.

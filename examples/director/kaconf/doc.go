@@ -26,11 +26,12 @@
 // preempt_delay, accept/no_accept, authentication, virtual_ipaddress and
 // virtual_ipaddress_excluded with brd/dev/scope/label/no_track, track_script with weight
 // overrides, track_interface, unicast_src_ip, unicast_peer, mcast_src_ip, the notify
-// scripts, smtp_alert, garp_*); vrrp_sync_group; virtual_server "IP PORT", "fwmark N"
+// scripts, smtp_alert, garp_*, virtual_routes, virtual_rules); static_ipaddress,
+// static_routes and static_rules; vrrp_sync_group; virtual_server "IP PORT", "fwmark N"
 // and "group NAME" with virtual_server_group
 // with real_server and TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, DNS_CHECK, UDP_CHECK,
 // PING_CHECK, SMTP_CHECK and FILE_CHECK (with track_file). Anything else
-// (use_ipvlan, virtual_rules, BFD_CHECK, ...) is an
+// (use_ipvlan, BFD_CHECK, ...) is an
 // error naming the keyword, never silently ignored.
 //
 // Syntax follows keepalived.conf(5) and keepalived 2.2.7's lib/parser.c: comments start

@@ -83,3 +83,18 @@ func TestReadNotifyFIFOErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFIFOWriteStatesOnReload: the flag is read, and Format writes it back.
+func TestReadFIFOWriteStatesOnReload(t *testing.T) {
+	c, _, err := readString("global_defs {\n vrrp_notify_fifo /run/k.fifo\n fifo_write_vrrp_states_on_reload\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Global.FIFOWriteVRRPStatesOnReload {
+		t.Fatal("fifo_write_vrrp_states_on_reload not read")
+	}
+	c2, _, err := readString(string(Format(c)))
+	if err != nil || !c2.Global.FIFOWriteVRRPStatesOnReload {
+		t.Errorf("after Format: %v, %v", err, c2 != nil && c2.Global.FIFOWriteVRRPStatesOnReload)
+	}
+}

@@ -20,7 +20,9 @@ import (
 func Format(c *Config) []byte {
 	w := &writer{}
 	formatGlobal(w, &c.Global)
+	formatVIPs(w, "static_ipaddress", c.StaticAddresses)
 	formatRoutes(w, "static_routes", c.StaticRoutes)
+	formatRules(w, "static_rules", c.StaticRules)
 	for i := range c.Scripts {
 		formatScript(w, &c.Scripts[i])
 	}
@@ -255,6 +257,7 @@ func formatGlobal(w *writer, g *Global) {
 		}
 	}
 	formatFIFOs(w, g)
+	w.flag("fifo_write_vrrp_states_on_reload", g.FIFOWriteVRRPStatesOnReload)
 	w.close()
 }
 
@@ -333,6 +336,7 @@ func formatInstance(w *writer, in *Instance) {
 	formatVIPs(w, "virtual_ipaddress", in.VIPs)
 	formatVIPs(w, "virtual_ipaddress_excluded", in.ExcludedVIPs)
 	formatRoutes(w, "virtual_routes", in.VirtualRoutes)
+	formatRules(w, "virtual_rules", in.VirtualRules)
 	if len(in.TrackScripts) > 0 {
 		w.open("track_script")
 		for _, t := range in.TrackScripts {

@@ -34,6 +34,8 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("include k.conf\ninclude {k,x}.conf\ninclude " + strings.Repeat("{a,b}", 16) + "\n"))
 	f.Add([]byte("global_defs {\n" + strings.Repeat("router_id r\n", 2000) + "}\n"))
 	f.Add([]byte("vrrp_instance V {\x00\n\"\\x\n}\n"))
+	f.Add([]byte(rulesConf))
+	f.Add([]byte("static_rules {\n from 0.0.0.0/0 not fwmark 0/0xffffffff type goto 9 preference 3\n to 2001:db8::/32 uidrange 0-4294967294 nop\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, _, err := Read(fstest.MapFS{"k.conf": {Data: src}}, "k.conf")
 		if (c == nil) == (err == nil) {

@@ -8,7 +8,8 @@ import "sort"
 // "HTTP_GET", "SSL_GET", "MISC_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
 // "SMTP_CHECK", "FILE_CHECK", "url", "track_file", "vrrp_track_file", "vrrp_track_process")
 // and the options of the line-valued blocks ("virtual_ipaddress", "track_script",
-// "track_interface", "lvs_sync_daemon", "virtual_routes", "static_routes").
+// "track_interface", "lvs_sync_daemon", "virtual_routes", "static_routes",
+// "virtual_rules", "static_rules", "static_ipaddress").
 // Each list is sorted. The lists are built from the tables the reader itself uses,
 // so documentation checked against them cannot drift from the code. "include" is
 // accepted anywhere, in every block.
@@ -32,6 +33,11 @@ func Keywords() map[string][]string {
 		// The words of a virtual_routes or static_routes line (vroutes.go).
 		"virtual_routes": routeWords(),
 		"static_routes":  routeWords(),
+		// The words of a virtual_rules or static_rules line (vrules.go).
+		"virtual_rules": ruleWords(),
+		"static_rules":  ruleWords(),
+		// static_ipaddress lines are virtual_ipaddress lines.
+		"static_ipaddress": {"brd", "broadcast", "dev", "label", "no_track", "scope"},
 	}
 	m[""] = append(m[""], "include")
 	sort.Strings(m[""])

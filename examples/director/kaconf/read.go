@@ -87,6 +87,8 @@ type state struct {
 	tfiles  []TrackFile
 	tprocs  []TrackProcess
 	sroutes []Route
+	srules  []Rule
+	saddrs  []VIP
 }
 
 func topTable() table[state] {
@@ -123,6 +125,8 @@ func topTable() table[state] {
 		"vrrp_track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"vrrp_track_process":   {min: 1, max: 1, block: true, fn: trackProcEntry},
 		"static_routes":        {block: true, fn: staticRoutesEntry},
+		"static_rules":         {block: true, fn: staticRulesEntry},
+		"static_ipaddress":     {block: true, fn: staticAddressesEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
 			r := &vsRaw{vs: VirtualServer{Pos: n.pos}, node: n}
 			switch n.arg(0) {
@@ -220,6 +224,15 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	resolveTrackProcs(d, st, cfg)
 	cfg.VirtualServerGroups = resolveVSGroups(d, st.vsgs, st.vss)
 	cfg.StaticRoutes = st.sroutes
+	cfg.StaticRules = st.srules
+	// A static address without dev is on default_interface, eth0 without it
+	// (keepalived 2.2.7 vrrp_ipaddress.c, get_default_if).
+	for i := range st.saddrs {
+		if st.saddrs[i].Dev == "" {
+			st.saddrs[i].Dev = orStr(cfg.Global.DefaultInterface, "eth0")
+		}
+	}
+	cfg.StaticAddresses = st.saddrs
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)
 	}

@@ -86,27 +86,28 @@ func globalTable() table[globalRaw] {
 		"vrrp_garp_master_refresh": wholeSecEntry(0, 86400, func(t *globalRaw, v time.Duration) {
 			t.g.VRRPGARPMasterRefresh = v
 		}),
-		"vrrp_garp_master_refresh_repeat": intEntry(1, 1000, func(t *globalRaw, v int) { t.g.VRRPGARPMasterRefreshRepeat = v }),
-		"vrrp_garp_interval":              {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGARPInterval = v })},
-		"vrrp_gna_interval":               {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGNAInterval = v })},
-		"vrrp_min_garp":                   flagEntry(func(t *globalRaw, b bool) { t.g.VRRPMinGARP = b }),
-		"vrrp_skip_check_adv_addr":        flagEntry(func(t *globalRaw, b bool) { t.g.VRRPSkipCheckAdvAddr = b }),
-		"vrrp_strict":                     flagEntry(func(t *globalRaw, b bool) { t.g.VRRPStrict = b }),
-		"vrrp_check_unicast_src":          flagEntry(func(t *globalRaw, b bool) { t.g.VRRPCheckUnicastSrc = b }),
-		"vrrp_higher_prio_send_advert":    flagEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
-		"vrrp_lower_prio_no_advert":       flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
-		"vrrp_rt_priority":                rtPriorityEntry(),
-		"vrrp_rlimit_rttime":              rlimitRTTimeEntry(),
-		"vrrp_rlimit_rtime":               rlimitRTTimeEntry(),
-		"max_auto_priority":               maxAutoPriorityEntry(),
-		"enable_script_security":          ignoredArgs(func(t *globalRaw) { t.g.EnableScriptSecurity = true }),
-		"default_interface":               strEntry(func(t *globalRaw, s string) { t.g.DefaultInterface = s }),
-		"notify_fifo":                     fifoPath(fifoAll),
-		"notify_fifo_script":              fifoScript(fifoAll),
-		"vrrp_notify_fifo":                fifoPath(fifoVRRP),
-		"vrrp_notify_fifo_script":         fifoScript(fifoVRRP),
-		"lvs_notify_fifo":                 fifoPath(fifoLVS),
-		"lvs_notify_fifo_script":          fifoScript(fifoLVS),
+		"vrrp_garp_master_refresh_repeat":  intEntry(1, 1000, func(t *globalRaw, v int) { t.g.VRRPGARPMasterRefreshRepeat = v }),
+		"vrrp_garp_interval":               {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGARPInterval = v })},
+		"vrrp_gna_interval":                {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGNAInterval = v })},
+		"vrrp_min_garp":                    flagEntry(func(t *globalRaw, b bool) { t.g.VRRPMinGARP = b }),
+		"vrrp_skip_check_adv_addr":         flagEntry(func(t *globalRaw, b bool) { t.g.VRRPSkipCheckAdvAddr = b }),
+		"vrrp_strict":                      flagEntry(func(t *globalRaw, b bool) { t.g.VRRPStrict = b }),
+		"vrrp_check_unicast_src":           flagEntry(func(t *globalRaw, b bool) { t.g.VRRPCheckUnicastSrc = b }),
+		"vrrp_higher_prio_send_advert":     flagEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
+		"vrrp_lower_prio_no_advert":        flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
+		"vrrp_rt_priority":                 rtPriorityEntry(),
+		"vrrp_rlimit_rttime":               rlimitRTTimeEntry(),
+		"vrrp_rlimit_rtime":                rlimitRTTimeEntry(),
+		"max_auto_priority":                maxAutoPriorityEntry(),
+		"enable_script_security":           ignoredArgs(func(t *globalRaw) { t.g.EnableScriptSecurity = true }),
+		"default_interface":                strEntry(func(t *globalRaw, s string) { t.g.DefaultInterface = s }),
+		"notify_fifo":                      fifoPath(fifoAll),
+		"notify_fifo_script":               fifoScript(fifoAll),
+		"vrrp_notify_fifo":                 fifoPath(fifoVRRP),
+		"vrrp_notify_fifo_script":          fifoScript(fifoVRRP),
+		"lvs_notify_fifo":                  fifoPath(fifoLVS),
+		"fifo_write_vrrp_states_on_reload": bareEntry(func(t *globalRaw) { t.g.FIFOWriteVRRPStatesOnReload = true }),
+		"lvs_notify_fifo_script":           fifoScript(fifoLVS),
 		"script_user": {min: 1, max: 2, fn: func(_ *decoder, n *node, t *globalRaw) {
 			t.g.ScriptUser = n.arg(0)
 			if len(n.args) == 2 {
@@ -430,6 +431,9 @@ func instanceTable() table[instRaw] {
 		}},
 		"virtual_routes": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
 			t.in.VirtualRoutes = append(t.in.VirtualRoutes, routes(d, n)...)
+		}},
+		"virtual_rules": {block: true, fn: func(d *decoder, n *node, t *instRaw) {
+			t.in.VirtualRules = append(t.in.VirtualRules, rules(d, n)...)
 		}},
 		"track_script": listEntry(func(d *decoder, n *node, t *instRaw) {
 			w, rev, set, ok := trackWeight(d, n, "no_reverse")
