@@ -27,7 +27,9 @@ type Config struct {
 	// Primary is the local primary address: the source of adverts and the
 	// tie-breaker between equal priorities. For IPv6 it must be link-local. Required.
 	Primary netip.Addr
-	// Addrs are the virtual addresses, at least one, of Primary's family. For IPv6,
+	// Addrs are the virtual addresses, of Primary's family: at least one with
+	// version 3; version 2 may have none (RFC 3768's count has no minimum, and
+	// keepalived runs such an instance, its adverts carrying no address). For IPv6,
 	// RFC 9568 wants the first to be a link-local address.
 	Addrs []netip.Addr
 	// Peers are the unicast peers (keepalived's unicast_peer). Empty means multicast
@@ -174,8 +176,8 @@ func (c *Config) validate() (uint16, error) {
 	if c.Primary.Is4In6() {
 		return 0, configErr("%s: primary address %v: use a plain IPv4 address", name, c.Primary)
 	}
-	if len(c.Addrs) == 0 {
-		return 0, configErr("%s: at least one virtual address is required", name)
+	if len(c.Addrs) == 0 && c.Version != 2 {
+		return 0, configErr("%s: at least one virtual address is required with version 3", name)
 	}
 	if len(c.Addrs) > 255 {
 		return 0, configErr("%s: %d virtual addresses: at most 255 fit in an advert", name, len(c.Addrs))

@@ -675,6 +675,7 @@ func TestConfigValidate(t *testing.T) {
 		{"v3 41s", cfg3(func(c *Config) { c.AdvertInterval = 41 * time.Second }), false},
 		{"no primary", cfg3(func(c *Config) { c.Primary = netip.Addr{} }), false},
 		{"no addresses", cfg3(func(c *Config) { c.Addrs = nil }), false},
+		{"v2 no addresses", cfg2(func(c *Config) { c.Addrs = nil }), true},
 		{"mixed families", cfg3(func(c *Config) { c.Addrs = append(c.Addrs, vip6) }), false},
 		{"v2 IPv6", cfg2(func(c *Config) { c.Primary = src6; c.Addrs = []netip.Addr{vip6} }), false},
 		{"v3 IPv6 global primary", cfg3(func(c *Config) { c.Primary = vip6; c.Addrs = []netip.Addr{vip6} }), false},

@@ -185,7 +185,7 @@ func Parse(b []byte, src, dst netip.Addr, a *Advert) error {
 // Errors that Append returns for adverts it cannot encode.
 var (
 	errAppendVersion  = errors.New("vrrp: version must be 2 or 3")
-	errAppendCount    = errors.New("vrrp: an advert carries 1..255 addresses")
+	errAppendCount    = errors.New("vrrp: an advert carries 1..255 addresses (0..255 with version 2)")
 	errAppendFamily   = errors.New("vrrp: source and addresses must be of one family, and IPv4 for version 2")
 	errAppendInterval = errors.New("vrrp: interval out of range for the version (v2: whole seconds 1..255; v3: 1..4095 centiseconds)")
 )
@@ -198,8 +198,9 @@ func (a *Advert) Append(b []byte, src, dst netip.Addr) ([]byte, error) {
 	if !is4 && !src.Is6() {
 		return b, errAppendFamily
 	}
-	if len(a.Addrs) == 0 || len(a.Addrs) > 255 {
-		// RFC 3768 permits a v2 advert without addresses, but nothing useful sends one.
+	if len(a.Addrs) > 255 || len(a.Addrs) == 0 && a.Version != 2 {
+		// RFC 3768 permits a v2 advert without addresses (keepalived sends them for
+		// an instance with none); RFC 9568 does not.
 		return b, errAppendCount
 	}
 	for _, ad := range a.Addrs {

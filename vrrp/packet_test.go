@@ -167,6 +167,27 @@ func TestParseIgnoresReservedBits(t *testing.T) {
 	}
 }
 
+// TestV2AdvertWithoutAddresses: keepalived runs a VRRPv2 instance with no virtual
+// address, sending adverts whose count is 0; they encode and parse back.
+func TestV2AdvertWithoutAddresses(t *testing.T) {
+	a := Advert{Version: 2, Type: TypeAdvertisement, VRID: 7, Priority: 100, Interval: 100, AuthType: AuthNone, Addrs: []netip.Addr{}}
+	b, err := a.Append(nil, src4, MulticastIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != HeaderLen+AuthDataLen || b[3] != 0 {
+		t.Fatalf("advert % x: want %d bytes with count 0", b, HeaderLen+AuthDataLen)
+	}
+	got := Advert{Addrs: make([]netip.Addr, 0, 4)}
+	if err := Parse(b, src4, MulticastIPv4, &got); err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	got.Checksum = 0
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
 func TestAppendRejects(t *testing.T) {
 	tests := []struct {
 		name string
