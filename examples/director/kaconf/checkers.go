@@ -61,6 +61,7 @@ func extraCheckTable(ct CheckType, tb table[checkRaw]) table[checkRaw] {
 		tb["max_reply_length"] = intEntry(0, maxUDPReplyLen, func(t *checkRaw, v int) { t.c.UDPMaxReply = v })
 	case CheckSMTP:
 		tb["helo_name"] = strEntry(func(t *checkRaw, s string) { t.c.HeloName = s })
+		tb["host"] = smtpHostEntry()
 	}
 	return tb
 }

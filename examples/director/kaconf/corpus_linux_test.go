@@ -59,7 +59,6 @@ var corpusKnown = map[string]struct {
 	// Features the director does not implement (guide: Rejected keywords), refused by
 	// name rather than run without.
 	"realworld/rw01_zillow_linuxgateway.conf":   {refuse: "garp_master_delay: unknown or unsupported keyword: not a keyword of global_defs", why: "invalid for keepalived too; use_vmac also (guide)"},
-	"upstream/keepalived.conf.SMTP_CHECK":       {refuse: "host: unknown or unsupported keyword: not a keyword of SMTP_CHECK", why: "SMTP_CHECK host blocks, deprecated by keepalived (guide)"},
 	"upstream/keepalived.conf.conditional_conf": {refuse: "net_namespace: unknown or unsupported keyword", why: "net_namespace and use_vmac (guide)"},
 	"upstream/keepalived.conf.vrrp.routes":      {refuse: `virtual_routes option "or" is not supported`, why: "deprecated multipath \"or\" in a route (guide)"},
 	// keepalived drops the line; the reader reads it as its author meant, with a

@@ -70,6 +70,8 @@ type checkRaw struct {
 	nbGetRetry *node
 	// fileWeight: FILE_CHECK's weight line was given.
 	fileWeight bool
+	// hosts are SMTP_CHECK's host blocks (smtphost.go).
+	hosts []*smtpHost
 }
 
 // checkTypes are the checker blocks of a real_server, in keepalived.conf(5)'s order.
@@ -377,7 +379,7 @@ func resolveVS(d *decoder, g *Global, tfs map[string]*TrackFile, r *vsRaw) {
 				continue
 			}
 			resolveCheck(d, r, rr, cr)
-			rs.Checks = append(rs.Checks, cr.c)
+			rs.Checks = append(rs.Checks, expandSMTPHosts(d, cr, cr.c, rs.Addr.Addr(), rr.checkPort)...)
 		}
 		vs.RealServers = append(vs.RealServers, *rs)
 	}
