@@ -125,6 +125,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// net_namespace: move into the namespace (netns.go) before anything is opened.
+	if err := func() error {
+		ctx, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+		return followNetNamespace(ctx, o.file)
+	}(); err != nil {
+		return err
+	}
 	if o.check {
 		// ctx ends on SIGINT and SIGTERM (main); the deadline bounds the rest.
 		ctx, cancel := context.WithTimeout(ctx, readTimeout)
@@ -177,6 +185,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				cfg, err := readConfig(ctx, o.file, log)
 				if err != nil {
 					log.Error("reload failed, keeping the running configuration", "err", err)
+					continue
+				}
+				if ns := cfg.NetNamespace; ns.Name != os.Getenv(netnsEnv) {
+					log.Error("reload failed, keeping the running configuration: net_namespace cannot change while running; restart the director",
+						"at", ns.Pos.String(), "file", ns.Name, "running", os.Getenv(netnsEnv))
 					continue
 				}
 				if err := d.reload(ctx, cfg); err != nil {

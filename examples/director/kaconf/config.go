@@ -9,6 +9,8 @@ import (
 // filled in. Lists keep the order of the file. Every value is comparable with go-cmp
 // without options.
 type Config struct {
+	// NetNamespace is net_namespace; its Name is empty when the file has none.
+	NetNamespace   NetNamespace
 	Global         Global
 	Scripts        []Script
 	Instances      []Instance

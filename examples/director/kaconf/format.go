@@ -19,6 +19,9 @@ import (
 // Read would reject is written as it is.
 func Format(c *Config) []byte {
 	w := &writer{}
+	if c.NetNamespace.Name != "" {
+		w.line("net_namespace", c.NetNamespace.Name)
+	}
 	formatGlobal(w, &c.Global)
 	formatVIPs(w, "static_ipaddress", c.StaticAddresses)
 	formatRoutes(w, "static_routes", c.StaticRoutes)

@@ -89,6 +89,7 @@ type state struct {
 	sroutes []Route
 	srules  []Rule
 	saddrs  []VIP
+	netns   NetNamespace
 }
 
 func topTable() table[state] {
@@ -125,6 +126,7 @@ func topTable() table[state] {
 		"vrrp_track_file":      {min: 1, max: 1, block: true, fn: trackFileEntry},
 		"vrrp_track_process":   {min: 1, max: 1, block: true, fn: trackProcEntry},
 		"static_routes":        {block: true, fn: staticRoutesEntry},
+		"net_namespace":        {min: 1, max: 1, fn: netNamespaceEntry},
 		"static_rules":         {block: true, fn: staticRulesEntry},
 		"static_ipaddress":     {block: true, fn: staticAddressesEntry},
 		"virtual_server": {min: 1, max: 2, block: true, fn: func(d *decoder, n *node, st *state) {
@@ -173,7 +175,7 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	st := &state{gseen: seen{}}
 	decode(d, "the top level", nodes, st, cachedTable(d, "the top level", topTable))
 
-	cfg := &Config{}
+	cfg := &Config{NetNamespace: st.netns}
 	resolveGlobal(&st.global.g, st.gseen)
 	cfg.Global = st.global.g
 	// A vrrp_script defined twice is its last definition (warned about in
