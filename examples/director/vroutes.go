@@ -243,10 +243,11 @@ func (r *reconciler) reconcileRoutes(ctx context.Context, view vrrpView, reread 
 	return errors.Join(errs...)
 }
 
-// routeEqual compares two routes' attributes, not where they were read.
+// routeEqual compares two routes' attributes, not where they were read: every
+// field of kaconf.Route but Pos (a route with next hops is not comparable with ==).
 func routeEqual(a, b kaconf.Route) bool {
-	a.Pos, b.Pos = kaconf.Pos{}, kaconf.Pos{}
-	return a == b
+	return slices.Equal(a.Nexthops, b.Nexthops) && a.Type == b.Type && a.Dst == b.Dst && a.Src == b.Src &&
+		a.Via == b.Via && a.Dev == b.Dev && a.Scope == b.Scope && a.Table == b.Table && a.Metric == b.Metric
 }
 
 func sortedRouteKeys(m map[routeKey]heldRoute) []routeKey {

@@ -89,7 +89,18 @@ func (n *nlRoutes) message(r kaconf.Route, del bool) ([]byte, error) {
 	if r.Src.IsValid() {
 		ae.Bytes(unix.RTA_PREFSRC, r.Src.AsSlice())
 	}
-	if r.Dev != "" {
+	if len(r.Nexthops) > 0 {
+		// The kernel finds a multipath route to delete by its key and protocol;
+		// the route's dev goes into each next hop that names none (with
+		// RTA_MULTIPATH, RTA_OIF must match the first next hop's device).
+		if !del {
+			mp, err := n.multipath(r)
+			if err != nil {
+				return nil, err
+			}
+			ae.Bytes(unix.RTA_MULTIPATH, mp)
+		}
+	} else if r.Dev != "" {
 		idx, err := n.ifindex(r.Dev)
 		if err != nil {
 			return nil, fmt.Errorf("dev %s: %w", r.Dev, err)
@@ -101,6 +112,45 @@ func (n *nlRoutes) message(r kaconf.Route, del bool) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, attrs...), nil
+}
+
+// multipath encodes r's next hops as RTA_MULTIPATH's payload: a struct rtnexthop
+// (length, flags, hops = weight - 1, ifindex) and its RTA_GATEWAY per next hop.
+func (n *nlRoutes) multipath(r kaconf.Route) ([]byte, error) {
+	var b []byte
+	for _, nh := range r.Nexthops {
+		dev := nh.Dev
+		if dev == "" {
+			dev = r.Dev
+		}
+		idx := 0
+		if dev != "" {
+			var err error
+			if idx, err = n.ifindex(dev); err != nil {
+				return nil, fmt.Errorf("nexthop dev %s: %w", dev, err)
+			}
+		}
+		var attrs []byte
+		if nh.Via.IsValid() {
+			ae := netlink.NewAttributeEncoder()
+			ae.Bytes(unix.RTA_GATEWAY, nh.Via.AsSlice())
+			var err error
+			if attrs, err = ae.Encode(); err != nil {
+				return nil, err
+			}
+		}
+		hops := uint8(0)
+		if nh.Weight > 0 {
+			hops = uint8(nh.Weight - 1)
+		}
+		h := make([]byte, unix.SizeofRtNexthop)
+		binary.NativeEndian.PutUint16(h[0:2], uint16(unix.SizeofRtNexthop+len(attrs)))
+		h[3] = hops
+		binary.NativeEndian.PutUint32(h[4:8], uint32(int32(idx)))
+		b = append(b, h...)
+		b = append(b, attrs...) // attributes are 4-byte aligned already
+	}
+	return b, nil
 }
 
 func (n *nlRoutes) execute(ctx context.Context, typ netlink.HeaderType, flags netlink.HeaderFlags, body []byte) ([]netlink.Message, error) {

@@ -59,7 +59,6 @@ var corpusKnown = map[string]struct {
 	// Features the director does not implement (guide: Rejected keywords), refused by
 	// name rather than run without.
 	"realworld/rw01_zillow_linuxgateway.conf": {refuse: "garp_master_delay: unknown or unsupported keyword: not a keyword of global_defs", why: "invalid for keepalived too; use_vmac also (guide)"},
-	"upstream/keepalived.conf.vrrp.routes":    {refuse: `virtual_routes option "or" is not supported`, why: "deprecated multipath \"or\" in a route (guide)"},
 	// keepalived drops the line; the reader reads it as its author meant, with a
 	// warning (guide: Where the reader reads a file differently).
 	"realworld/rw19_zhangzuoqiang_DevOps.conf": {warn: "keepalived 2.2.7 rejects nb_get_retry in TCP_CHECK", why: "nb_get_retry in TCP_CHECK read as retry"},

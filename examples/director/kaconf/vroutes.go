@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -10,12 +11,15 @@ import (
 // Route is one line of a virtual_routes block (in a vrrp_instance) or of the top-level
 // static_routes block. The reader accepts a subset of keepalived's route syntax:
 //
-//	[src ADDR] [to] [TYPE] PREFIX|default [via|gw ADDR] [dev|oif IFNAME] [scope SCOPE]
-//	    [table TABLE] [metric|priority|preference N]
+//	[src ADDR] [to] [TYPE] PREFIX|default [via|gw ADDR [or ADDR]] [dev|oif IFNAME]
+//	    [scope SCOPE] [table TABLE] [metric|priority|preference N]
+//	    [nexthop [via|gw ADDR] [dev IFNAME] [weight N] ...]
 //
 // TYPE is unicast (the default), blackhole, unreachable or prohibit. A unicast route
-// needs via or dev; the other types take neither. Any other option (or, nexthop,
-// protocol, mtu, onlink, tos, no_track, track_group, ...) and any other type is an
+// needs via, dev or nexthops; the other types take none. "via A or B" is keepalived's
+// deprecated form of a multipath route through A and B; nexthop lines, as keepalived
+// reads them, end the line. Any other option (protocol, mtu, onlink, tos, no_track,
+// track_group, a nexthop's onlink, realms or encap, ...) and any other type is an
 // error naming it.
 type Route struct {
 	Pos Pos
@@ -36,6 +40,20 @@ type Route struct {
 	Table uint32
 	// Metric is metric (priority, preference); 0 when unset.
 	Metric uint32
+	// Nexthops are a multipath route's next hops ("or" or nexthop); empty for a
+	// route with one. Via is then unset; Dev, when set, is the device of the next
+	// hops that name none.
+	Nexthops []Nexthop
+}
+
+// Nexthop is one next hop of a multipath route.
+type Nexthop struct {
+	// Via is the gateway; invalid when the next hop names only a device.
+	Via netip.Addr
+	// Dev is the device; empty means Route.Dev, or the one the kernel finds for Via.
+	Dev string
+	// Weight is 1..256; 0 means 1, the kernel's default.
+	Weight int
 }
 
 // routeTypes are the route types the reader accepts before the destination.
@@ -85,6 +103,44 @@ func readRoute(d *decoder, block string, n *node) (Route, bool) {
 			}
 			continue
 		}
+		if w == "or" && dst != "" {
+			// keepalived 2.2.7 vrrp_iproute.c: via's address and this one become
+			// the two next hops; a second or is ignored.
+			if i+1 >= len(words) {
+				d.errf(n, ErrSyntax, "%s option or needs an address", block)
+				return r, false
+			}
+			i++
+			if len(r.Nexthops) > 0 {
+				d.warn(n, fmt.Sprintf(`second "or" %s: keepalived 2.2.7 ignores it ("or" route already specified; read the same way)`, words[i]))
+				continue
+			}
+			if !r.Via.IsValid() {
+				d.errf(n, ErrValue, `%s: "or" %s needs a via before it`, block, words[i])
+				return r, false
+			}
+			a, err := netip.ParseAddr(words[i])
+			if err != nil || a.Zone() != "" {
+				d.errf(n, ErrValue, "%s: or %q is not an address", block, words[i])
+				return r, false
+			}
+			d.warn(n, `"or" for routes is deprecated in keepalived 2.2.7: write "nexthop via A nexthop via B" (read the same way: a multipath route)`)
+			r.Nexthops = []Nexthop{{Via: r.Via}, {Via: a.Unmap()}}
+			r.Via = netip.Addr{}
+			continue
+		}
+		if w == "nexthop" && dst != "" {
+			if len(r.Nexthops) > 0 {
+				d.errf(n, ErrValue, `%s: nexthop with "or" (keepalived 2.2.7: "Cannot specify nexthops with \"or\" route")`, block)
+				return r, false
+			}
+			nhs, ok := readNexthops(d, block, n, words[i:])
+			if !ok {
+				return r, false
+			}
+			r.Nexthops = nhs
+			break
+		}
 		if dst != "" {
 			d.errf(n, ErrUnknownKeyword, "%s option %q is not supported", block, w)
 			return r, false
@@ -114,7 +170,8 @@ func readRoute(d *decoder, block string, n *node) (Route, bool) {
 		d.errf(n, ErrSyntax, "%s: route has no destination", block)
 		return r, false
 	}
-	six := (r.Via.IsValid() && r.Via.Is6()) || (r.Src.IsValid() && r.Src.Is6())
+	six := (r.Via.IsValid() && r.Via.Is6()) || (r.Src.IsValid() && r.Src.Is6()) ||
+		(len(r.Nexthops) > 0 && r.Nexthops[0].Via.IsValid() && r.Nexthops[0].Via.Is6())
 	if dst == "default" {
 		if six {
 			r.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
@@ -142,15 +199,80 @@ func readRoute(d *decoder, block string, n *node) (Route, bool) {
 			return r, false
 		}
 	}
+	for _, nh := range r.Nexthops {
+		if nh.Via.IsValid() && nh.Via.Is4() != is4 {
+			d.errf(n, ErrValue, "%s: next hop %s is not of the destination's family (%s)", block, nh.Via, r.Dst)
+			return r, false
+		}
+	}
 	switch {
-	case r.Type != "" && (r.Via.IsValid() || r.Dev != ""):
-		d.errf(n, ErrValue, "%s: a %s route takes no via or dev", block, r.Type)
+	case r.Type != "" && (r.Via.IsValid() || r.Dev != "" || len(r.Nexthops) > 0):
+		d.errf(n, ErrValue, "%s: a %s route takes no via, dev or next hops", block, r.Type)
 		return r, false
-	case r.Type == "" && !r.Via.IsValid() && r.Dev == "":
+	case r.Via.IsValid() && len(r.Nexthops) > 0:
+		d.errf(n, ErrValue, "%s: route to %s has both via and next hops", block, r.Dst)
+		return r, false
+	case r.Type == "" && !r.Via.IsValid() && r.Dev == "" && len(r.Nexthops) == 0:
 		d.errf(n, ErrValue, "%s: route to %s needs via or dev", block, r.Dst)
 		return r, false
 	}
 	return r, true
+}
+
+// readNexthops reads "nexthop [via|gw ADDR] [dev IFNAME] [weight N] nexthop ..." to
+// the end of a route line, as keepalived 2.2.7's parse_nexthops does for the options
+// the director supports; its others are refused by name.
+func readNexthops(d *decoder, block string, n *node, words []string) ([]Nexthop, bool) {
+	var out []Nexthop
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "nexthop" {
+			out = append(out, Nexthop{})
+			continue
+		}
+		nh := &out[len(out)-1]
+		switch w {
+		case "via", "gw", "dev", "weight":
+		default:
+			d.errf(n, ErrUnknownKeyword, "%s: nexthop option %q is not supported (only via, dev and weight)", block, w)
+			return nil, false
+		}
+		if i+1 >= len(words) {
+			d.errf(n, ErrSyntax, "%s: nexthop option %s needs a value", block, w)
+			return nil, false
+		}
+		i++
+		v := words[i]
+		switch w {
+		case "via", "gw":
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.Zone() != "" {
+				d.errf(n, ErrValue, "%s: nexthop %s %q is not an address", block, w, v)
+				return nil, false
+			}
+			nh.Via = a.Unmap()
+		case "dev":
+			if len(v) > 15 { // IFNAMSIZ - 1
+				d.errf(n, ErrValue, "%s: nexthop dev %q is longer than an interface name can be", block, v)
+				return nil, false
+			}
+			nh.Dev = v
+		case "weight":
+			wt, err := strconv.Atoi(v)
+			if err != nil || wt < 1 || wt > 256 {
+				d.errf(n, ErrValue, "%s: nexthop weight %q is not a number in 1..256", block, v)
+				return nil, false
+			}
+			nh.Weight = wt
+		}
+	}
+	for _, nh := range out {
+		if !nh.Via.IsValid() && nh.Dev == "" {
+			d.errf(n, ErrValue, "%s: a nexthop needs via or dev", block)
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func routeOption(d *decoder, block string, n *node, r *Route, opt, val string) bool {
@@ -235,6 +357,18 @@ func formatRoutes(w *writer, key string, rs []Route) {
 		if r.Metric != 0 {
 			parts = append(parts, "metric", strconv.FormatUint(uint64(r.Metric), 10))
 		}
+		for _, nh := range r.Nexthops {
+			parts = append(parts, "nexthop")
+			if nh.Via.IsValid() {
+				parts = append(parts, "via", nh.Via.String())
+			}
+			if nh.Dev != "" {
+				parts = append(parts, "dev", word(nh.Dev))
+			}
+			if nh.Weight != 0 {
+				parts = append(parts, "weight", strconv.Itoa(nh.Weight))
+			}
+		}
 		w.line(parts...)
 	}
 	w.close()
@@ -247,7 +381,7 @@ func staticRoutesEntry(d *decoder, n *node, st *state) {
 
 // routeWords are the option words and types a route line may contain, sorted.
 func routeWords() []string {
-	w := []string{"dev", "gw", "metric", "oif", "preference", "priority", "scope", "src", "table", "to", "via"}
+	w := []string{"dev", "gw", "metric", "nexthop", "oif", "or", "preference", "priority", "scope", "src", "table", "to", "via", "weight"}
 	w = append(w, routeTypes...)
 	slices.Sort(w)
 	return w

@@ -89,6 +89,51 @@ func TestReadRoutes(t *testing.T) {
 	}
 }
 
+// TestReadMultipathRoutes: keepalived's deprecated "via A or B" and its nexthop
+// lines read as multipath routes, and Format writes them back as nexthop lines.
+func TestReadMultipathRoutes(t *testing.T) {
+	c, warns, err := readString(`static_routes {
+   10.8.0.0/16 via 192.0.2.252 or 192.0.2.253 dev eth0 or 192.0.2.9
+   10.7.0.0/16 metric 3 nexthop via 192.0.2.1 dev eth1 weight 3 nexthop dev eth2 nexthop gw 192.0.2.2
+   default nexthop via 2001:db8::1 nexthop via 2001:db8::2 weight 256
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Pos.String()+" "+w.Message[:24])
+	}
+	want := []string{`k.conf:2 "or" for routes is depre`, `k.conf:2 second "or" 192.0.2.9: k`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	p := netip.MustParsePrefix
+	a := netip.MustParseAddr
+	wantRoutes := []Route{
+		{Pos: Pos{"k.conf", 2}, Dst: p("10.8.0.0/16"), Dev: "eth0", Nexthops: []Nexthop{{Via: a("192.0.2.252")}, {Via: a("192.0.2.253")}}},
+		{Pos: Pos{"k.conf", 3}, Dst: p("10.7.0.0/16"), Metric: 3, Nexthops: []Nexthop{
+			{Via: a("192.0.2.1"), Dev: "eth1", Weight: 3}, {Dev: "eth2"}, {Via: a("192.0.2.2")}}},
+		{Pos: Pos{"k.conf", 4}, Dst: p("::/0"), Nexthops: []Nexthop{{Via: a("2001:db8::1")}, {Via: a("2001:db8::2"), Weight: 256}}},
+	}
+	if diff := cmp.Diff(wantRoutes, c.StaticRoutes, eqNetip); diff != "" {
+		t.Errorf("routes (-want +got):\n%s", diff)
+	}
+	out := string(Format(c))
+	if line := "10.8.0.0/16 dev eth0 nexthop via 192.0.2.252 nexthop via 192.0.2.253"; !strings.Contains(out, line) {
+		t.Errorf("Format output lacks %q:\n%s", line, out)
+	}
+	c2, _, err := readString(out)
+	if err != nil {
+		t.Fatalf("reading Format's output: %v\n%s", err, out)
+	}
+	ignorePos := cmp.Comparer(func(a, b Pos) bool { return true })
+	if diff := cmp.Diff(c.StaticRoutes, c2.StaticRoutes, ignorePos, eqNetip); diff != "" {
+		t.Errorf("routes after Format (-read +reread):\n%s", diff)
+	}
+}
+
 func TestReadRoutesErrors(t *testing.T) {
 	for _, tc := range []struct {
 		line string
@@ -97,11 +142,20 @@ func TestReadRoutesErrors(t *testing.T) {
 	}{
 		{"10.0.0.0/8 via 192.0.2.1 onlink", `virtual_routes option "onlink" is not supported`, ErrUnknownKeyword},
 		{"10.0.0.0/8 via 192.0.2.1 protocol 18", `virtual_routes option "protocol" is not supported`, ErrUnknownKeyword},
-		{"10.0.0.0/8 via 192.0.2.1 or 192.0.2.2", `virtual_routes option "or" is not supported`, ErrUnknownKeyword},
+		{"10.0.0.0/8 or 192.0.2.2", `"or" 192.0.2.2 needs a via before it`, ErrValue},
+		{"10.0.0.0/8 via 192.0.2.1 or", "option or needs an address", ErrSyntax},
+		{"10.0.0.0/8 via 192.0.2.1 or 2001:db8::2", "next hop 2001:db8::2 is not of the destination's family", ErrValue},
+		{"10.0.0.0/8 via 192.0.2.1 nexthop via 192.0.2.2", "has both via and next hops", ErrValue},
+		{"10.0.0.0/8 via 192.0.2.1 or 192.0.2.2 nexthop via 192.0.2.3", "nexthop with \"or\"", ErrValue},
+		{"10.0.0.0/8 nexthop via 192.0.2.1 onlink", `nexthop option "onlink" is not supported`, ErrUnknownKeyword},
+		{"10.0.0.0/8 nexthop via 192.0.2.1 weight 257", `nexthop weight "257" is not a number in 1..256`, ErrValue},
+		{"10.0.0.0/8 nexthop weight 2", "a nexthop needs via or dev", ErrValue},
+		{"10.0.0.0/8 nexthop via", "nexthop option via needs a value", ErrSyntax},
+		{"blackhole 10.0.0.0/8 nexthop dev eth0", "a blackhole route takes no via, dev or next hops", ErrValue},
 		{"10.0.0.0/8 dev eth0 no_track", `virtual_routes option "no_track" is not supported`, ErrUnknownKeyword},
 		{"throw 10.0.0.0/8", `route type "throw" is not supported`, ErrUnknownKeyword},
 		{"10.0.0.0/8", "route to 10.0.0.0/8 needs via or dev", ErrValue},
-		{"blackhole 10.0.0.0/8 dev eth0", "a blackhole route takes no via or dev", ErrValue},
+		{"blackhole 10.0.0.0/8 dev eth0", "a blackhole route takes no via, dev or next hops", ErrValue},
 		{"10.0.0.1/8 dev eth0", "has bits set past its length", ErrValue},
 		{"10.0.0.0/8 via 2001:db8::1", "via 2001:db8::1 is not of the destination's family", ErrValue},
 		{"10.0.0.0/8 via 192.0.2.1 metric -1", `metric "-1" is not a number`, ErrValue},
