@@ -36,6 +36,8 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("vrrp_instance V {\x00\n\"\\x\n}\n"))
 	f.Add([]byte(rulesConf))
 	f.Add([]byte("static_rules {\n from 0.0.0.0/0 not fwmark 0/0xffffffff type goto 9 preference 3\n to 2001:db8::/32 uidrange 0-4294967294 nop\n}\n"))
+	f.Add([]byte("net_namespace blue\nstatic_routes {\n 10.8.0.0/16 via 192.0.2.1 or 192.0.2.2 dev eth0\n default nexthop via 2001:db8::1 weight 2 nexthop dev eth1\n}\n"))
+	f.Add([]byte("virtual_server 192.0.2.1 25 {\n protocol TCP\n real_server 192.0.2.2 25 {\n  SMTP_CHECK {\n   host {\n    connect_ip 192.0.2.3\n    retry 2\n   }\n   host {\n   }\n  }\n }\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, _, err := Read(fstest.MapFS{"k.conf": {Data: src}}, "k.conf")
 		if (c == nil) == (err == nil) {
