@@ -63,6 +63,14 @@ func TestReadHostileText(t *testing.T) {
 			maxErrors: 1,
 		},
 		{
+			// Found by FuzzRead: accepted, then Format wrote the character raw and
+			// reading that back failed.
+			name:      "escaped control character in quotes",
+			fsys:      fstest.MapFS{"k.conf": {Data: []byte("vrrp_instance 0{interface 0\nvirtual_router_id 1\nnotify \"\\\x7f\"}")}},
+			want:      []string{"kaconf: k.conf:3: notify: syntax error: control character 0x7f"},
+			maxErrors: 2,
+		},
+		{
 			name:      "deep keyword blocks",
 			fsys:      fstest.MapFS{"k.conf": {Data: []byte(strings.Repeat("a {\n", 1_000_000))}},
 			want:      []string{"k.conf:33: a: syntax error: limit exceeded: blocks nest more than 32 deep"},

@@ -390,6 +390,12 @@ func (l *lexer) quoted(q byte) {
 				l.bad(l.b.String(), fmt.Sprintf("escape \\%c is not supported", e))
 				continue
 			}
+			// An escaped control character is one all the same: a value never
+			// holds one, escaped or not.
+			if isControl(e) {
+				l.bad(l.b.String(), fmt.Sprintf("control character %#02x", e))
+				continue
+			}
 			l.b.WriteByte(e)
 			continue
 		}
