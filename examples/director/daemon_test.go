@@ -388,10 +388,24 @@ func TestVRRPWiring(t *testing.T) {
 		t.Errorf("A's VI_1 after the check failed: %+v", in)
 	}
 	a.probeOK.Store(true)
-	waitFor(t, "A takes both back", func() bool { return len(a.vips.list()) == 2 && len(b.vips.list()) == 0 })
+	// Until the script's next run A's VI_1 stays at 90, and the group can still
+	// swing between A (whose VI_2 preempts at 150 and pulls VI_1 along) and B: wait
+	// for the settled state, the script up and B BACKUP in both.
+	waitFor(t, "A takes both back", func() bool {
+		in := a.instance("VI_1")
+		return in.Priority == 150 && in.State == "MASTER" && len(a.vips.list()) == 2 && len(b.vips.list()) == 0 &&
+			b.instance("VI_1").State == "BACKUP" && b.instance("VI_2").State == "BACKUP"
+	})
 
+	// The swing can leave a transition or two in flight: take the state once no
+	// transition came for half a second.
+	var before InstanceStatus
+	waitFor(t, "A's VI_1 settles", func() bool {
+		before = a.instance("VI_1")
+		time.Sleep(500 * time.Millisecond)
+		return a.instance("VI_1").Transitions == before.Transitions
+	})
 	// Reload with a new priority only: the router keeps running, no state change.
-	before := a.instance("VI_1")
 	rr := a.d.vr.routers["group:G"]
 	if err := a.d.reload(ctx, readConf(t, conf("160"))); err != nil {
 		t.Fatal(err)
