@@ -66,6 +66,9 @@ type deps struct {
 	// krules opens the backend of virtual_rules and static_rules (vrules.go);
 	// nil refuses a configuration that has them.
 	krules func() (ruleBackend, error)
+	// vmacs opens the backend of use_vmac's macvlans (vmac.go); nil refuses a
+	// configuration that has them.
+	vmacs func() (vmacBackend, error)
 }
 
 // daemon runs one keepalived.conf. It only wires the owners together; each owns
@@ -163,6 +166,7 @@ func (d *daemon) start(ctx context.Context, cfg *kaconf.Config) error {
 	})
 	rec = newReconciler(d.log, d.vr, &d.m, vb)
 	rec.ecmp, d.ecmp = e, e
+	rec.reopen = d.socks.reopen
 	d.rec = rec
 	d.bg.Add(1)
 	go func() {
@@ -212,6 +216,9 @@ func (d *daemon) onKernelEvent(ev vip.Event) {
 	switch ev.Kind {
 	case vip.LinkDown, vip.LinkUp:
 		d.vr.linkChanged(ev.Interface, ev.Kind == vip.LinkUp)
+		if ev.Kind == vip.LinkDown {
+			d.rec.resyncVMAC() // a macvlan deleted from outside comes back at once
+		}
 		d.rec.changed()
 	case vip.AddressRemoved:
 		d.rec.kernelRemoved(ev.Address)
@@ -256,6 +263,8 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	errs = append(errs, d.applyRoutes(cfg))
 	errs = append(errs, d.applyRules(cfg))
 	d.rec.setStatic(staticAddresses(cfg))
+	// The macvlans exist before the Routers open their sockets on them.
+	errs = append(errs, d.applyVMACs(cfg))
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
 	d.vr.feedTrackFiles()
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
@@ -324,6 +333,7 @@ func (d *daemon) stop() {
 	d.rec.setRoutes(nil, routeConfig{})
 	d.rec.setRules(nil, ruleConfig{})
 	d.rec.setStatic(nil)
+	d.rec.setVMACs(nil, nil) // and the macvlans, after the VIPs on them
 	if err := d.rec.sync(); err != nil {
 		d.log.Error("stopping", "err", err)
 	}
@@ -343,4 +353,5 @@ func (d *daemon) stop() {
 	}
 	d.rec.closeRoutes()
 	d.rec.closeRules()
+	d.rec.closeVMACs()
 }

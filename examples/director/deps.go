@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,7 +39,7 @@ func linuxDeps() deps {
 			if err != nil {
 				return nil, err
 			}
-			return &vipClient{c: c, ann: map[string]*vip.Announcer{}}, nil
+			return &vipClient{c: c, ann: map[string]*announcer{}}, nil
 		},
 		ipvs: func() (*ipvs.Client, error) { return ipvs.Dial(nil) },
 		linkUp: func(iface string) bool {
@@ -48,6 +54,7 @@ func linuxDeps() deps {
 		exec:    runCommand,
 		kroutes: dialKRoutes,
 		krules:  dialKRules,
+		vmacs:   dialVMACs,
 		routes: func(table uint32) (routeAnnouncer, error) {
 			return route.Dial(&route.Config{Table: table})
 		},
@@ -110,7 +117,14 @@ func watchKernel(ctx context.Context, fn func(vip.Event)) error {
 type vipClient struct {
 	c   *vip.Client
 	mu  sync.Mutex
-	ann map[string]*vip.Announcer
+	ann map[string]*announcer
+}
+
+// announcer is an interface's Announcer and the index the interface had when it
+// was opened: a macvlan created again has a new index, and the old socket is dead.
+type announcer struct {
+	*vip.Announcer
+	index int
 }
 
 func (v *vipClient) Add(ctx context.Context, a vip.Address) error    { return v.c.Add(ctx, a) }
@@ -121,26 +135,37 @@ func (v *vipClient) Cleanup(ctx context.Context) ([]vip.Address, error) {
 }
 
 func (v *vipClient) Announce(ctx context.Context, iface string, p vip.Policy, addrs []netip.Addr) error {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return fmt.Errorf("director: announce on %s: %w", iface, err)
+	}
 	v.mu.Lock()
 	a := v.ann[iface]
 	v.mu.Unlock()
-	if a == nil {
+	if a == nil || a.index != ifi.Index {
 		// Open the announcer's socket outside the lock; keep the first one if two
 		// announcements raced.
 		na, err := v.c.NewAnnouncer(&vip.AnnouncerConfig{Interface: iface})
 		if err != nil {
 			return err
 		}
+		n := &announcer{na, ifi.Index}
+		var stale *announcer
 		v.mu.Lock()
-		if a = v.ann[iface]; a == nil {
-			a, v.ann[iface], na = na, na, nil
+		if cur := v.ann[iface]; cur == nil || cur.index != ifi.Index {
+			stale, v.ann[iface], a, n = cur, n, n, nil
+		} else {
+			a = cur
 		}
 		v.mu.Unlock()
-		if na != nil {
-			na.Close()
+		if n != nil {
+			n.Close()
+		}
+		if stale != nil {
+			stale.Close()
 		}
 	}
-	err := a.Announce(ctx, p, addrs...)
+	err = a.Announce(ctx, p, addrs...)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -150,10 +175,99 @@ func (v *vipClient) Announce(ctx context.Context, iface string, p vip.Policy, ad
 func (v *vipClient) Close() error {
 	v.mu.Lock()
 	anns := v.ann
-	v.ann = map[string]*vip.Announcer{}
+	v.ann = map[string]*announcer{}
 	v.mu.Unlock()
 	for _, a := range anns {
 		a.Close()
 	}
 	return v.c.Close()
 }
+
+// vmacSystem is the vmacBackend of the real system: macvlans through vip.Client,
+// the ARP and rp_filter sysctls through arpctl, the others written under /proc/sys.
+type vmacSystem struct {
+	c   *vip.Client
+	arp *arpctl.Client
+}
+
+func dialVMACs() (vmacBackend, error) {
+	a, err := arpctl.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := vip.Dial(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &vmacSystem{c: c, arp: a}, nil
+}
+
+func (v *vmacSystem) Ensure(ctx context.Context, m vip.MACVLAN) (int, error) {
+	if err := v.c.EnsureMACVLAN(ctx, m); err != nil {
+		return 0, err
+	}
+	ifi, err := net.InterfaceByName(m.Name)
+	if err != nil {
+		return 0, fmt.Errorf("director: macvlan %s: %w", m.Name, err)
+	}
+	return ifi.Index, nil
+}
+
+func (v *vmacSystem) Delete(ctx context.Context, m vip.MACVLAN) error {
+	return v.c.DeleteMACVLAN(ctx, m)
+}
+
+// arpSetting returns the arpctl setting of path when arpctl knows it.
+func arpSetting(path string) (arpctl.Setting, bool) {
+	rest, ok := strings.CutPrefix(path, "net/ipv4/conf/")
+	if !ok {
+		return arpctl.Setting{}, false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return arpctl.Setting{}, false
+	}
+	s := arpctl.Setting{Scope: arpctl.Scope(rest[:i]), Key: arpctl.Key(rest[i+1:])}
+	if !slices.Contains(arpctl.Keys(), s.Key) || s.Key.Global() {
+		return arpctl.Setting{}, false
+	}
+	return s, true
+}
+
+func (v *vmacSystem) Sysctl(path string) (int, error) {
+	if s, ok := arpSetting(path); ok {
+		return v.arp.Get(s)
+	}
+	b, err := os.ReadFile(filepath.Join("/proc/sys", path))
+	if err != nil {
+		return 0, sysctlErr(path, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("director: sysctl %s: %w", path, err)
+	}
+	return n, nil
+}
+
+func (v *vmacSystem) SetSysctl(path string, n int) error {
+	if s, ok := arpSetting(path); ok {
+		err := v.arp.Set(s, n)
+		if errors.Is(err, arpctl.ErrUnknownInterface) {
+			err = fmt.Errorf("%w: %w", errNoSysctl, err)
+		}
+		return err
+	}
+	if err := os.WriteFile(filepath.Join("/proc/sys", path), []byte(strconv.Itoa(n)), 0o644); err != nil {
+		return sysctlErr(path, err)
+	}
+	return nil
+}
+
+func sysctlErr(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("director: sysctl %s: %w: %w", path, errNoSysctl, err)
+	}
+	return fmt.Errorf("director: sysctl %s: %w", path, err)
+}
+
+func (v *vmacSystem) Close() error { return v.c.Close() }

@@ -43,7 +43,7 @@ func TestIntegrationScaleOutRoutes(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return &vipClient{c: c, ann: map[string]*vip.Announcer{}}, nil
+		return &vipClient{c: c, ann: map[string]*announcer{}}, nil
 	}
 	conf, _ := scaleOutConf(t)
 	if err := h.d.start(context.Background(), readConf(t, conf)); err != nil {

@@ -374,28 +374,7 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 	fD, fK := conf("director", 150), conf("keepalived", 100)
 	slack := 20 * time.Second
 
-	kdir := t.TempDir()
-	klog, err := os.Create(filepath.Join(kdir, "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := exec.Command("ip", "netns", "exec", nsK.Name, "keepalived", "-f", fK,
-		"-p", filepath.Join(kdir, "k.pid"), "-r", filepath.Join(kdir, "v.pid"), "-c", filepath.Join(kdir, "c.pid"),
-		"-n", "-l", "-D", "--vrrp")
-	k.Stdout, k.Stderr = klog, klog
-	if err := k.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kdone := make(chan struct{})
-	go func() { k.Wait(); close(kdone) }()
-	t.Cleanup(func() {
-		k.Process.Kill()
-		<-kdone
-		klog.Close()
-		if t.Failed() {
-			t.Logf("keepalived log:\n%s", readFile(t, klog.Name()))
-		}
-	})
+	k := startKeepalived(t, nsK, fK)
 	eventually(t, "keepalived alone becomes MASTER", slack, func() bool { return hasAddr(t, nsK, vip+"/24", "") })
 
 	d := startDirector(t, "director", nsD, fD)
@@ -423,8 +402,37 @@ func TestIntegrationKeepalivedInterop(t *testing.T) {
 		st := d.readStatus()
 		return len(st.Instances) == 1 && st.Instances[0].State == "BACKUP" && st.Instances[0].MasterAddr == "192.0.2.2"
 	})
-	k.Process.Signal(syscall.SIGTERM)
+	k.signal(syscall.SIGTERM)
 	eventually(t, "the director takes over after keepalived resigned", slack, func() bool { return hasAddr(t, nsD, vip+"/24", "") })
+}
+
+// startKeepalived runs keepalived 2.2.7's VRRP process in ns on conf, in the
+// foreground, and kills it at the end of the test (showing its log if the test
+// failed). Its status is read from its log.
+func startKeepalived(t *testing.T, ns *testenv.NetNS, conf string) *proc {
+	t.Helper()
+	kdir := t.TempDir()
+	klog, err := os.Create(filepath.Join(kdir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &proc{t: t, name: "keepalived", ns: ns, log: klog.Name(), done: make(chan struct{})}
+	k.cmd = exec.Command("ip", "netns", "exec", ns.Name, "keepalived", "-f", conf,
+		"-p", filepath.Join(kdir, "k.pid"), "-r", filepath.Join(kdir, "v.pid"), "-c", filepath.Join(kdir, "c.pid"),
+		"-n", "-l", "-D", "--vrrp")
+	k.cmd.Stdout, k.cmd.Stderr = klog, klog
+	if err := k.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { k.cmd.Wait(); klog.Close(); close(k.done) }()
+	t.Cleanup(func() {
+		k.cmd.Process.Kill()
+		<-k.done
+		if t.Failed() {
+			t.Logf("keepalived log:\n%s", readFile(t, klog.Name()))
+		}
+	})
+	return k
 }
 
 // TestIntegrationLinkTracking runs the director in a namespace and takes links down

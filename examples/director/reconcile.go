@@ -77,6 +77,16 @@ type reconciler struct {
 	ruleCfg    ruleConfig
 	// static are static_ipaddress's addresses, held while the director runs.
 	static []vip.Address
+	// use_vmac's macvlans (vmac.go): the backend (nil without), the wanted ones, a
+	// request to check them all, and the names held as of the last reconcile.
+	vmacB      vmacBackend
+	vmacWant   []vmacSpec
+	vmacResync bool
+	vmacKnown  []string
+
+	// reopen, set before run starts, reopens the VRRP sockets on an interface (a
+	// macvlan created again after it was deleted from outside).
+	reopen func(iface string)
 
 	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
 	ecmp *ecmpRuntime
@@ -90,6 +100,10 @@ type reconciler struct {
 	routesHave map[routeKey]heldRoute
 	// rulesHave are the rules the director added (vrules.go).
 	rulesHave map[ruleKey]heldRule
+	// vmacHave are the macvlans the director holds, parents their parents' sysctls
+	// as they were before (vmac.go).
+	vmacHave map[string]heldVMAC
+	parents  map[string]*savedParent
 }
 
 // addrKey identifies an address on an interface.
@@ -163,6 +177,7 @@ func (r *reconciler) kernelRemoved(a vip.Address) {
 func (r *reconciler) resync(lvs bool) {
 	r.mu.Lock()
 	r.resyncVIPs = true
+	r.vmacResync = true
 	r.rereadLVS = r.rereadLVS || lvs
 	r.mu.Unlock()
 	r.changed()
@@ -235,9 +250,12 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	view := r.vrrp.view()
 	period := statePoll
 	var errs []error
+	// The macvlans first: VIPs go on them. Those no longer wanted go after the VIPs.
+	errs = append(errs, r.ensureVMACs(ctx, false))
 	if vb := r.backend(); vb != nil {
 		errs = append(errs, r.reconcileVIPs(ctx, vb, view))
 	}
+	errs = append(errs, r.dropVMACs(ctx))
 	r.mu.Lock()
 	l, reread := r.lvs, r.rereadLVS
 	r.rereadLVS = false

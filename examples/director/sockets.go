@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -34,6 +35,7 @@ type sockets struct {
 // sharedSock is one open socket and the number of endpoints attached to it.
 type sharedSock struct {
 	mux  *vrrp.Mux
+	rb   *rebindable
 	refs int
 }
 
@@ -59,13 +61,15 @@ func (s *sockets) attach(iface string, v6 bool, vrids []uint8, peers []netip.Add
 		if err != nil {
 			return nil, fmt.Errorf("director: VRRP socket on %s: %w", iface, err)
 		}
-		m := vrrp.NewMux(t)
+		rb := &rebindable{}
+		rb.cur.Store(&t)
+		m := vrrp.NewMux(rb)
 		s.mu.Lock()
 		if o := s.socks[k]; o != nil {
 			o.refs++
 			ss = o
 		} else {
-			ss = &sharedSock{mux: m, refs: 1}
+			ss = &sharedSock{mux: m, rb: rb, refs: 1}
 			s.socks[k] = ss
 			m = nil
 		}
@@ -93,6 +97,31 @@ func (s *sockets) release(k sockKey, ss *sharedSock) {
 	s.mu.Unlock()
 	if last {
 		ss.mux.Close()
+	}
+}
+
+// reopen replaces the sockets on iface by new ones (the interface was deleted and
+// created again, and a socket bound to the old one hears and sends nothing); the
+// Muxes and their endpoints carry on over the new sockets.
+func (s *sockets) reopen(iface string) {
+	type one struct {
+		k  sockKey
+		rb *rebindable
+	}
+	var todo []one
+	s.mu.Lock()
+	for k, ss := range s.socks {
+		if k.iface == iface {
+			todo = append(todo, one{k, ss.rb})
+		}
+	}
+	s.mu.Unlock()
+	for _, o := range todo {
+		t, err := s.open(o.k.iface, o.k.v6)
+		if err != nil {
+			continue // the next re-creation, or a reload, tries again
+		}
+		o.rb.swap(t)
 	}
 }
 
@@ -127,6 +156,53 @@ func (e *sockEndpoint) Close() error {
 		e.s.release(e.k, e.ss)
 	})
 	return err
+}
+
+// rebindable is a Transport whose socket can be replaced while the Mux reads it: a
+// read that fails because the socket it was on was swapped out goes on with the
+// new one.
+type rebindable struct {
+	cur    atomic.Pointer[vrrp.Transport]
+	closed atomic.Bool
+}
+
+func (r *rebindable) get() vrrp.Transport { return *r.cur.Load() }
+
+// swap installs t and closes the socket it replaces (which ends a read blocked on
+// it). After Close, t is closed instead.
+func (r *rebindable) swap(t vrrp.Transport) {
+	if r.closed.Load() {
+		t.Close()
+		return
+	}
+	old := r.cur.Swap(&t)
+	(*old).Close()
+	if r.closed.Load() {
+		t.Close() // Close raced with the swap and may have closed only the old one
+	}
+}
+
+// ReadFrom implements vrrp.Transport.
+func (r *rebindable) ReadFrom(b []byte) (int, vrrp.PacketInfo, error) {
+	for range 8 { // a swap is rare: a few in a row at most
+		p := r.cur.Load()
+		n, info, err := (*p).ReadFrom(b)
+		if err == nil || r.closed.Load() || r.cur.Load() == p {
+			return n, info, err
+		}
+	}
+	return r.get().ReadFrom(b)
+}
+
+// WriteTo implements vrrp.Transport.
+func (r *rebindable) WriteTo(b []byte, src, dst netip.Addr) error {
+	return r.get().WriteTo(b, src, dst)
+}
+
+// Close implements vrrp.Transport.
+func (r *rebindable) Close() error {
+	r.closed.Store(true)
+	return r.get().Close()
 }
 
 // routerTransport builds the transport of one Router from endpoints on the shared

@@ -1,20 +1,382 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/vip"
 )
 
-// refuseVMAC refuses use_vmac: kaconf reads it and package vip can make the
-// macvlan (vip.Client.EnsureMACVLAN), but the director does not yet put the
-// instance's addresses on it nor send adverts from it. Running the instance on its
-// interface instead would answer ARP with the interface's MAC, not the virtual
-// MAC the configuration asks for, so the configuration is refused rather than run
-// differently.
-func refuseVMAC(in *kaconf.Instance) error {
+// use_vmac, as keepalived 2.2.7 runs it (vrrp_vmac.c, vrrp_if_config.c):
+//
+//   - the instance owns a private-mode macvlan on its interface whose MAC is the
+//     VRRP virtual MAC, named by use_vmac or "vrrp.VRID";
+//   - the instance's addresses of its own family with no dev (or dev its interface)
+//     live on the macvlan, so the kernel answers ARP for them with the virtual MAC,
+//     and gratuitous ARP / NA go out from it;
+//   - its adverts are sent and received on the macvlan (keepalived opens the
+//     instance's socket on it), or on the interface with vmac_xmit_base;
+//   - IPv4: the macvlan gets arp_ignore=1, accept_local=1, rp_filter=0 and
+//     promote_secondaries=1, and IPv6 is turned off on it; the parent gets
+//     arp_ignore=1 and arp_filter=1 while it carries a macvlan, its old values put
+//     back when its last macvlan goes.
+//
+// The macvlans are part of the reconciler's desired state (reconcileVMACs): wanted
+// while their instance is configured, whatever its VRRP state; created before the
+// instance's Router opens its socket; re-created by the drift check when deleted
+// from outside (and the socket on it reopened); deleted when the configuration drops
+// them or the director stops.
+
+// vmacBackend creates and deletes macvlans and reads and writes sysctls: the real
+// system on Linux (deps.go), an in-memory fake in tests.
+type vmacBackend interface {
+	// Ensure creates m, or reuses a matching one, brings it up, and returns its
+	// interface index.
+	Ensure(ctx context.Context, m vip.MACVLAN) (int, error)
+	// Delete deletes m; an absent one is no error.
+	Delete(ctx context.Context, m vip.MACVLAN) error
+	// Sysctl reads and SetSysctl writes the integer sysctl at path, relative to
+	// /proc/sys ("net/ipv4/conf/eth0/arp_ignore").
+	Sysctl(path string) (int, error)
+	SetSysctl(path string, v int) error
+	Close() error
+}
+
+// vmacSpec is one wanted macvlan.
+type vmacSpec struct {
+	m    vip.MACVLAN
+	inst string
+	v6   bool // the instance's family: IPv4 ones get the sysctls
+}
+
+// vmacName is the macvlan's name: use_vmac's, or keepalived's default "vrrp.VRID".
+func vmacName(in *kaconf.Instance) string {
+	if in.VMAC.Name != "" {
+		return in.VMAC.Name
+	}
+	return "vrrp." + strconv.Itoa(in.VRID)
+}
+
+// vmacOf returns the macvlan of an instance with use_vmac.
+func vmacOf(in *kaconf.Instance) (vmacSpec, bool) {
+	if in.VMAC == nil {
+		return vmacSpec{}, false
+	}
+	v6 := isIPv6(in)
+	return vmacSpec{m: vip.MACVLAN{Name: vmacName(in), Parent: in.Interface, MAC: vip.VirtualMAC(uint8(in.VRID), v6)},
+		inst: in.Name, v6: v6}, true
+}
+
+// vmacsOf lists the macvlans a configuration wants, sorted by name.
+func vmacsOf(cfg *kaconf.Config) []vmacSpec {
+	var out []vmacSpec
+	for i := range cfg.Instances {
+		if s, ok := vmacOf(&cfg.Instances[i]); ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b vmacSpec) int {
+		switch {
+		case a.m.Name < b.m.Name:
+			return -1
+		case a.m.Name > b.m.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// vrrpIface is the interface an instance's adverts are sent and received on: its
+// macvlan with use_vmac (keepalived opens the socket there), else, and with
+// vmac_xmit_base, its interface.
+func vrrpIface(in *kaconf.Instance) string {
+	if in.VMAC != nil && !in.VMAC.XmitBase {
+		return vmacName(in)
+	}
+	return in.Interface
+}
+
+// vipIface is the interface an instance's address with dev goes on: its macvlan
+// when it has one and the address is of its family with no dev or dev its
+// interface (as keepalived moves them), else dev or the interface.
+func vipIface(in *kaconf.Instance, v kaconf.VIP) string {
+	dev := v.Dev
+	if dev == "" {
+		dev = in.Interface
+	}
+	if in.VMAC != nil && dev == in.Interface && v.Prefix.Addr().Is6() == isIPv6(in) {
+		return vmacName(in)
+	}
+	return dev
+}
+
+// checkVMAC refuses what the director does not run with use_vmac.
+func checkVMAC(in *kaconf.Instance) error {
 	if in.VMAC == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: use_vmac is not supported by the director yet (the virtual addresses would sit on %s with its own MAC): remove use_vmac and vmac_xmit_base", in.VMAC.Pos, in.Interface)
+	if isIPv6(in) && !in.VMAC.XmitBase {
+		// keepalived gives the macvlan a copy of the interface's link-local address to
+		// send from; the director does not add it, so it cannot send from the macvlan.
+		return fmt.Errorf("%s: use_vmac on an IPv6 instance needs vmac_xmit_base in the director (adverts from the macvlan need a link-local address on it, which the director does not add)", in.VMAC.Pos)
+	}
+	return nil
+}
+
+// The sysctls keepalived sets (vrrp_if_config.c).
+var (
+	vmacSysctls = []struct {
+		key string
+		v   int
+	}{{"arp_ignore", 1}, {"accept_local", 1}, {"rp_filter", 0}, {"promote_secondaries", 1}}
+	parentSysctls = []string{"arp_ignore", "arp_filter"}
+)
+
+func ipv4Conf(iface, key string) string { return "net/ipv4/conf/" + iface + "/" + key }
+
+// heldVMAC is a macvlan the director made sure of, with its interface index then.
+type heldVMAC struct {
+	s     vmacSpec
+	index int
+}
+
+// savedParent is a parent's arp_ignore and arp_filter before its first macvlan.
+type savedParent struct {
+	vals map[string]int
+}
+
+// setVMACs gives the reconciler the vmac backend (nil keeps the current one) and
+// the wanted macvlans. It reports whether one is wanted that is not held yet, for
+// which the caller must run a reconcile before opening sockets on it.
+func (r *reconciler) setVMACs(vb vmacBackend, want []vmacSpec) bool {
+	r.mu.Lock()
+	if vb != nil {
+		r.vmacB = vb
+	}
+	r.vmacWant = want
+	known := r.vmacKnown
+	r.mu.Unlock()
+	r.changed()
+	for _, s := range want {
+		if !slices.Contains(known, s.m.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// resyncVMACs has the next reconcile check every wanted macvlan in the kernel (a
+// link went down or vanished).
+func (r *reconciler) resyncVMAC() {
+	r.mu.Lock()
+	r.vmacResync = true
+	r.mu.Unlock()
+	r.changed()
+}
+
+func (r *reconciler) hasVMACBackend() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.vmacB != nil
+}
+
+// closeVMACs closes the vmac backend after the reconciler has stopped.
+func (r *reconciler) closeVMACs() {
+	r.mu.Lock()
+	vb := r.vmacB
+	r.vmacB = nil
+	r.mu.Unlock()
+	if vb != nil {
+		vb.Close()
+	}
+}
+
+// ensureVMACs creates the wanted macvlans that are not held (all of them on a
+// resync, to find those deleted from outside), sets their sysctls, and has the
+// socket on one that was re-created reopened. It runs before the VIPs are added.
+func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
+	r.mu.Lock()
+	vb, want := r.vmacB, r.vmacWant
+	reread = reread || r.vmacResync
+	r.vmacResync = false
+	r.mu.Unlock()
+	if vb == nil {
+		return nil
+	}
+	if r.vmacHave == nil {
+		r.vmacHave = map[string]heldVMAC{}
+		r.parents = map[string]*savedParent{}
+	}
+	var errs []error
+	for _, s := range want {
+		h, held := r.vmacHave[s.m.Name]
+		if held && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && !reread {
+			continue
+		}
+		if held && (h.s.m.Parent != s.m.Parent || string(h.s.m.MAC) != string(s.m.MAC)) {
+			// Same name, another parent or MAC (a reload): delete the old one first.
+			if err := r.deleteVMAC(ctx, vb, h); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			held = false
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
+		index, err := vb.Ensure(cctx, s.m)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("director: vrrp_instance %s: use_vmac: %w", s.inst, err))
+			if held && !errors.Is(err, vip.ErrNotMACVLAN) {
+				delete(r.vmacHave, s.m.Name) // try again at the next reconcile
+			}
+			continue
+		}
+		if !held {
+			r.log.Info("macvlan ready", "interface", s.m.Name, "parent", s.m.Parent, "mac", s.m.MAC.String(), "instance", s.inst)
+		}
+		if held && h.index != index {
+			r.log.Warn("macvlan was deleted from outside; created it again", "interface", s.m.Name, "instance", s.inst)
+			if r.reopen != nil {
+				r.reopen(s.m.Name)
+			}
+		}
+		r.vmacHave[s.m.Name] = heldVMAC{s: s, index: index}
+		if !s.v6 {
+			errs = append(errs, r.vmacSysctls(vb, s))
+		}
+	}
+	r.publishVMACs()
+	return errors.Join(errs...)
+}
+
+// vmacSysctls sets keepalived's sysctls on an IPv4 macvlan and its parent, saving
+// the parent's values the first time.
+func (r *reconciler) vmacSysctls(vb vmacBackend, s vmacSpec) error {
+	var errs []error
+	for _, sc := range vmacSysctls {
+		if err := vb.SetSysctl(ipv4Conf(s.m.Name, sc.key), sc.v); err != nil {
+			errs = append(errs, fmt.Errorf("director: macvlan %s: %w", s.m.Name, err))
+		}
+	}
+	// No IPv6 on an IPv4 instance's macvlan (keepalived's link_set_ipv6); a kernel
+	// without IPv6 has nothing to turn off.
+	if err := vb.SetSysctl("net/ipv6/conf/"+s.m.Name+"/disable_ipv6", 1); err != nil && !errors.Is(err, errNoSysctl) {
+		errs = append(errs, fmt.Errorf("director: macvlan %s: %w", s.m.Name, err))
+	}
+	p := r.parents[s.m.Parent]
+	if p == nil {
+		p = &savedParent{vals: map[string]int{}}
+		for _, k := range parentSysctls {
+			v, err := vb.Sysctl(ipv4Conf(s.m.Parent, k))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("director: macvlan %s: parent %s: %w", s.m.Name, s.m.Parent, err))
+				continue
+			}
+			p.vals[k] = v
+		}
+		r.parents[s.m.Parent] = p
+	}
+	for _, k := range parentSysctls {
+		if err := vb.SetSysctl(ipv4Conf(s.m.Parent, k), 1); err != nil {
+			errs = append(errs, fmt.Errorf("director: macvlan %s: parent %s: %w", s.m.Name, s.m.Parent, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errNoSysctl is what a vmacBackend's SetSysctl wraps when the sysctl does not exist.
+var errNoSysctl = errors.New("no such sysctl")
+
+// dropVMACs deletes the held macvlans no longer wanted, and puts back the sysctls of
+// a parent left without any. It runs after the VIPs are removed.
+func (r *reconciler) dropVMACs(ctx context.Context) error {
+	r.mu.Lock()
+	vb, want := r.vmacB, r.vmacWant
+	r.mu.Unlock()
+	if vb == nil || len(r.vmacHave) == 0 {
+		return nil
+	}
+	var errs []error
+	names := make([]string, 0, len(r.vmacHave))
+	for name := range r.vmacHave {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if slices.ContainsFunc(want, func(s vmacSpec) bool { return s.m.Name == name }) {
+			continue
+		}
+		errs = append(errs, r.deleteVMAC(ctx, vb, r.vmacHave[name]))
+	}
+	r.publishVMACs()
+	return errors.Join(errs...)
+}
+
+// deleteVMAC deletes a held macvlan and, when it was its parent's last, puts back
+// the parent's sysctls.
+func (r *reconciler) deleteVMAC(ctx context.Context, vb vmacBackend, h heldVMAC) error {
+	cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
+	err := vb.Delete(cctx, h.s.m)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("director: deleting macvlan %s: %w", h.s.m.Name, err)
+	}
+	r.log.Info("macvlan deleted", "interface", h.s.m.Name, "instance", h.s.inst)
+	delete(r.vmacHave, h.s.m.Name)
+	for _, o := range r.vmacHave {
+		if o.s.m.Parent == h.s.m.Parent {
+			return nil
+		}
+	}
+	p := r.parents[h.s.m.Parent]
+	delete(r.parents, h.s.m.Parent)
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	for _, k := range parentSysctls {
+		if v, ok := p.vals[k]; ok {
+			if err := vb.SetSysctl(ipv4Conf(h.s.m.Parent, k), v); err != nil && !errors.Is(err, errNoSysctl) {
+				errs = append(errs, fmt.Errorf("director: restoring %s on %s: %w", k, h.s.m.Parent, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// publishVMACs records the names of the held macvlans for setVMACs.
+func (r *reconciler) publishVMACs() {
+	names := make([]string, 0, len(r.vmacHave))
+	for name := range r.vmacHave {
+		names = append(names, name)
+	}
+	r.mu.Lock()
+	r.vmacKnown = names
+	r.mu.Unlock()
+}
+
+// applyVMACs gives the reconciler cfg's macvlans, opening the backend when the
+// first is wanted, and runs a reconcile when one is new so that it exists before
+// the VRRP runtime opens a socket on it. opMu is held.
+func (d *daemon) applyVMACs(cfg *kaconf.Config) error {
+	want := vmacsOf(cfg)
+	var vb vmacBackend
+	if len(want) > 0 && !d.rec.hasVMACBackend() {
+		if d.deps.vmacs == nil {
+			return errors.New("director: use_vmac is not supported on this system")
+		}
+		var err error
+		if vb, err = d.deps.vmacs(); err != nil {
+			return fmt.Errorf("director: use_vmac: %w", err)
+		}
+	}
+	if d.rec.setVMACs(vb, want) {
+		return d.rec.sync()
+	}
+	return nil
 }

@@ -61,7 +61,7 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 	if in.Interface == "" {
 		return vrrp.Config{}, fmt.Errorf("interface is required by the director")
 	}
-	if err := refuseVMAC(in); err != nil {
+	if err := checkVMAC(in); err != nil {
 		return vrrp.Config{}, err
 	}
 	c := vrrp.Config{
@@ -158,11 +158,7 @@ func vipAddresses(in *kaconf.Instance) []vip.Address {
 	var out []vip.Address
 	for _, l := range [][]kaconf.VIP{in.VIPs, in.ExcludedVIPs} {
 		for _, v := range l {
-			dev := v.Dev
-			if dev == "" {
-				dev = in.Interface
-			}
-			out = append(out, vipAddress(v, dev))
+			out = append(out, vipAddress(v, vipIface(in, v)))
 		}
 	}
 	return out
@@ -232,5 +228,5 @@ func keyOf(in *kaconf.Instance) transportKey {
 		ps = append(ps, p.String())
 	}
 	slices.Sort(ps)
-	return transportKey{iface: in.Interface, v6: isIPv6(in), peers: strings.Join(ps, ",")}
+	return transportKey{iface: vrrpIface(in), v6: isIPv6(in), peers: strings.Join(ps, ",")}
 }

@@ -146,7 +146,7 @@ func TestIntegrationStaticAddressesAndLeftovers(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return &vipClient{c: c, ann: map[string]*vip.Announcer{}}, nil
+		return &vipClient{c: c, ann: map[string]*announcer{}}, nil
 	}
 	h.d.deps.kroutes = func() (rb routeBackend, err error) {
 		err = ns.Do(func() error { rb, err = dialKRoutes(); return err })

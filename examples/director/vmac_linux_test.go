@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+// vmac51 is the IPv4 virtual MAC of VRID 51.
+var vmac51 = net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x01, 51}
+
+// addrOn reports whether ns holds addr (as "addr/len") on dev.
+func addrOn(t *testing.T, ns *testenv.NetNS, dev, addr string) bool {
+	t.Helper()
+	out, err := ns.Exec("ip", "-4", "-o", "addr", "show", "dev", dev)
+	if err != nil {
+		return false // dev does not exist (yet, or any more)
+	}
+	return strings.Contains(out, " "+addr+" ")
+}
+
+// linkDetail is `ip -d link show dev` in ns, or "" when there is no such link.
+func linkDetail(ns *testenv.NetNS, dev string) string {
+	out, err := ns.Exec("ip", "-d", "link", "show", "dev", dev)
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// sysctl reads an integer under /proc/sys in ns.
+func sysctl(t *testing.T, ns *testenv.NetNS, path string) int {
+	t.Helper()
+	out := ns.MustExec(t, "cat", filepath.Join("/proc/sys", path))
+	n, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("%s: %q", path, out)
+	}
+	return n
+}
+
+// frameCapture reads every Ethernet frame arriving on an interface of a namespace
+// through an AF_PACKET socket, until stopped or for at most a minute.
+type frameCapture struct {
+	fd     int
+	mu     sync.Mutex
+	frames [][]byte
+	done   chan struct{}
+}
+
+func captureFrames(t *testing.T, ns *testenv.NetNS, ifname string) *frameCapture {
+	t.Helper()
+	c := &frameCapture{fd: -1, done: make(chan struct{})}
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		proto := int(htons(unix.ETH_P_ALL))
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
+		if err != nil {
+			return err
+		}
+		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		// A short receive timeout, so that the reader notices stop.
+		tv := unix.Timeval{Usec: 100_000}
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		c.fd = fd
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("capture on %s: %v", ifname, err)
+	}
+	stop := make(chan struct{})
+	var once sync.Once
+	go func() {
+		defer close(c.done)
+		defer unix.Close(c.fd)
+		deadline := time.Now().Add(time.Minute)
+		b := make([]byte, 2048)
+		for time.Now().Before(deadline) {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, _, err := unix.Recvfrom(c.fd, b, 0)
+			if err != nil || n < 14 {
+				continue
+			}
+			c.mu.Lock()
+			c.frames = append(c.frames, bytes.Clone(b[:n]))
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { once.Do(func() { close(stop) }); <-c.done })
+	return c
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// reset forgets the frames captured so far.
+func (c *frameCapture) reset() {
+	c.mu.Lock()
+	c.frames = nil
+	c.mu.Unlock()
+}
+
+// find returns the first captured frame that match accepts.
+func (c *frameCapture) find(match func(f []byte) bool) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.frames {
+		if match(f) {
+			return f
+		}
+	}
+	return nil
+}
+
+// vrrpAdvert reports whether f is an IPv4 VRRP packet from src of VRID vrid.
+func vrrpAdvert(f []byte, src string, vrid byte) bool {
+	if len(f) < 14+20+8 || binary.BigEndian.Uint16(f[12:14]) != unix.ETH_P_IP {
+		return false
+	}
+	ip := f[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	if ip[9] != 112 || len(ip) < ihl+8 || net.IP(ip[12:16]).String() != src {
+		return false
+	}
+	return ip[ihl+1] == vrid
+}
+
+// garpFor reports whether f is a gratuitous ARP (sender and target address
+// equal) announcing ip.
+func garpFor(f []byte, ip string) bool {
+	if len(f) < 14+28 || binary.BigEndian.Uint16(f[12:14]) != unix.ETH_P_ARP {
+		return false
+	}
+	a := f[14:]
+	return net.IP(a[14:18]).String() == ip && bytes.Equal(a[14:18], a[24:28])
+}
+
+// TestIntegrationVMACDirector runs the director with use_vmac in a namespace and
+// watches it from another on the same segment: as MASTER the macvlan vrrp.51 exists
+// with the virtual MAC in private mode, holds the VIP (eth0 does not), carries
+// keepalived's sysctls, and the adverts and the gratuitous ARP leave with the
+// virtual MAC; the peer's ARP for the VIP is answered with it. A macvlan deleted
+// from outside comes back with the VIP, and adverts go on from it. After a
+// graceful stop the macvlan is gone and eth0's sysctls are back.
+func TestIntegrationVMACDirector(t *testing.T) {
+	directorBinary(t)
+	nsD, nsP := pair(t)
+	const vip = "192.0.2.100"
+	slack := 20 * time.Second
+	conf := writeConf(t, filepath.Join(t.TempDir(), "keepalived.conf"), instConf{prio: 150, version: 2, advert: "1",
+		vips: []string{vip + "/24"}, extra: "    use_vmac\n"})
+	capt := captureFrames(t, nsP, "eth0")
+
+	d := startDirector(t, "director", nsD, conf)
+	eventually(t, "the director becomes MASTER", slack, func() bool {
+		st := d.readStatus()
+		return len(st.Instances) == 1 && st.Instances[0].State == "MASTER"
+	})
+	eventually(t, "the VIP is on vrrp.51", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
+	if addrOn(t, nsD, "eth0", vip+"/24") {
+		t.Errorf("the VIP is on eth0 as well")
+	}
+	link := linkDetail(nsD, "vrrp.51")
+	for _, want := range []string{"vrrp.51@eth0", "link/ether " + vmac51.String(), "macvlan mode private"} {
+		if !strings.Contains(link, want) {
+			t.Errorf("ip -d link show vrrp.51 lacks %q:\n%s", want, link)
+		}
+	}
+	for path, want := range map[string]int{
+		"net/ipv4/conf/vrrp.51/arp_ignore":          1,
+		"net/ipv4/conf/vrrp.51/accept_local":        1,
+		"net/ipv4/conf/vrrp.51/rp_filter":           0,
+		"net/ipv4/conf/vrrp.51/promote_secondaries": 1,
+		"net/ipv6/conf/vrrp.51/disable_ipv6":        1,
+		"net/ipv4/conf/eth0/arp_ignore":             1,
+		"net/ipv4/conf/eth0/arp_filter":             1,
+	} {
+		if got := sysctl(t, nsD, path); got != want {
+			t.Errorf("%s = %d, want %d", path, got, want)
+		}
+	}
+
+	eventually(t, "the peer sees an advert from the virtual MAC", slack, func() bool {
+		return capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && bytes.Equal(f[6:12], vmac51) }) != nil
+	})
+	if f := capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && !bytes.Equal(f[6:12], vmac51) }); f != nil {
+		t.Errorf("an advert left with source MAC %s, not the virtual MAC", net.HardwareAddr(f[6:12]))
+	}
+	eventually(t, "the peer sees a gratuitous ARP for the VIP", slack, func() bool {
+		return capt.find(func(f []byte) bool { return garpFor(f, vip) }) != nil
+	})
+	g := capt.find(func(f []byte) bool { return garpFor(f, vip) })
+	if sha := net.HardwareAddr(g[14+8 : 14+14]); !bytes.Equal(sha, vmac51) || !bytes.Equal(g[6:12], vmac51) {
+		t.Errorf("gratuitous ARP: sender MAC %s, Ethernet source %s; want both %s", sha, net.HardwareAddr(g[6:12]), vmac51)
+	}
+
+	// The kernel answers the peer's ARP for the VIP with the virtual MAC (eth0 has
+	// arp_ignore=1 and does not answer for an address it does not hold).
+	// A datagram to the VIP makes the peer's kernel ask.
+	if err := nsP.Do(func() error {
+		c, err := net.Dial("udp4", vip+":9")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("who has the VIP"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the peer resolves the VIP to the virtual MAC", slack, func() bool {
+		return strings.Contains(nsP.MustExec(t, "ip", "neigh", "show", vip), "lladdr "+vmac51.String())
+	})
+
+	// Deleted from outside: the director creates it again, puts the VIP back on it,
+	// and sends adverts from it on a new socket.
+	nsD.MustExec(t, "ip", "link", "del", "vrrp.51")
+	eventually(t, "vrrp.51 is back with the VIP", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
+	capt.reset()
+	eventually(t, "adverts leave from the re-created macvlan", slack, func() bool {
+		return capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && bytes.Equal(f[6:12], vmac51) }) != nil
+	})
+
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+	if l := linkDetail(nsD, "vrrp.51"); l != "" {
+		t.Errorf("vrrp.51 outlived the director:\n%s", l)
+	}
+	for _, path := range []string{"net/ipv4/conf/eth0/arp_ignore", "net/ipv4/conf/eth0/arp_filter"} {
+		if got := sysctl(t, nsD, path); got != 0 {
+			t.Errorf("after stop %s = %d, want 0 as before", path, got)
+		}
+	}
+	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
+		t.Errorf("the director logged errors:\n%s", log)
+	}
+}
