@@ -257,3 +257,80 @@ func TestIntegrationVMACDirector(t *testing.T) {
 		t.Errorf("the director logged errors:\n%s", log)
 	}
 }
+
+// TestIntegrationVMACKeepalivedInterop runs the director and keepalived 2.2.7, both
+// with use_vmac, on one segment. The director as MASTER keeps keepalived BACKUP
+// (keepalived hears its adverts from the virtual MAC); killed, keepalived takes
+// over onto its own vrrp.51. A restarted director reuses the macvlan the killed one
+// left, drops the VIP left on it, and is BACKUP to keepalived as MASTER; when
+// keepalived resigns the director takes over onto vrrp.51 again.
+func TestIntegrationVMACKeepalivedInterop(t *testing.T) {
+	directorBinary(t)
+	testenv.RequireCommand(t, "keepalived")
+	nsD, nsK := pair(t)
+	dir := t.TempDir()
+	const vip = "192.0.2.100"
+	conf := func(name string, prio int) string {
+		p := filepath.Join(dir, name+".conf")
+		writeConf(t, p, instConf{prio: prio, version: 2, advert: "1", vips: []string{vip + "/24"},
+			extra: "    use_vmac\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n"})
+		return p
+	}
+	slack := 20 * time.Second
+
+	d := startDirector(t, "director", nsD, conf("director", 150))
+	eventually(t, "the director alone is MASTER on vrrp.51", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
+
+	k := startKeepalived(t, nsK, conf("keepalived", 100))
+	eventually(t, "keepalived enters BACKUP", slack, func() bool {
+		return strings.Contains(readFile(t, k.log), "Entering BACKUP STATE")
+	})
+	eventually(t, "keepalived made its vrrp.51", slack, func() bool {
+		return strings.Contains(linkDetail(nsK, "vrrp.51"), "link/ether "+vmac51.String())
+	})
+	// Three advert intervals and the skew pass: keepalived would be MASTER by now if
+	// it did not hear the director.
+	time.Sleep(5 * time.Second)
+	if l := readFile(t, k.log); strings.Contains(l, "Entering MASTER STATE") {
+		t.Fatalf("keepalived became MASTER while the director (150) was:\n%s", l)
+	}
+	if addrOn(t, nsK, "vrrp.51", vip+"/24") {
+		t.Fatal("keepalived holds the VIP while the director is MASTER")
+	}
+
+	d.signal(syscall.SIGKILL)
+	d.wait(slack)
+	eventually(t, "keepalived takes over onto its vrrp.51 after the director was killed", slack, func() bool {
+		return addrOn(t, nsK, "vrrp.51", vip+"/24")
+	})
+
+	// The killed director left vrrp.51 with the VIP; a restart reuses the macvlan and
+	// removes the VIP, as BACKUP to keepalived.
+	if !addrOn(t, nsD, "vrrp.51", vip+"/24") {
+		t.Fatal("the killed director's vrrp.51 should still hold the VIP (nothing cleaned up after SIGKILL)")
+	}
+	d = startDirector(t, "director", nsD, conf("director", 50))
+	eventually(t, "the restarted director (50) is BACKUP to keepalived", slack, func() bool {
+		st := d.readStatus()
+		return len(st.Instances) == 1 && st.Instances[0].State == "BACKUP" && st.Instances[0].MasterAddr == "192.0.2.2"
+	})
+	eventually(t, "the stale VIP leaves the reused vrrp.51", slack, func() bool { return !addrOn(t, nsD, "vrrp.51", vip+"/24") })
+	if !strings.Contains(linkDetail(nsD, "vrrp.51"), "link/ether "+vmac51.String()) {
+		t.Fatal("the restarted director has no vrrp.51")
+	}
+	if !addrOn(t, nsK, "vrrp.51", vip+"/24") {
+		t.Fatal("keepalived lost the VIP to a BACKUP director")
+	}
+
+	k.signal(syscall.SIGTERM)
+	eventually(t, "the director takes over onto vrrp.51 after keepalived resigned", slack, func() bool {
+		return addrOn(t, nsD, "vrrp.51", vip+"/24")
+	})
+	k.wait(slack)
+	if l := linkDetail(nsK, "vrrp.51"); l != "" {
+		t.Errorf("keepalived left its vrrp.51:\n%s", l)
+	}
+	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
+		t.Errorf("the director logged errors:\n%s", log)
+	}
+}
