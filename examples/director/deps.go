@@ -270,4 +270,6 @@ func sysctlErr(path string, err error) error {
 	return fmt.Errorf("director: sysctl %s: %w", path, err)
 }
 
+func (v *vmacSystem) Interfaces() ([]string, error) { return v.arp.Interfaces() }
+
 func (v *vmacSystem) Close() error { return v.c.Close() }

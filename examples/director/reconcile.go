@@ -104,6 +104,7 @@ type reconciler struct {
 	// as they were before (vmac.go).
 	vmacHave map[string]heldVMAC
 	parents  map[string]*savedParent
+	rpf      *rpFilter // rp_filter values changed for IPv4 macvlans, nil when none
 }
 
 // addrKey identifies an address on an interface.

@@ -23,7 +23,10 @@ import (
 //   - IPv4: the macvlan gets arp_ignore=1, accept_local=1, rp_filter=0 and
 //     promote_secondaries=1, and IPv6 is turned off on it; the parent gets
 //     arp_ignore=1 and arp_filter=1 while it carries a macvlan, its old values put
-//     back when its last macvlan goes.
+//     back when its last macvlan goes. rp_filter=0 on the macvlan takes
+//     all.rp_filter=0 (the kernel applies the larger): as keepalived, the director
+//     first raises default and every interface to all's value, then sets all to 0,
+//     and puts them back when its last IPv4 macvlan goes.
 //
 // The macvlans are part of the reconciler's desired state (reconcileVMACs): wanted
 // while their instance is configured, whatever its VRRP state; created before the
@@ -43,6 +46,8 @@ type vmacBackend interface {
 	// /proc/sys ("net/ipv4/conf/eth0/arp_ignore").
 	Sysctl(path string) (int, error)
 	SetSysctl(path string, v int) error
+	// Interfaces lists the interfaces that have IPv4 sysctls.
+	Interfaces() ([]string, error)
 	Close() error
 }
 
@@ -247,6 +252,11 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 		}
 		r.vmacHave[s.m.Name] = heldVMAC{s: s, index: index}
 		if !s.v6 {
+			if r.rpf == nil {
+				rpf, err := clearRPFilter(vb)
+				r.rpf = rpf
+				errs = append(errs, err)
+			}
 			errs = append(errs, r.vmacSysctls(vb, s))
 		}
 	}
@@ -328,17 +338,21 @@ func (r *reconciler) deleteVMAC(ctx context.Context, vb vmacBackend, h heldVMAC)
 	}
 	r.log.Info("macvlan deleted", "interface", h.s.m.Name, "instance", h.s.inst)
 	delete(r.vmacHave, h.s.m.Name)
+	if r.rpf != nil && !r.holdsIPv4VMAC() {
+		err = r.rpf.restore(vb)
+		r.rpf = nil
+	}
 	for _, o := range r.vmacHave {
 		if o.s.m.Parent == h.s.m.Parent {
-			return nil
+			return err
 		}
 	}
+	errs := []error{err}
 	p := r.parents[h.s.m.Parent]
 	delete(r.parents, h.s.m.Parent)
 	if p == nil {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	for _, k := range parentSysctls {
 		if v, ok := p.vals[k]; ok {
 			if err := vb.SetSysctl(ipv4Conf(h.s.m.Parent, k), v); err != nil && !errors.Is(err, errNoSysctl) {
@@ -347,6 +361,16 @@ func (r *reconciler) deleteVMAC(ctx context.Context, vb vmacBackend, h heldVMAC)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// holdsIPv4VMAC reports whether an IPv4 instance's macvlan is held.
+func (r *reconciler) holdsIPv4VMAC() bool {
+	for _, h := range r.vmacHave {
+		if !h.s.v6 {
+			return true
+		}
+	}
+	return false
 }
 
 // publishVMACs records the names of the held macvlans for setVMACs.
@@ -377,6 +401,81 @@ func (d *daemon) applyVMACs(cfg *kaconf.Config) error {
 	}
 	if d.rec.setVMACs(vb, want) {
 		return d.rec.sync()
+	}
+	return nil
+}
+
+// rpFilter is what clearRPFilter changed, for restore.
+type rpFilter struct {
+	all    int            // all.rp_filter before; 0: nothing was changed
+	dflt   int            // default.rp_filter before, -1 when unchanged
+	ifaces map[string]int // interfaces raised to all's value, with their values before
+}
+
+// clearRPFilter lets rp_filter=0 on a macvlan take effect, as keepalived's
+// clear_rp_filter: with all.rp_filter N > 0, default and every interface below N are
+// raised to N (so that nothing else changes behaviour), then all is set to 0.
+func clearRPFilter(vb vmacBackend) (*rpFilter, error) {
+	all, err := vb.Sysctl(ipv4Conf("all", "rp_filter"))
+	if err != nil {
+		return &rpFilter{dflt: -1}, fmt.Errorf("director: use_vmac: %w", err)
+	}
+	rp := &rpFilter{all: all, dflt: -1, ifaces: map[string]int{}}
+	if all == 0 {
+		return rp, nil
+	}
+	var errs []error
+	if d, err := vb.Sysctl(ipv4Conf("default", "rp_filter")); err == nil && d < all {
+		if err := vb.SetSysctl(ipv4Conf("default", "rp_filter"), all); err == nil {
+			rp.dflt = d
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	ifs, err := vb.Interfaces()
+	errs = append(errs, err)
+	for _, name := range ifs {
+		v, err := vb.Sysctl(ipv4Conf(name, "rp_filter"))
+		if err != nil || v >= all {
+			continue
+		}
+		if err := vb.SetSysctl(ipv4Conf(name, "rp_filter"), all); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rp.ifaces[name] = v
+	}
+	errs = append(errs, vb.SetSysctl(ipv4Conf("all", "rp_filter"), 0))
+	if err := errors.Join(errs...); err != nil {
+		return rp, fmt.Errorf("director: use_vmac: clearing all.rp_filter: %w", err)
+	}
+	return rp, nil
+}
+
+// restore puts back what clearRPFilter changed, each value only if it is still the
+// one the director set.
+func (rp *rpFilter) restore(vb vmacBackend) error {
+	if rp.all == 0 {
+		return nil
+	}
+	var errs []error
+	if v, err := vb.Sysctl(ipv4Conf("all", "rp_filter")); err == nil && v == 0 {
+		errs = append(errs, vb.SetSysctl(ipv4Conf("all", "rp_filter"), rp.all))
+	}
+	if rp.dflt >= 0 {
+		if v, err := vb.Sysctl(ipv4Conf("default", "rp_filter")); err == nil && v == rp.all {
+			errs = append(errs, vb.SetSysctl(ipv4Conf("default", "rp_filter"), rp.dflt))
+		}
+	}
+	for name, old := range rp.ifaces {
+		if v, err := vb.Sysctl(ipv4Conf(name, "rp_filter")); err == nil && v == rp.all {
+			if err := vb.SetSysctl(ipv4Conf(name, "rp_filter"), old); err != nil && !errors.Is(err, errNoSysctl) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("director: restoring rp_filter: %w", err)
 	}
 	return nil
 }

@@ -172,6 +172,12 @@ func TestIntegrationVMACDirector(t *testing.T) {
 	conf := writeConf(t, filepath.Join(t.TempDir(), "keepalived.conf"), instConf{prio: 150, version: 2, advert: "1",
 		vips: []string{vip + "/24"}, extra: "    use_vmac\n"})
 	capt := captureFrames(t, nsP, "eth0")
+	// Strict reverse path filtering on all, as some distributions set it: rp_filter=0
+	// on the macvlan only takes effect with all.rp_filter=0.
+	nsD.MustExec(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1")
+	if got := sysctl(t, nsD, "net/ipv4/conf/eth0/rp_filter"); got != 0 {
+		t.Fatalf("eth0 starts with rp_filter %d, want 0", got)
+	}
 
 	d := startDirector(t, "director", nsD, conf)
 	eventually(t, "the director becomes MASTER", slack, func() bool {
@@ -196,6 +202,11 @@ func TestIntegrationVMACDirector(t *testing.T) {
 		"net/ipv6/conf/vrrp.51/disable_ipv6":        1,
 		"net/ipv4/conf/eth0/arp_ignore":             1,
 		"net/ipv4/conf/eth0/arp_filter":             1,
+		// all.rp_filter moved onto default and every other interface, then cleared.
+		"net/ipv4/conf/all/rp_filter":     0,
+		"net/ipv4/conf/default/rp_filter": 1,
+		"net/ipv4/conf/eth0/rp_filter":    1,
+		"net/ipv4/conf/lo/rp_filter":      1,
 	} {
 		if got := sysctl(t, nsD, path); got != want {
 			t.Errorf("%s = %d, want %d", path, got, want)
@@ -248,9 +259,16 @@ func TestIntegrationVMACDirector(t *testing.T) {
 	if l := linkDetail(nsD, "vrrp.51"); l != "" {
 		t.Errorf("vrrp.51 outlived the director:\n%s", l)
 	}
-	for _, path := range []string{"net/ipv4/conf/eth0/arp_ignore", "net/ipv4/conf/eth0/arp_filter"} {
-		if got := sysctl(t, nsD, path); got != 0 {
-			t.Errorf("after stop %s = %d, want 0 as before", path, got)
+	for path, want := range map[string]int{
+		"net/ipv4/conf/eth0/arp_ignore":   0,
+		"net/ipv4/conf/eth0/arp_filter":   0,
+		"net/ipv4/conf/all/rp_filter":     1,
+		"net/ipv4/conf/default/rp_filter": 0,
+		"net/ipv4/conf/eth0/rp_filter":    0,
+		"net/ipv4/conf/lo/rp_filter":      0,
+	} {
+		if got := sysctl(t, nsD, path); got != want {
+			t.Errorf("after stop %s = %d, want %d as before", path, got, want)
 		}
 	}
 	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
@@ -277,6 +295,9 @@ func TestIntegrationVMACKeepalivedInterop(t *testing.T) {
 		return p
 	}
 	slack := 20 * time.Second
+	// Strict reverse path filtering on all: the director must still hear keepalived
+	// on its macvlan, which has no address (see TestIntegrationVMACDirector).
+	nsD.MustExec(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1")
 
 	d := startDirector(t, "director", nsD, conf("director", 150))
 	eventually(t, "the director alone is MASTER on vrrp.51", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
