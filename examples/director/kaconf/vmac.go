@@ -14,8 +14,9 @@ type VMAC struct {
 	// Name is the macvlan's interface name; empty means keepalived's default, a name
 	// made from "vrrp" and the VRID.
 	Name string
-	// XmitBase is vmac_xmit_base: adverts are sent from the instance's interface
-	// rather than from the macvlan (received there in both cases).
+	// XmitBase is vmac_xmit_base: adverts are sent and received on the instance's
+	// interface rather than on the macvlan (keepalived opens the instance's socket
+	// there); the virtual addresses stay on the macvlan.
 	XmitBase bool
 }
 
