@@ -355,3 +355,46 @@ func TestIntegrationVMACKeepalivedInterop(t *testing.T) {
 		t.Errorf("the director logged errors:\n%s", log)
 	}
 }
+
+// TestIntegrationVMACXmitBase: with vmac_xmit_base the adverts leave from eth0's
+// own MAC while the VIP, and its gratuitous ARP from the virtual MAC, are on the
+// macvlan.
+func TestIntegrationVMACXmitBase(t *testing.T) {
+	directorBinary(t)
+	nsD, nsP := pair(t)
+	const vip = "192.0.2.100"
+	slack := 20 * time.Second
+	conf := writeConf(t, filepath.Join(t.TempDir(), "keepalived.conf"), instConf{prio: 150, version: 3, advert: "1",
+		vips: []string{vip + "/24"}, extra: "    use_vmac vmac51\n    vmac_xmit_base\n"})
+	capt := captureFrames(t, nsP, "eth0")
+	var eth0 net.HardwareAddr
+	if err := nsD.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err == nil {
+			eth0 = ifi.HardwareAddr
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	d := startDirector(t, "director", nsD, conf)
+	eventually(t, "the VIP is on vmac51", slack, func() bool { return addrOn(t, nsD, "vmac51", vip+"/24") })
+	if !strings.Contains(linkDetail(nsD, "vmac51"), "link/ether "+vmac51.String()) {
+		t.Fatalf("vmac51 lacks the virtual MAC:\n%s", linkDetail(nsD, "vmac51"))
+	}
+	eventually(t, "the peer sees an advert from eth0's MAC", slack, func() bool {
+		return capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && bytes.Equal(f[6:12], eth0) }) != nil
+	})
+	if f := capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && !bytes.Equal(f[6:12], eth0) }); f != nil {
+		t.Errorf("an advert left with source MAC %s, not eth0's %s", net.HardwareAddr(f[6:12]), eth0)
+	}
+	eventually(t, "the peer sees a gratuitous ARP from the virtual MAC", slack, func() bool {
+		return capt.find(func(f []byte) bool { return garpFor(f, vip) && bytes.Equal(f[14+8:14+14], vmac51) }) != nil
+	})
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+	if l := linkDetail(nsD, "vmac51"); l != "" {
+		t.Errorf("vmac51 outlived the director:\n%s", l)
+	}
+}
