@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/vip"
@@ -129,6 +130,15 @@ func checkVMAC(in *kaconf.Instance) error {
 		// keepalived gives the macvlan a copy of the interface's link-local address to
 		// send from; the director does not add it, so it cannot send from the macvlan.
 		return fmt.Errorf("%s: use_vmac on an IPv6 instance needs vmac_xmit_base in the director (adverts from the macvlan need a link-local address on it, which the director does not add)", in.VMAC.Pos)
+	}
+	for _, l := range [][]kaconf.VIP{in.VIPs, in.ExcludedVIPs} {
+		for _, v := range l {
+			if dev := vipIface(in, v); v.Label != "" && dev != in.Interface && !strings.HasPrefix(v.Label, dev) {
+				// keepalived hands the kernel the label as written; package vip takes
+				// only labels that start with their interface's name, as ip(8) shows.
+				return fmt.Errorf("%s: label %s of %v: with use_vmac the address is on %s, and its label must start with %s", v.Pos, v.Label, v.Prefix, dev, dev)
+			}
+		}
 	}
 	return nil
 }

@@ -323,6 +323,10 @@ func TestCheckUseVMAC(t *testing.T) {
 		{"ipv4 xmit base", " use_vmac vmac1\n vmac_xmit_base\n virtual_ipaddress {\n  192.0.2.10/24\n }\n", ""},
 		{"ipv6 xmit base", " use_vmac\n vmac_xmit_base\n virtual_ipaddress {\n  2001:db8::10/64\n }\n", ""},
 		{"ipv6", " use_vmac\n virtual_ipaddress {\n  2001:db8::10/64\n }\n", ":4: use_vmac on an IPv6 instance needs vmac_xmit_base"},
+		{"label on the macvlan", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24 label vrrp.51:a\n }\n", ""},
+		{"label of the interface", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24 label eth0:a\n }\n",
+			":6: label eth0:a of 192.0.2.10/24: with use_vmac the address is on vrrp.51, and its label must start with vrrp.51"},
+		{"label on another interface", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24 dev eth1 label eth1:a\n }\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
