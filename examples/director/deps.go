@@ -190,16 +190,29 @@ type vmacSystem struct {
 	arp *arpctl.Client
 }
 
+// vmacAddrProto marks the source addresses the director puts on IPv6 macvlans:
+// not vip.DefaultProto, so that the VIP backend neither takes them as VIPs nor
+// removes them as stale ones.
+const vmacAddrProto = 0x6d
+
 func dialVMACs() (vmacBackend, error) {
 	a, err := arpctl.New(nil)
 	if err != nil {
 		return nil, err
 	}
-	c, err := vip.Dial(nil)
+	c, err := vip.Dial(&vip.Config{Proto: vmacAddrProto})
 	if err != nil {
 		return nil, err
 	}
 	return &vmacSystem{c: c, arp: a}, nil
+}
+
+func (v *vmacSystem) AddAddress(ctx context.Context, iface string, p netip.Prefix) error {
+	a := vip.Address{Interface: iface, Prefix: p}
+	if p.Addr().IsLinkLocalUnicast() {
+		a.Scope = vip.ScopeLink
+	}
+	return v.c.Add(ctx, a)
 }
 
 func (v *vmacSystem) Ensure(ctx context.Context, m vip.MACVLAN) (int, error) {

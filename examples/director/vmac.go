@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,10 @@ import (
 //     live on the macvlan, so the kernel answers ARP for them with the virtual MAC,
 //     and gratuitous ARP / NA go out from it;
 //   - its adverts are sent and received on the macvlan (keepalived opens the
-//     instance's socket on it), or on the interface with vmac_xmit_base;
+//     instance's socket on it), or on the interface with vmac_xmit_base; an IPv6
+//     instance sending from the macvlan puts its source address (the interface's
+//     link-local one) on it, since the kernel sends from a link-local address only
+//     on an interface that holds it;
 //   - IPv4: the macvlan gets arp_ignore=1, accept_local=1, rp_filter=0 and
 //     promote_secondaries=1, and IPv6 is turned off on it; the parent gets
 //     arp_ignore=1 and arp_filter=1 while it carries a macvlan, its old values put
@@ -47,6 +51,9 @@ type vmacBackend interface {
 	// /proc/sys ("net/ipv4/conf/eth0/arp_ignore").
 	Sysctl(path string) (int, error)
 	SetSysctl(path string, v int) error
+	// AddAddress adds p to iface unless it is there, not as a VIP (the VIP
+	// backend neither lists it as its own nor removes it).
+	AddAddress(ctx context.Context, iface string, p netip.Prefix) error
 	// Interfaces lists the interfaces that have IPv4 sysctls.
 	Interfaces() ([]string, error)
 	Close() error
@@ -57,6 +64,10 @@ type vmacSpec struct {
 	m    vip.MACVLAN
 	inst string
 	v6   bool // the instance's family: IPv4 ones get the sysctls
+	// src, for an IPv6 instance that sends from the macvlan, is its source address
+	// (its interface's link-local one, or mcast_src_ip), put on the macvlan: the
+	// kernel sends from a link-local address only on an interface that holds it.
+	src netip.Addr
 }
 
 // vmacName is the macvlan's name: use_vmac's, or keepalived's default "vrrp.VRID".
@@ -125,11 +136,6 @@ func vipIface(in *kaconf.Instance, v kaconf.VIP) string {
 func checkVMAC(in *kaconf.Instance) error {
 	if in.VMAC == nil {
 		return nil
-	}
-	if isIPv6(in) && !in.VMAC.XmitBase {
-		// keepalived gives the macvlan a copy of the interface's link-local address to
-		// send from; the director does not add it, so it cannot send from the macvlan.
-		return fmt.Errorf("%s: use_vmac on an IPv6 instance needs vmac_xmit_base in the director (adverts from the macvlan need a link-local address on it, which the director does not add)", in.VMAC.Pos)
 	}
 	for _, l := range [][]kaconf.VIP{in.VIPs, in.ExcludedVIPs} {
 		for _, v := range l {
@@ -230,7 +236,7 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 	var errs []error
 	for _, s := range want {
 		h, held := r.vmacHave[s.m.Name]
-		if held && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && !reread {
+		if held && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src && !reread {
 			continue
 		}
 		if held && (h.s.m.Parent != s.m.Parent || string(h.s.m.MAC) != string(s.m.MAC)) {
@@ -261,6 +267,15 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 			}
 		}
 		r.vmacHave[s.m.Name] = heldVMAC{s: s, index: index}
+		if s.src.IsValid() {
+			// As keepalived, a /64 (the macvlan's own address generation is off).
+			cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
+			err := vb.AddAddress(cctx, s.m.Name, netip.PrefixFrom(s.src, 64))
+			cancel()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("director: vrrp_instance %s: source address on %s: %w", s.inst, s.m.Name, err))
+			}
+		}
 		if !s.v6 {
 			if r.rpf == nil {
 				rpf, err := clearRPFilter(vb)
@@ -399,6 +414,26 @@ func (r *reconciler) publishVMACs() {
 // the VRRP runtime opens a socket on it. opMu is held.
 func (d *daemon) applyVMACs(cfg *kaconf.Config) error {
 	want := vmacsOf(cfg)
+	var errs []error
+	for i := range want {
+		in := cfg.Instance(want[i].inst)
+		if !want[i].v6 || in.VMAC.XmitBase {
+			continue
+		}
+		// The source address the VRRP runtime gives the instance's Router.
+		src := configuredPrimary(in)
+		if !src.IsValid() {
+			var err error
+			if src, err = d.deps.primary(in.Interface, true); err != nil {
+				errs = append(errs, fmt.Errorf("%s: vrrp_instance %s: use_vmac: %w", in.Pos, in.Name, err))
+				continue
+			}
+		}
+		want[i].src = src
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	var vb vmacBackend
 	if len(want) > 0 && !d.rec.hasVMACBackend() {
 		if d.deps.vmacs == nil {

@@ -398,3 +398,105 @@ func TestIntegrationVMACXmitBase(t *testing.T) {
 		t.Errorf("vmac51 outlived the director:\n%s", l)
 	}
 }
+
+// addr6On reports whether ns holds the IPv6 addr (as "addr/len") on dev.
+func addr6On(ns *testenv.NetNS, dev, addr string) bool {
+	out, err := ns.Exec("ip", "-6", "-o", "addr", "show", "dev", dev)
+	return err == nil && strings.Contains(out, " "+addr+" ")
+}
+
+// linkLocal waits for the link-local address of eth0 in ns to finish DAD and
+// returns it.
+func linkLocal(t *testing.T, ns *testenv.NetNS) string {
+	t.Helper()
+	var ll string
+	eventually(t, "eth0 has a usable link-local address", 20*time.Second, func() bool {
+		out := ns.MustExec(t, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+		f := strings.Fields(out)
+		if len(f) < 4 || strings.Contains(out, "tentative") {
+			return false
+		}
+		ll, _, _ = strings.Cut(f[3], "/")
+		return true
+	})
+	return ll
+}
+
+// vrrp6Advert reports whether f is an IPv6 VRRP packet from src.
+func vrrp6Advert(f []byte, src string) bool {
+	return len(f) >= 14+40+8 && binary.BigEndian.Uint16(f[12:14]) == unix.ETH_P_IPV6 && f[14+6] == 112 &&
+		net.IP(f[14+8:14+24]).String() == src
+}
+
+// unsolicitedNA reports whether f is a neighbour advertisement for target.
+func unsolicitedNA(f []byte, target string) bool {
+	return len(f) >= 14+40+24 && binary.BigEndian.Uint16(f[12:14]) == unix.ETH_P_IPV6 && f[14+6] == 58 &&
+		f[14+40] == 136 && net.IP(f[14+40+8:14+40+24]).String() == target
+}
+
+// TestIntegrationVMACIPv6KeepalivedInterop runs IPv6 instances with use_vmac (VRRPv3)
+// in the director and keepalived 2.2.7: the director's macvlan has the IPv6
+// virtual MAC and a copy of eth0's link-local address, its adverts leave from both,
+// its NA for the VIP from the virtual MAC; keepalived stays BACKUP and takes over
+// when the director is killed; a restarted director is BACKUP to it and takes over
+// when keepalived resigns.
+func TestIntegrationVMACIPv6KeepalivedInterop(t *testing.T) {
+	directorBinary(t)
+	testenv.RequireCommand(t, "keepalived")
+	nsD, nsK := pair(t)
+	llD, llK := linkLocal(t, nsD), linkLocal(t, nsK)
+	vmac6 := net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x02, 51}
+	dir := t.TempDir()
+	const vip = "2001:db8::100"
+	conf := func(name string, prio int) string {
+		return writeConf(t, filepath.Join(dir, name+".conf"), instConf{prio: prio, version: 3, advert: "1",
+			vips: []string{vip + "/64"}, extra: "    use_vmac\n"})
+	}
+	slack := 20 * time.Second
+	capt := captureFrames(t, nsK, "eth0")
+
+	d := startDirector(t, "director", nsD, conf("director", 150))
+	eventually(t, "the director alone is MASTER on vrrp.51", slack, func() bool { return addr6On(nsD, "vrrp.51", vip+"/64") })
+	if l := linkDetail(nsD, "vrrp.51"); !strings.Contains(l, "link/ether "+vmac6.String()) || !strings.Contains(l, "macvlan mode private") {
+		t.Errorf("vrrp.51 is not a private macvlan with %s:\n%s", vmac6, l)
+	}
+	if !addr6On(nsD, "vrrp.51", llD+"/64") {
+		t.Errorf("vrrp.51 lacks eth0's link-local address %s:\n%s", llD, nsD.MustExec(t, "ip", "-6", "addr", "show", "dev", "vrrp.51"))
+	}
+	eventually(t, "keepalived's side sees an advert from the virtual MAC", slack, func() bool {
+		return capt.find(func(f []byte) bool { return vrrp6Advert(f, llD) && bytes.Equal(f[6:12], vmac6) }) != nil
+	})
+	eventually(t, "keepalived's side sees an NA for the VIP from the virtual MAC", slack, func() bool {
+		return capt.find(func(f []byte) bool { return unsolicitedNA(f, vip) && bytes.Equal(f[6:12], vmac6) }) != nil
+	})
+
+	k := startKeepalived(t, nsK, conf("keepalived", 100))
+	eventually(t, "keepalived enters BACKUP", slack, func() bool {
+		return strings.Contains(readFile(t, k.log), "Entering BACKUP STATE")
+	})
+	time.Sleep(5 * time.Second) // past keepalived's master down interval
+	if l := readFile(t, k.log); strings.Contains(l, "Entering MASTER STATE") {
+		t.Fatalf("keepalived became MASTER while the director (150) was:\n%s", l)
+	}
+
+	d.signal(syscall.SIGKILL)
+	d.wait(slack)
+	eventually(t, "keepalived takes over onto its vrrp.51", slack, func() bool { return addr6On(nsK, "vrrp.51", vip+"/64") })
+
+	d = startDirector(t, "director", nsD, conf("director", 50))
+	eventually(t, "the restarted director (50) is BACKUP to keepalived", slack, func() bool {
+		st := d.readStatus()
+		return len(st.Instances) == 1 && st.Instances[0].State == "BACKUP" && st.Instances[0].MasterAddr == llK
+	})
+	eventually(t, "the stale VIP leaves the reused vrrp.51", slack, func() bool { return !addr6On(nsD, "vrrp.51", vip+"/64") })
+	k.signal(syscall.SIGTERM)
+	eventually(t, "the director takes over after keepalived resigned", slack, func() bool { return addr6On(nsD, "vrrp.51", vip+"/64") })
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+	if l := linkDetail(nsD, "vrrp.51"); l != "" {
+		t.Errorf("vrrp.51 outlived the director:\n%s", l)
+	}
+	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
+		t.Errorf("the director logged errors:\n%s", log)
+	}
+}

@@ -117,6 +117,13 @@ func (f *fakeVMACs) SetSysctl(path string, v int) error {
 	return nil
 }
 
+func (f *fakeVMACs) AddAddress(_ context.Context, iface string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*f.ops = append(*f.ops, "address "+p.String()+" "+iface)
+	return nil
+}
+
 func (f *fakeVMACs) Interfaces() ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -312,8 +319,8 @@ func TestVMACPlacement(t *testing.T) {
 	}
 }
 
-// TestCheckUseVMAC: -t accepts use_vmac; an IPv6 instance needs vmac_xmit_base,
-// refused at the use_vmac line without it.
+// TestCheckUseVMAC: -t accepts use_vmac, IPv4 and IPv6; a label that would not
+// start with the macvlan's name is refused at its line.
 func TestCheckUseVMAC(t *testing.T) {
 	tests := []struct {
 		name, inst string
@@ -322,7 +329,7 @@ func TestCheckUseVMAC(t *testing.T) {
 		{"ipv4", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24\n }\n", ""},
 		{"ipv4 xmit base", " use_vmac vmac1\n vmac_xmit_base\n virtual_ipaddress {\n  192.0.2.10/24\n }\n", ""},
 		{"ipv6 xmit base", " use_vmac\n vmac_xmit_base\n virtual_ipaddress {\n  2001:db8::10/64\n }\n", ""},
-		{"ipv6", " use_vmac\n virtual_ipaddress {\n  2001:db8::10/64\n }\n", ":4: use_vmac on an IPv6 instance needs vmac_xmit_base"},
+		{"ipv6", " use_vmac\n virtual_ipaddress {\n  2001:db8::10/64\n }\n", ""},
 		{"label on the macvlan", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24 label vrrp.51:a\n }\n", ""},
 		{"label of the interface", " use_vmac\n virtual_ipaddress {\n  192.0.2.10/24 label eth0:a\n }\n",
 			":6: label eth0:a of 192.0.2.10/24: with use_vmac the address is on vrrp.51, and its label must start with vrrp.51"},
@@ -384,5 +391,67 @@ func TestRebindableSwap(t *testing.T) {
 	rb.Close()
 	if _, _, err := fresh.ReadFrom(make([]byte, 8)); err == nil {
 		t.Error("Close left the current socket open")
+	}
+}
+
+// TestDaemonVMACIPv6: an IPv6 instance sending from its macvlan gets its source
+// address (the interface's link-local one) on the macvlan before the socket on it
+// is opened; with vmac_xmit_base it gets none and the socket is on the interface.
+func TestDaemonVMACIPv6(t *testing.T) {
+	const conf = `
+vrrp_instance VI_6 {
+    interface eth0
+    virtual_router_id 51
+    version 3
+    advert_int 0.1
+    priority 150
+    use_vmac
+    XMIT
+    virtual_ipaddress {
+        2001:db8::100/64
+    }
+}
+`
+	tests := []struct {
+		name, xmit string
+		wantOps    []string
+	}{
+		{"from the macvlan", "", []string{"create vrrp.51", "address fe80::1/64 vrrp.51", "open vrrp.51"}},
+		{"xmit base", "vmac_xmit_base", []string{"create vrrp.51", "open eth0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHost(t, vrrptest.NewNetwork(), "fe80::1")
+			var ops []string
+			fv := newFakeVMACs(&ops, "lo", "eth0")
+			h.d.deps.vmacs = func() (vmacBackend, error) { return fv, nil }
+			open := h.d.deps.transport
+			h.d.deps.transport = func(iface string, v6 bool) (vrrp.Transport, error) {
+				fv.mu.Lock()
+				ops = append(ops, "open "+iface)
+				fv.mu.Unlock()
+				return open(iface, v6)
+			}
+			if err := h.d.start(context.Background(), readConf(t, strings.ReplaceAll(conf, "XMIT", tt.xmit))); err != nil {
+				t.Fatal(err)
+			}
+			defer h.d.stop()
+			waitFor(t, "the VIP is on vrrp.51", func() bool {
+				return slices.Equal(h.vips.list(), []string{"2001:db8::100/64 dev vrrp.51"})
+			})
+			fv.mu.Lock()
+			got := slices.Clone(ops)
+			m := fv.links["vrrp.51"]
+			fv.mu.Unlock()
+			if diff := cmp.Diff(tt.wantOps, got); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			if m.MAC.String() != "00:00:5e:00:02:33" {
+				t.Errorf("macvlan MAC %s, want the IPv6 virtual MAC 00:00:5e:00:02:33", m.MAC)
+			}
+			if v := fv.get("net/ipv4/conf/eth0/arp_ignore"); v != 0 {
+				t.Errorf("an IPv6 macvlan set eth0's arp_ignore to %d", v)
+			}
+		})
 	}
 }
