@@ -263,9 +263,14 @@ func (d *daemon) apply(cfg *kaconf.Config) error {
 	errs = append(errs, d.applyRoutes(cfg))
 	errs = append(errs, d.applyRules(cfg))
 	d.rec.setStatic(staticAddresses(cfg))
-	// The macvlans exist before the Routers open their sockets on them.
-	errs = append(errs, d.applyVMACs(cfg))
+	// The macvlans exist before the Routers open their sockets on them, and those
+	// dropped go once the Routers on them have stopped.
+	vmacs, err := d.applyVMACs(cfg)
+	errs = append(errs, err)
 	errs = append(errs, d.vr.apply(d.ctx, cfg))
+	if err == nil {
+		d.rec.setVMACs(nil, vmacs)
+	}
 	d.vr.feedTrackFiles()
 	d.scripts.restartLoops(cfg, d.vr.feedScript)
 	d.fifos.startScripts() // after restartLoops: they run under cfg's script policy

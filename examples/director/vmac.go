@@ -172,23 +172,23 @@ type savedParent struct {
 }
 
 // setVMACs gives the reconciler the vmac backend (nil keeps the current one) and
-// the wanted macvlans. It reports whether one is wanted that is not held yet, for
-// which the caller must run a reconcile before opening sockets on it.
-func (r *reconciler) setVMACs(vb vmacBackend, want []vmacSpec) bool {
+// the wanted macvlans.
+func (r *reconciler) setVMACs(vb vmacBackend, want []vmacSpec) {
 	r.mu.Lock()
 	if vb != nil {
 		r.vmacB = vb
 	}
 	r.vmacWant = want
-	known := r.vmacKnown
 	r.mu.Unlock()
 	r.changed()
-	for _, s := range want {
-		if !slices.Contains(known, s.m.Name) {
-			return true
-		}
-	}
-	return false
+}
+
+// wantedVMACs returns the wanted macvlans and the names of those held as of the
+// last reconcile.
+func (r *reconciler) wantedVMACs() (want []vmacSpec, held []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.vmacWant, r.vmacKnown
 }
 
 // resyncVMACs has the next reconcile check every wanted macvlan in the kernel (a
@@ -411,8 +411,10 @@ func (r *reconciler) publishVMACs() {
 
 // applyVMACs gives the reconciler cfg's macvlans, opening the backend when the
 // first is wanted, and runs a reconcile when one is new so that it exists before
-// the VRRP runtime opens a socket on it. opMu is held.
-func (d *daemon) applyVMACs(cfg *kaconf.Config) error {
+// the VRRP runtime opens a socket on it. The macvlans cfg no longer wants stay
+// wanted until the caller, once the Routers on them have stopped, hands the
+// returned list to setVMACs. opMu is held.
+func (d *daemon) applyVMACs(cfg *kaconf.Config) ([]vmacSpec, error) {
 	want := vmacsOf(cfg)
 	var errs []error
 	for i := range want {
@@ -432,22 +434,30 @@ func (d *daemon) applyVMACs(cfg *kaconf.Config) error {
 		want[i].src = src
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	var vb vmacBackend
 	if len(want) > 0 && !d.rec.hasVMACBackend() {
 		if d.deps.vmacs == nil {
-			return errors.New("director: use_vmac is not supported on this system")
+			return nil, errors.New("director: use_vmac is not supported on this system")
 		}
 		var err error
 		if vb, err = d.deps.vmacs(); err != nil {
-			return fmt.Errorf("director: use_vmac: %w", err)
+			return nil, fmt.Errorf("director: use_vmac: %w", err)
 		}
 	}
-	if d.rec.setVMACs(vb, want) {
-		return d.rec.sync()
+	prev, held := d.rec.wantedVMACs()
+	both := slices.Clone(want)
+	for _, s := range prev {
+		if !slices.ContainsFunc(both, func(w vmacSpec) bool { return w.m.Name == s.m.Name }) {
+			both = append(both, s)
+		}
 	}
-	return nil
+	d.rec.setVMACs(vb, both)
+	if slices.ContainsFunc(want, func(s vmacSpec) bool { return !slices.Contains(held, s.m.Name) }) {
+		return want, d.rec.sync()
+	}
+	return want, nil
 }
 
 // rpFilter is what clearRPFilter changed, for restore.

@@ -182,7 +182,8 @@ vrrp_instance VI_1 {
 // use_vmac creates the macvlan before the socket on it is opened, moves the VIP
 // onto it and sets keepalived's sysctls (all.rp_filter moved onto default and the
 // interfaces); a macvlan deleted from outside comes back with a new socket; stop
-// deletes it and puts every sysctl back.
+// deletes it and puts every sysctl back. A reload that renames it makes the new
+// one before the socket on it and deletes the old one after its Router stopped.
 func TestDaemonVMAC(t *testing.T) {
 	n := vrrptest.NewNetwork()
 	h := newHost(t, n, "192.0.2.1")
@@ -250,6 +251,28 @@ func TestDaemonVMAC(t *testing.T) {
 	waitFor(t, "the VIP is back on vrrp.51", func() bool { return slices.Equal(h.vips.list(), wantVIPs) })
 	if s := h.instance("VI_1").State; s != "MASTER" {
 		t.Errorf("VI_1 is %s after its macvlan came back, want MASTER", s)
+	}
+
+	// A reload that renames the macvlan: the new one exists before its socket opens,
+	// the old one is deleted only after the Router on it has stopped.
+	fv.mu.Lock()
+	ops = nil
+	fv.mu.Unlock()
+	if err := h.d.reload(ctx, readConf(t, strings.ReplaceAll(vmacDaemonConf, "VMAC", "use_vmac vmac2"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the VIP moves onto vmac2", func() bool {
+		return slices.Equal(h.vips.list(), []string{"192.0.2.100/24 dev vmac2", "192.0.2.101/24 dev eth1"})
+	})
+	waitFor(t, "vrrp.51 is deleted", func() bool { return slices.Equal(fv.names(), []string{"vmac2"}) })
+	fv.mu.Lock()
+	got = slices.Clone(ops)
+	fv.mu.Unlock()
+	if diff := cmp.Diff([]string{"create vmac2", "open vmac2", "delete vrrp.51"}, got); diff != "" {
+		t.Errorf("operations of the rename (-want +got):\n%s", diff)
+	}
+	if v := fv.get("net/ipv4/conf/eth0/arp_ignore"); v != 1 {
+		t.Errorf("eth0's arp_ignore is %d while vmac2 is on it, want 1", v)
 	}
 
 	h.d.stop()
