@@ -84,8 +84,10 @@ func splitErrors(err error) []error {
 
 // validate checks what the reader accepts but the director cannot run, naming file:line:
 // every instance must build a valid vrrp.Config, and sync group members must have
-// distinct VRIDs (they share one vrrp.Router).
+// distinct VRIDs (they share one vrrp.Router). It first names the macvlans that
+// use_vmac leaves unnamed (nameVMACs), as keepalived does when it reads the file.
 func validate(cfg *kaconf.Config) error {
+	nameVMACs(cfg)
 	var errs []error
 	for i := range cfg.Instances {
 		in := &cfg.Instances[i]

@@ -70,12 +70,55 @@ type vmacSpec struct {
 	src netip.Addr
 }
 
-// vmacName is the macvlan's name: use_vmac's, or keepalived's default "vrrp.VRID".
+// vmacName is the macvlan's name: use_vmac's (nameVMACs fills in the default).
 func vmacName(in *kaconf.Instance) string {
 	if in.VMAC.Name != "" {
 		return in.VMAC.Name
 	}
 	return "vrrp." + strconv.Itoa(in.VRID)
+}
+
+// nameVMACs names the macvlans that use_vmac leaves unnamed as keepalived 2.2.7
+// does (create_vmac_name), in the order of the file: "vrrp.VRID" unless another
+// instance's macvlan has that name, then "vrrp6.VRID" for IPv6, then "vrrp1.VRID",
+// "vrrp2.VRID", ... (so that an IPv4 and an IPv6 instance with one VRID get a
+// macvlan each). keepalived also skips a name an interface already has, unless it
+// is a matching macvlan; the director names from the file alone, and such an
+// interface is reported when the macvlan is made.
+func nameVMACs(cfg *kaconf.Config) {
+	taken := map[string]bool{}
+	for _, in := range cfg.Instances {
+		if in.VMAC != nil && in.VMAC.Name != "" {
+			taken[in.VMAC.Name] = true
+		}
+	}
+	for i := range cfg.Instances {
+		in := &cfg.Instances[i]
+		if in.VMAC == nil || in.VMAC.Name != "" {
+			continue
+		}
+		name := fmt.Sprintf("vrrp.%d", in.VRID)
+		num := 0
+		for tries := 0; taken[name] && tries < 1000; tries++ {
+			switch {
+			case !isIPv6(in):
+				num++
+			case num == 0:
+				num = 6
+			case num == 6:
+				num = 1
+			default:
+				if num++; num == 6 {
+					num++
+				}
+			}
+			name = fmt.Sprintf("vrrp%d.%d", num, in.VRID)
+		}
+		vm := *in.VMAC
+		vm.Name = name
+		in.VMAC = &vm
+		taken[name] = true
+	}
 }
 
 // vmacOf returns the macvlan of an instance with use_vmac.

@@ -478,3 +478,41 @@ vrrp_instance VI_6 {
 		})
 	}
 }
+
+// TestNameVMACs: unnamed macvlans are named as keepalived 2.2.7 names them, in file
+// order, around the names other instances use.
+func TestNameVMACs(t *testing.T) {
+	v4 := []kaconf.VIP{{Prefix: netip.MustParsePrefix("192.0.2.10/24")}}
+	v6 := []kaconf.VIP{{Prefix: netip.MustParsePrefix("2001:db8::10/64")}}
+	inst := func(name, iface string, vrid int, vips []kaconf.VIP, vmac string) kaconf.Instance {
+		return kaconf.Instance{Name: name, Interface: iface, VRID: vrid, VIPs: vips, VMAC: &kaconf.VMAC{Name: vmac}}
+	}
+	tests := []struct {
+		name  string
+		insts []kaconf.Instance
+		want  []string
+	}{
+		{"one", []kaconf.Instance{inst("A", "eth0", 51, v4, "")}, []string{"vrrp.51"}},
+		{"IPv4 and IPv6 of one VRID", []kaconf.Instance{inst("A", "eth0", 51, v4, ""), inst("B", "eth0", 51, v6, "")},
+			[]string{"vrrp.51", "vrrp6.51"}},
+		{"three IPv6", []kaconf.Instance{inst("A", "eth0", 51, v6, ""), inst("B", "eth1", 51, v6, ""), inst("C", "eth2", 51, v6, "")},
+			[]string{"vrrp.51", "vrrp6.51", "vrrp1.51"}},
+		{"two IPv4", []kaconf.Instance{inst("A", "eth0", 51, v4, ""), inst("B", "eth1", 51, v4, "")},
+			[]string{"vrrp.51", "vrrp1.51"}},
+		{"named later in the file", []kaconf.Instance{inst("A", "eth0", 51, v4, ""), inst("B", "eth1", 52, v4, "vrrp.51")},
+			[]string{"vrrp1.51", "vrrp.51"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &kaconf.Config{Instances: tt.insts}
+			nameVMACs(cfg)
+			var got []string
+			for _, in := range cfg.Instances {
+				got = append(got, in.VMAC.Name)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
