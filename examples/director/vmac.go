@@ -33,11 +33,12 @@ import (
 //     first raises default and every interface to all's value, then sets all to 0,
 //     and puts them back when its last IPv4 macvlan goes.
 //
-// The macvlans are part of the reconciler's desired state (reconcileVMACs): wanted
-// while their instance is configured, whatever its VRRP state; created before the
-// instance's Router opens its socket; re-created by the drift check when deleted
-// from outside (and the socket on it reopened); deleted when the configuration drops
-// them or the director stops.
+// The macvlans are part of the reconciler's desired state (ensureVMACs before the
+// VIPs, dropVMACs after them): wanted while their instance is configured, whatever
+// its VRRP state; created before the instance's Router opens its socket;
+// re-created when deleted from outside, at the watcher's report or the drift check,
+// and the socket on it reopened; deleted when the configuration drops them (after
+// the Router on them has stopped) or the director stops.
 
 // vmacBackend creates and deletes macvlans and reads and writes sysctls: the real
 // system on Linux (deps.go), an in-memory fake in tests.
@@ -203,7 +204,8 @@ var (
 
 func ipv4Conf(iface, key string) string { return "net/ipv4/conf/" + iface + "/" + key }
 
-// heldVMAC is a macvlan the director made sure of, with its interface index then.
+// heldVMAC is a macvlan the director made sure of, with its interface index then
+// (0 after a failed attempt to make sure of it again).
 type heldVMAC struct {
 	s     vmacSpec
 	index int
@@ -279,7 +281,7 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 	var errs []error
 	for _, s := range want {
 		h, held := r.vmacHave[s.m.Name]
-		if held && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src && !reread {
+		if held && h.index != 0 && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src && !reread {
 			continue
 		}
 		if held && (h.s.m.Parent != s.m.Parent || string(h.s.m.MAC) != string(s.m.MAC)) {
@@ -295,8 +297,10 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("director: vrrp_instance %s: use_vmac: %w", s.inst, err))
-			if held && !errors.Is(err, vip.ErrNotMACVLAN) {
-				delete(r.vmacHave, s.m.Name) // try again at the next reconcile
+			if held {
+				// Try again at the next reconcile; index 0 has the socket reopened
+				// once it is there again.
+				r.vmacHave[s.m.Name] = heldVMAC{s: h.s}
 			}
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -514,5 +516,48 @@ func TestNameVMACs(t *testing.T) {
 				t.Errorf("names (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestVMACRecreatedAfterFailure: a macvlan deleted from outside that cannot be made
+// again at once (its parent is gone too) gets its socket reopened when it can.
+func TestVMACRecreatedAfterFailure(t *testing.T) {
+	var ops []string
+	fv := newFakeVMACs(&ops, "eth0")
+	r := newReconciler(slog.New(slog.DiscardHandler), nil, &metrics{}, nil)
+	var reopened []string
+	r.reopen = func(iface string) { reopened = append(reopened, iface) }
+	s, _ := vmacOf(&kaconf.Instance{Name: "VI_1", Interface: "eth0", VRID: 51, VMAC: &kaconf.VMAC{}})
+	r.setVMACs(fv, []vmacSpec{s})
+	ctx := context.Background()
+	if err := r.ensureVMACs(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	fv.mu.Lock()
+	fv.deleteLocked("vrrp.51")
+	sysctls := maps.Clone(fv.sysctl)
+	for k := range fv.sysctl {
+		if strings.Contains(k, "/eth0/") {
+			delete(fv.sysctl, k) // the parent is gone
+		}
+	}
+	fv.mu.Unlock()
+	if err := r.ensureVMACs(ctx, true); err == nil {
+		t.Fatal("a macvlan without its parent was made")
+	}
+	if len(reopened) != 0 {
+		t.Fatalf("reopened %v with no macvlan", reopened)
+	}
+	fv.mu.Lock()
+	fv.sysctl = sysctls // the parent is back
+	fv.mu.Unlock()
+	if err := r.ensureVMACs(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reopened, []string{"vrrp.51"}) {
+		t.Errorf("reopened %v, want the socket on vrrp.51", reopened)
+	}
+	if got := fv.names(); !slices.Equal(got, []string{"vrrp.51"}) {
+		t.Errorf("macvlans %v, want vrrp.51", got)
 	}
 }
