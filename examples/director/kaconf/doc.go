@@ -25,9 +25,10 @@
 // interface, virtual_router_id, priority, advert_int with fractions, version, nopreempt,
 // preempt_delay, accept/no_accept, authentication, virtual_ipaddress and
 // virtual_ipaddress_excluded with brd/dev/scope/label/no_track, track_script with weight
-// overrides, track_interface, unicast_src_ip, unicast_peer, mcast_src_ip, the notify
-// scripts, smtp_alert, garp_*, virtual_routes, virtual_rules); static_ipaddress,
-// static_routes and static_rules; vrrp_sync_group; virtual_server "IP PORT", "fwmark N"
+// overrides, track_interface, unicast_src_ip, unicast_peer, mcast_src_ip, use_vmac and
+// vmac_xmit_base, the notify scripts, smtp_alert, garp_*, virtual_routes,
+// virtual_rules); static_ipaddress, static_routes and static_rules; vrrp_sync_group;
+// virtual_server "IP PORT", "fwmark N"
 // and "group NAME" with virtual_server_group
 // with real_server and TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, DNS_CHECK, UDP_CHECK,
 // PING_CHECK, SMTP_CHECK and FILE_CHECK (with track_file). Anything else
