@@ -500,3 +500,45 @@ func TestIntegrationVMACIPv6KeepalivedInterop(t *testing.T) {
 		t.Errorf("the director logged errors:\n%s", log)
 	}
 }
+
+// TestIntegrationVMACReload: a reload (SIGHUP) that adds use_vmac moves the MASTER's
+// VIP from eth0 onto a new vrrp.51, and one that removes it moves the VIP back and
+// deletes the macvlan, with eth0's sysctls back as they were.
+func TestIntegrationVMACReload(t *testing.T) {
+	directorBinary(t)
+	nsD, _ := pair(t)
+	const vip = "192.0.2.100"
+	slack := 20 * time.Second
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	conf := func(extra string) {
+		writeConf(t, path, instConf{prio: 150, version: 2, advert: "1", vips: []string{vip + "/24"}, extra: extra})
+	}
+	conf("")
+	d := startDirector(t, "director", nsD, path)
+	eventually(t, "MASTER with the VIP on eth0", slack, func() bool { return addrOn(t, nsD, "eth0", vip+"/24") })
+
+	conf("    use_vmac\n")
+	d.signal(syscall.SIGHUP)
+	eventually(t, "the VIP moves onto vrrp.51", slack, func() bool {
+		return addrOn(t, nsD, "vrrp.51", vip+"/24") && !addrOn(t, nsD, "eth0", vip+"/24")
+	})
+	if got := sysctl(t, nsD, "net/ipv4/conf/eth0/arp_ignore"); got != 1 {
+		t.Errorf("eth0 arp_ignore = %d with a macvlan on it, want 1", got)
+	}
+
+	conf("")
+	d.signal(syscall.SIGHUP)
+	eventually(t, "the VIP moves back onto eth0 and vrrp.51 goes", slack, func() bool {
+		return addrOn(t, nsD, "eth0", vip+"/24") && linkDetail(nsD, "vrrp.51") == ""
+	})
+	if got := sysctl(t, nsD, "net/ipv4/conf/eth0/arp_ignore"); got != 0 {
+		t.Errorf("eth0 arp_ignore = %d after its macvlan went, want 0 as before", got)
+	}
+	st := d.readStatus()
+	if len(st.Instances) != 1 || st.Instances[0].State != "MASTER" {
+		t.Errorf("after the reloads: %+v, want VI_1 MASTER", st.Instances)
+	}
+	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
+		t.Errorf("the director logged errors:\n%s", log)
+	}
+}
