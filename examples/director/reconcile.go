@@ -86,7 +86,7 @@ type reconciler struct {
 
 	// reopen, set before run starts, reopens the VRRP sockets on an interface (a
 	// macvlan created again after it was deleted from outside).
-	reopen func(iface string)
+	reopen func(iface string) error
 
 	// ecmp, set before run starts, is the scale-out mode (ecmp.go), nil when off.
 	ecmp *ecmpRuntime

@@ -102,8 +102,9 @@ func (s *sockets) release(k sockKey, ss *sharedSock) {
 
 // reopen replaces the sockets on iface by new ones (the interface was deleted and
 // created again, and a socket bound to the old one hears and sends nothing); the
-// Muxes and their endpoints carry on over the new sockets.
-func (s *sockets) reopen(iface string) {
+// Muxes and their endpoints carry on over the new sockets. A socket that fails to
+// open keeps the old one, and the error says so.
+func (s *sockets) reopen(iface string) error {
 	type one struct {
 		k  sockKey
 		rb *rebindable
@@ -116,13 +117,16 @@ func (s *sockets) reopen(iface string) {
 		}
 	}
 	s.mu.Unlock()
+	var errs []error
 	for _, o := range todo {
 		t, err := s.open(o.k.iface, o.k.v6)
 		if err != nil {
-			continue // the next re-creation, or a reload, tries again
+			errs = append(errs, fmt.Errorf("director: reopening the VRRP socket on %s: %w", iface, err))
+			continue
 		}
 		o.rb.swap(t)
 	}
+	return errors.Join(errs...)
 }
 
 // count reports how many shared sockets are open (for tests and the status).

@@ -310,7 +310,10 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 		if held && h.index != index {
 			r.log.Warn("macvlan was deleted from outside; created it again", "interface", s.m.Name, "instance", s.inst)
 			if r.reopen != nil {
-				r.reopen(s.m.Name)
+				if err := r.reopen(s.m.Name); err != nil {
+					errs = append(errs, err)
+					index = 0 // reopen at the next reconcile
+				}
 			}
 		}
 		r.vmacHave[s.m.Name] = heldVMAC{s: s, index: index}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -520,13 +521,14 @@ func TestNameVMACs(t *testing.T) {
 }
 
 // TestVMACRecreatedAfterFailure: a macvlan deleted from outside that cannot be made
-// again at once (its parent is gone too) gets its socket reopened when it can.
+// again at once (its parent is gone too) gets its socket reopened when it can, and a
+// reopen that fails is tried again at the next reconcile.
 func TestVMACRecreatedAfterFailure(t *testing.T) {
 	var ops []string
 	fv := newFakeVMACs(&ops, "eth0")
 	r := newReconciler(slog.New(slog.DiscardHandler), nil, &metrics{}, nil)
 	var reopened []string
-	r.reopen = func(iface string) { reopened = append(reopened, iface) }
+	r.reopen = func(iface string) error { reopened = append(reopened, iface); return nil }
 	s, _ := vmacOf(&kaconf.Instance{Name: "VI_1", Interface: "eth0", VRID: 51, VMAC: &kaconf.VMAC{}})
 	r.setVMACs(fv, []vmacSpec{s})
 	ctx := context.Background()
@@ -551,11 +553,27 @@ func TestVMACRecreatedAfterFailure(t *testing.T) {
 	fv.mu.Lock()
 	fv.sysctl = sysctls // the parent is back
 	fv.mu.Unlock()
+	// The first reopen fails: the next reconcile tries again.
+	failReopen := true
+	r.reopen = func(iface string) error {
+		reopened = append(reopened, iface)
+		if failReopen {
+			failReopen = false
+			return errors.New("no socket today")
+		}
+		return nil
+	}
+	if err := r.ensureVMACs(ctx, false); err == nil {
+		t.Fatal("a failed reopen was not reported")
+	}
 	if err := r.ensureVMACs(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(reopened, []string{"vrrp.51"}) {
-		t.Errorf("reopened %v, want the socket on vrrp.51", reopened)
+	if err := r.ensureVMACs(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reopened, []string{"vrrp.51", "vrrp.51"}) {
+		t.Errorf("reopened %v, want the socket on vrrp.51 twice (a failure, then a retry)", reopened)
 	}
 	if got := fv.names(); !slices.Equal(got, []string{"vrrp.51"}) {
 		t.Errorf("macvlans %v, want vrrp.51", got)
