@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -540,5 +541,50 @@ func TestIntegrationVMACReload(t *testing.T) {
 	}
 	if log := readFile(t, d.log); strings.Contains(log, "level=ERROR") {
 		t.Errorf("the director logged errors:\n%s", log)
+	}
+}
+
+// TestIntegrationVMACCapabilitiesOnly runs use_vmac as the user nobody with only
+// CAP_NET_ADMIN and CAP_NET_RAW, as the guide's systemd unit does: the macvlan, its
+// sysctls (written under /proc/sys, which CAP_NET_ADMIN allows in the namespace),
+// the VIP on it, and the clean-up at SIGTERM all work.
+func TestIntegrationVMACCapabilitiesOnly(t *testing.T) {
+	bin := directorBinary(t)
+	testenv.RequireCommand(t, "setpriv")
+	os.Chmod(filepath.Dir(bin), 0o755) // nobody must reach the binary
+	nsD, _ := pair(t)
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	const vip = "192.0.2.100"
+	f := writeConf(t, filepath.Join(dir, "keepalived.conf"), instConf{prio: 150, version: 3, advert: "0.2",
+		vips: []string{vip + "/24"}, extra: "    use_vmac\n"})
+	os.Chmod(f, 0o644)
+	nsD.MustExec(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1")
+	caps := "-all,+net_admin,+net_raw"
+	d := startDirectorVia(t, "director as nobody", nsD, []string{"setpriv", "--reuid=65534", "--regid=65534",
+		"--clear-groups", "--inh-caps=" + caps, "--ambient-caps=" + caps, "--bounding-set=" + caps}, f)
+	slack := 20 * time.Second
+	eventually(t, "MASTER with the VIP on vrrp.51", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
+	for path, want := range map[string]int{
+		"net/ipv4/conf/vrrp.51/arp_ignore":   1,
+		"net/ipv4/conf/vrrp.51/accept_local": 1,
+		"net/ipv4/conf/eth0/arp_filter":      1,
+		"net/ipv4/conf/all/rp_filter":        0,
+	} {
+		if got := sysctl(t, nsD, path); got != want {
+			t.Errorf("%s = %d, want %d", path, got, want)
+		}
+	}
+	if l := readFile(t, d.log); strings.Contains(l, "level=ERROR") {
+		t.Errorf("errors in the log:\n%s", l)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(slack)
+	if l := linkDetail(nsD, "vrrp.51"); l != "" {
+		t.Errorf("vrrp.51 outlived the director:\n%s", l)
+	}
+	if got := sysctl(t, nsD, "net/ipv4/conf/all/rp_filter"); got != 1 {
+		t.Errorf("all.rp_filter = %d after stop, want 1 as before", got)
 	}
 }
