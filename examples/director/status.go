@@ -92,6 +92,7 @@ type InstanceStatus struct {
 	Trackers     []TrackerStatus `json:"trackers,omitempty"`
 	Transitions  uint64          `json:"transitions"`
 	Since        time.Time       `json:"since"`
+	VMAC         string          `json:"vmac,omitempty"` // use_vmac's macvlan, which holds the VIPs
 }
 
 // TrackerStatus is one track_script or track_interface line.
@@ -160,6 +161,11 @@ func (d *daemon) status() Status {
 		for _, in := range vs.insts {
 			if h := held[in.Name]; len(h) > 0 {
 				in.VIPs = append(in.VIPs, h...)
+			}
+			if cfg != nil {
+				if ic := cfg.Instance(in.Name); ic != nil && ic.VMAC != nil {
+					in.VMAC = vmacName(ic)
+				}
 			}
 			st.Instances = append(st.Instances, in)
 		}

@@ -252,8 +252,8 @@ func TestDaemonVMAC(t *testing.T) {
 		return slices.Equal(ops[len(ops)-3:], []string{"delete vrrp.51", "create vrrp.51", "open vrrp.51"})
 	})
 	waitFor(t, "the VIP is back on vrrp.51", func() bool { return slices.Equal(h.vips.list(), wantVIPs) })
-	if s := h.instance("VI_1").State; s != "MASTER" {
-		t.Errorf("VI_1 is %s after its macvlan came back, want MASTER", s)
+	if s := h.instance("VI_1"); s.State != "MASTER" || s.VMAC != "vrrp.51" {
+		t.Errorf("VI_1 is %s on macvlan %q after its macvlan came back, want MASTER on vrrp.51", s.State, s.VMAC)
 	}
 
 	// A reload that renames the macvlan: the new one exists before its socket opens,
