@@ -402,8 +402,8 @@ func (r *reconciler) dropVMACs(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// deleteVMAC deletes a held macvlan and, when it was its parent's last, puts back
-// the parent's sysctls.
+// deleteVMAC deletes a held macvlan and, when it was its parent's last IPv4 one,
+// puts back the parent's sysctls.
 func (r *reconciler) deleteVMAC(ctx context.Context, vb vmacBackend, h heldVMAC) error {
 	cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
 	err := vb.Delete(cctx, h.s.m)
@@ -418,8 +418,8 @@ func (r *reconciler) deleteVMAC(ctx context.Context, vb vmacBackend, h heldVMAC)
 		r.rpf = nil
 	}
 	for _, o := range r.vmacHave {
-		if o.s.m.Parent == h.s.m.Parent {
-			return err
+		if o.s.m.Parent == h.s.m.Parent && !o.s.v6 {
+			return err // an IPv4 macvlan still needs the parent's settings
 		}
 	}
 	errs := []error{err}
