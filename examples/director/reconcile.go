@@ -251,12 +251,12 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	view := r.vrrp.view()
 	period := statePoll
 	var errs []error
-	// The macvlans first: VIPs go on them. Those no longer wanted go after the VIPs.
+	// The macvlans first: VIPs (and routes through them) go on them. Those no longer
+	// wanted go after the VIPs, routes and rules.
 	errs = append(errs, r.ensureVMACs(ctx, false))
 	if vb := r.backend(); vb != nil {
 		errs = append(errs, r.reconcileVIPs(ctx, vb, view))
 	}
-	errs = append(errs, r.dropVMACs(ctx))
 	r.mu.Lock()
 	l, reread := r.lvs, r.rereadLVS
 	r.rereadLVS = false
@@ -264,6 +264,7 @@ func (r *reconciler) reconcile(ctx context.Context) (time.Duration, error) {
 	r.mu.Unlock()
 	errs = append(errs, r.reconcileRoutes(ctx, view, reread))
 	errs = append(errs, r.reconcileRules(ctx, view, reread))
+	errs = append(errs, r.dropVMACs(ctx))
 	if l != nil {
 		haSuspendSync(l, view)
 		cctx, cancel := context.WithTimeout(ctx, r.lvsTimeout)
