@@ -21,7 +21,11 @@ import (
 //     live on the macvlan, so the kernel answers ARP for them with the virtual MAC,
 //     and gratuitous ARP / NA go out from it;
 //   - its adverts are sent and received on the macvlan (keepalived opens the
-//     instance's socket on it), or on the interface with vmac_xmit_base; an IPv6
+//     instance's socket on it), or on the interface with vmac_xmit_base. The
+//     interface would not do for receiving: the kernel hands a multicast frame
+//     whose source MAC is a local macvlan's (a peer's advert from the same virtual
+//     MAC) to that macvlan alone (checked in namespaces: a socket on eth0 heard none
+//     of keepalived's adverts once vrrp.51 existed, one on vrrp.51 heard all). An IPv6
 //     instance sending from the macvlan puts its source address (the interface's
 //     link-local one) on it, since the kernel sends from a link-local address only
 //     on an interface that holds it;
