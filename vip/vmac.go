@@ -15,6 +15,12 @@ type MACVLAN struct {
 	Parent string
 	// MAC is the macvlan's hardware address, usually VirtualMAC(vrid, ipv6).
 	MAC net.HardwareAddr
+	// Alias is the interface alias (IFLA_IFALIAS, which ip link shows as "alias")
+	// that EnsureMACVLAN gives the macvlan, created or reused, so that its owner can
+	// tell its own macvlans from others' after a crash (MACVLANs lists it). Empty
+	// leaves the alias as it is. It is not compared: a macvlan that matches in
+	// name, parent, mode and MAC is reused whatever its alias.
+	Alias string
 }
 
 // ErrNotMACVLAN means an interface of the requested name exists but is not a

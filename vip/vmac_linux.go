@@ -15,6 +15,7 @@ import (
 const (
 	iflaLink     = 5
 	iflaLinkinfo = 18
+	iflaIfalias  = 20
 	iflaAFSpec   = 26
 
 	iflaInfoKind = 1
@@ -33,6 +34,7 @@ type linkDetail struct {
 	parent uint32 // IFLA_LINK, 0 when absent
 	kind   string // IFLA_INFO_KIND
 	mode   uint32 // IFLA_MACVLAN_MODE, for kind "macvlan"
+	alias  string // IFLA_IFALIAS
 }
 
 func (l *linkDetail) unmarshal(b []byte) error {
@@ -41,6 +43,8 @@ func (l *linkDetail) unmarshal(b []byte) error {
 		switch ad.Type() {
 		case iflaLink:
 			l.parent = ad.Uint32()
+		case iflaIfalias:
+			l.alias = ad.String()
 		case iflaLinkinfo:
 			ad.Nested(func(nad *netlink.AttributeDecoder) error {
 				for nad.Next() {
@@ -227,12 +231,53 @@ func (c *Client) EnsureMACVLAN(ctx context.Context, m MACVLAN) (err error) {
 		!errors.Is(err, syscall.EAFNOSUPPORT) && !errors.Is(err, syscall.EOPNOTSUPP) {
 		return fmt.Errorf("vip: macvlan %q: stop IPv6 link-local address: %w", m.Name, err)
 	}
+	if m.Alias != "" && self.alias != m.Alias {
+		ae := netlink.NewAttributeEncoder()
+		ae.String(iflaIfalias, m.Alias)
+		attrs, err := ae.Encode()
+		if err != nil {
+			return fmt.Errorf("vip: macvlan %q: %w", m.Name, err)
+		}
+		if err := c.setLink(self.index, 0, 0, attrs); err != nil {
+			return fmt.Errorf("vip: macvlan %q: set alias: %w", m.Name, err)
+		}
+	}
 	if self.flags&iffUp == 0 {
 		if err := c.setLink(self.index, iffUp, iffUp, nil); err != nil {
 			return fmt.Errorf("vip: bring up macvlan %q: %w", m.Name, err)
 		}
 	}
 	return nil
+}
+
+// MACVLANs lists the private-mode macvlans in the namespace, with their parent
+// (empty when it is in another namespace), MAC and alias: the kind EnsureMACVLAN
+// makes, whoever made them. An owner finds its own by their Alias.
+func (c *Client) MACVLANs(ctx context.Context) (_ []MACVLAN, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	disarm, err := c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer disarm()
+	defer func() { err = ctxErr(ctx, err) }()
+	ls, err := c.linkDetails()
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[uint32]string, len(ls))
+	for _, l := range ls {
+		names[l.index] = l.name
+	}
+	var out []MACVLAN
+	for _, l := range ls {
+		if l.kind != "macvlan" || l.mode != macvlanModePrivate {
+			continue
+		}
+		out = append(out, MACVLAN{Name: l.name, Parent: names[l.parent], MAC: l.mac, Alias: l.alias})
+	}
+	return out, nil
 }
 
 // setLink sends RTM_NEWLINK for the link at index, changing the flags in change

@@ -3,9 +3,11 @@ package vip
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
@@ -99,5 +101,44 @@ func TestMACVLANInvalid(t *testing.T) {
 		if err := c.EnsureMACVLAN(context.Background(), m); err == nil {
 			t.Errorf("EnsureMACVLAN(%+v) succeeded", m)
 		}
+	}
+}
+
+// TestIntegrationMACVLANAlias: EnsureMACVLAN gives the macvlan its Alias, also one
+// it reuses, and MACVLANs lists the private macvlans with parent, MAC and alias
+// (not the other links).
+func TestIntegrationMACVLANAlias(t *testing.T) {
+	ns := testenv.NewNetNS(t)
+	other := testenv.NewNetNS(t)
+	testenv.Veth(t, ns, "eth0", other, "eth0")
+	c := dialNS(t, ns, nil)
+	ctx := context.Background()
+
+	// One made by someone else, reused and marked; one made with the mark; a
+	// bridge-mode macvlan that is not of the kind listed.
+	ns.MustExec(t, "ip", "link", "add", "link", "eth0", "name", "vrrp.51", "address", "00:00:5e:00:01:33", "type", "macvlan", "mode", "private")
+	ns.MustExec(t, "ip", "link", "add", "link", "eth0", "name", "mv0", "type", "macvlan", "mode", "bridge")
+	for _, m := range []MACVLAN{
+		{Name: "vrrp.51", Parent: "eth0", MAC: VirtualMAC(51, false), Alias: "lvskit test"},
+		{Name: "vrrp6.51", Parent: "eth0", MAC: VirtualMAC(51, true), Alias: "lvskit test"},
+	} {
+		if err := c.EnsureMACVLAN(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if out := ns.MustExec(t, "ip", "link", "show", m.Name); !strings.Contains(out, "alias lvskit test") {
+			t.Errorf("ip link show %s lacks the alias:\n%s", m.Name, out)
+		}
+	}
+	got, err := c.MACVLANs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MACVLAN{
+		{Name: "vrrp.51", Parent: "eth0", MAC: VirtualMAC(51, false), Alias: "lvskit test"},
+		{Name: "vrrp6.51", Parent: "eth0", MAC: VirtualMAC(51, true), Alias: "lvskit test"},
+	}
+	slices.SortFunc(got, func(a, b MACVLAN) int { return strings.Compare(a.Name, b.Name) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MACVLANs (-want +got):\n%s", diff)
 	}
 }
