@@ -285,4 +285,18 @@ func sysctlErr(path string, err error) error {
 
 func (v *vmacSystem) Interfaces() ([]string, error) { return v.arp.Interfaces() }
 
+func (v *vmacSystem) List(ctx context.Context) ([]vip.MACVLAN, error) {
+	all, err := v.c.MACVLANs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []vip.MACVLAN
+	for _, m := range all {
+		if m.Alias == vmacAlias && m.Parent != "" {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 func (v *vmacSystem) Close() error { return v.c.Close() }

@@ -102,9 +102,10 @@ type reconciler struct {
 	rulesHave map[ruleKey]heldRule
 	// vmacHave are the macvlans the director holds, parents their parents' sysctls
 	// as they were before (vmac.go).
-	vmacHave map[string]heldVMAC
-	parents  map[string]*savedParent
-	rpf      *rpFilter // rp_filter values changed for IPv4 macvlans, nil when none
+	vmacHave  map[string]heldVMAC
+	parents   map[string]*savedParent
+	vmacSwept bool      // the macvlans an earlier run left have been removed
+	rpf       *rpFilter // rp_filter values changed for IPv4 macvlans, nil when none
 }
 
 // addrKey identifies an address on an interface.

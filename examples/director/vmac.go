@@ -61,8 +61,15 @@ type vmacBackend interface {
 	AddAddress(ctx context.Context, iface string, p netip.Prefix) error
 	// Interfaces lists the interfaces that have IPv4 sysctls.
 	Interfaces() ([]string, error)
+	// List returns the macvlans that carry vmacAlias: the director's, made by this
+	// run or by an earlier one.
+	List(ctx context.Context) ([]vip.MACVLAN, error)
 	Close() error
 }
+
+// vmacAlias is the interface alias the director gives its macvlans, so that a
+// restart finds those a crashed run left (as VIPs carry IFA_PROTO).
+const vmacAlias = "lvskit director use_vmac"
 
 // vmacSpec is one wanted macvlan.
 type vmacSpec struct {
@@ -132,7 +139,7 @@ func vmacOf(in *kaconf.Instance) (vmacSpec, bool) {
 		return vmacSpec{}, false
 	}
 	v6 := isIPv6(in)
-	return vmacSpec{m: vip.MACVLAN{Name: vmacName(in), Parent: in.Interface, MAC: vip.VirtualMAC(uint8(in.VRID), v6)},
+	return vmacSpec{m: vip.MACVLAN{Name: vmacName(in), Parent: in.Interface, MAC: vip.VirtualMAC(uint8(in.VRID), v6), Alias: vmacAlias},
 		inst: in.Name, v6: v6}, true
 }
 
@@ -283,6 +290,9 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 		r.parents = map[string]*savedParent{}
 	}
 	var errs []error
+	if !r.vmacSwept {
+		errs = append(errs, r.sweepVMACs(ctx, vb, want))
+	}
 	for _, s := range want {
 		h, held := r.vmacHave[s.m.Name]
 		if held && h.index != 0 && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src && !reread {
@@ -340,6 +350,36 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 		}
 	}
 	r.publishVMACs()
+	return errors.Join(errs...)
+}
+
+// sweepVMACs deletes the macvlans an earlier run left (they carry vmacAlias) that
+// are not wanted as they are; a wanted one is reused. It runs once, at the first
+// reconcile that can list them.
+func (r *reconciler) sweepVMACs(ctx context.Context, vb vmacBackend, want []vmacSpec) error {
+	cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
+	left, err := vb.List(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("director: listing macvlans left by an earlier run: %w", err)
+	}
+	r.vmacSwept = true
+	var errs []error
+	for _, m := range left {
+		if slices.ContainsFunc(want, func(s vmacSpec) bool {
+			return s.m.Name == m.Name && s.m.Parent == m.Parent && string(s.m.MAC) == string(m.MAC)
+		}) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.vipTimeout)
+		err := vb.Delete(cctx, m)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("director: deleting macvlan %s left by an earlier run: %w", m.Name, err))
+			continue
+		}
+		r.log.Info("removed a stale macvlan left by an earlier run", "interface", m.Name, "parent", m.Parent)
+	}
 	return errors.Join(errs...)
 }
 
@@ -490,14 +530,22 @@ func (d *daemon) applyVMACs(cfg *kaconf.Config) ([]vmacSpec, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// The backend is opened with the first instance, use_vmac or not, so that the
+	// first reconcile removes the macvlans a crashed run left.
 	var vb vmacBackend
-	if len(want) > 0 && !d.rec.hasVMACBackend() {
-		if d.deps.vmacs == nil {
-			return nil, errors.New("director: use_vmac is not supported on this system")
-		}
+	if len(cfg.Instances) > 0 && !d.rec.hasVMACBackend() {
 		var err error
-		if vb, err = d.deps.vmacs(); err != nil {
+		switch {
+		case d.deps.vmacs != nil:
+			vb, err = d.deps.vmacs()
+		case len(want) > 0:
+			err = errors.New("not supported on this system")
+		}
+		if err != nil && len(want) > 0 {
 			return nil, fmt.Errorf("director: use_vmac: %w", err)
+		}
+		if err != nil {
+			d.log.Warn("no macvlan backend: macvlans left by an earlier run are not removed", "err", err)
 		}
 	}
 	prev, held := d.rec.wantedVMACs()

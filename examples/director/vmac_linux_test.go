@@ -588,3 +588,39 @@ func TestIntegrationVMACCapabilitiesOnly(t *testing.T) {
 		t.Errorf("all.rp_filter = %d after stop, want 1 as before", got)
 	}
 }
+
+// TestIntegrationVMACCrashSweep: a director killed with SIGKILL leaves its marked
+// macvlan with the VIP; restarted from a file without use_vmac, it removes both
+// and holds the VIP on eth0. A macvlan that is not the director's is left alone.
+func TestIntegrationVMACCrashSweep(t *testing.T) {
+	directorBinary(t)
+	nsD, _ := pair(t)
+	const vip = "192.0.2.100"
+	slack := 20 * time.Second
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	conf := func(extra string) string {
+		return writeConf(t, path, instConf{prio: 150, version: 3, advert: "0.2", vips: []string{vip + "/24"}, extra: extra})
+	}
+	nsD.MustExec(t, "ip", "link", "add", "link", "eth0", "name", "theirs", "address", "00:00:5e:00:01:09", "type", "macvlan", "mode", "private")
+
+	d := startDirector(t, "director", nsD, conf("    use_vmac\n"))
+	eventually(t, "MASTER on vrrp.51", slack, func() bool { return addrOn(t, nsD, "vrrp.51", vip+"/24") })
+	if l := linkDetail(nsD, "vrrp.51"); !strings.Contains(l, "alias "+vmacAlias) {
+		t.Errorf("vrrp.51 lacks the director's alias:\n%s", l)
+	}
+	d.signal(syscall.SIGKILL)
+	d.wait(slack)
+	if !addrOn(t, nsD, "vrrp.51", vip+"/24") {
+		t.Fatal("SIGKILL should leave vrrp.51 with the VIP")
+	}
+
+	d = startDirector(t, "director", nsD, conf(""))
+	eventually(t, "MASTER on eth0", slack, func() bool { return addrOn(t, nsD, "eth0", vip+"/24") })
+	eventually(t, "the killed run's vrrp.51 is removed", slack, func() bool { return linkDetail(nsD, "vrrp.51") == "" })
+	if linkDetail(nsD, "theirs") == "" {
+		t.Error("a macvlan that is not the director's was removed")
+	}
+	if l := readFile(t, d.log); !strings.Contains(l, "removed a stale macvlan left by an earlier run") || strings.Contains(l, "level=ERROR") {
+		t.Errorf("want the removal logged and no error:\n%s", l)
+	}
+}

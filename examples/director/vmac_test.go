@@ -127,6 +127,18 @@ func (f *fakeVMACs) AddAddress(_ context.Context, iface string, p netip.Prefix) 
 	return nil
 }
 
+func (f *fakeVMACs) List(context.Context) ([]vip.MACVLAN, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []vip.MACVLAN
+	for _, m := range f.links {
+		if m.Alias == vmacAlias {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeVMACs) Interfaces() ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -224,7 +236,7 @@ func TestDaemonVMAC(t *testing.T) {
 	if diff := cmp.Diff([]string{"open eth0", "create vrrp.51", "open vrrp.51"}, got); diff != "" {
 		t.Errorf("operations (-want +got):\n%s", diff)
 	}
-	if want := (vip.MACVLAN{Name: "vrrp.51", Parent: "eth0", MAC: vip.VirtualMAC(51, false)}); !cmp.Equal(want, m) {
+	if want := (vip.MACVLAN{Name: "vrrp.51", Parent: "eth0", MAC: vip.VirtualMAC(51, false), Alias: vmacAlias}); !cmp.Equal(want, m) {
 		t.Errorf("macvlan %+v, want %+v", m, want)
 	}
 	for path, want := range map[string]int{
@@ -577,5 +589,48 @@ func TestVMACRecreatedAfterFailure(t *testing.T) {
 	}
 	if got := fv.names(); !slices.Equal(got, []string{"vrrp.51"}) {
 		t.Errorf("macvlans %v, want vrrp.51", got)
+	}
+}
+
+// TestDaemonVMACSweep: at start the director deletes the macvlans an earlier run
+// left (they carry vmacAlias) unless wanted as they are, which it reuses; it
+// leaves macvlans that are not its own, and sweeps also when no instance has
+// use_vmac any more.
+func TestDaemonVMACSweep(t *testing.T) {
+	tests := []struct {
+		name, vmac string
+		wantLinks  []string
+	}{
+		{"reuses the wanted one", "use_vmac", []string{"keepalived.7", "vrrp.51"}},
+		{"no use_vmac any more", "", []string{"keepalived.7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+			var ops []string
+			fv := newFakeVMACs(&ops, "lo", "eth0", "eth1")
+			for _, m := range []vip.MACVLAN{
+				{Name: "vrrp.51", Parent: "eth0", MAC: vip.VirtualMAC(51, false), Alias: vmacAlias},
+				{Name: "vrrp.52", Parent: "eth1", MAC: vip.VirtualMAC(52, false), Alias: vmacAlias},
+				{Name: "keepalived.7", Parent: "eth0", MAC: vip.VirtualMAC(7, false)},
+			} {
+				fv.links[m.Name], fv.index[m.Name] = m, 1
+				fv.addIface(m.Name)
+			}
+			h.d.deps.vmacs = func() (vmacBackend, error) { return fv, nil }
+			if err := h.d.start(context.Background(), readConf(t, strings.ReplaceAll(vmacDaemonConf, "VMAC", tt.vmac))); err != nil {
+				t.Fatal(err)
+			}
+			defer h.d.stop()
+			waitFor(t, "MASTER", func() bool { return h.instance("VI_1").State == "MASTER" })
+			if got := fv.names(); !slices.Equal(got, tt.wantLinks) {
+				t.Errorf("macvlans %v, want %v", got, tt.wantLinks)
+			}
+			fv.mu.Lock()
+			defer fv.mu.Unlock()
+			if slices.ContainsFunc(ops, func(op string) bool { return strings.HasPrefix(op, "create") }) {
+				t.Errorf("operations %v: a macvlan was created, want the left one reused", ops)
+			}
+		})
 	}
 }
