@@ -285,6 +285,18 @@ func sysctlErr(path string, err error) error {
 
 func (v *vmacSystem) Interfaces() ([]string, error) { return v.arp.Interfaces() }
 
+func (v *vmacSystem) Links() (map[string]vmacLink, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]vmacLink, len(ifs))
+	for _, ifi := range ifs {
+		out[ifi.Name] = vmacLink{index: ifi.Index, up: ifi.Flags&net.FlagUp != 0, mac: string(ifi.HardwareAddr)}
+	}
+	return out, nil
+}
+
 func (v *vmacSystem) List(ctx context.Context) ([]vip.MACVLAN, error) {
 	all, err := v.c.MACVLANs(ctx)
 	if err != nil {

@@ -64,7 +64,18 @@ type vmacBackend interface {
 	// List returns the macvlans that carry vmacAlias: the director's, made by this
 	// run or by an earlier one.
 	List(ctx context.Context) ([]vip.MACVLAN, error)
+	// Links returns every interface by name, in one read of the kernel's list: the
+	// drift check looks there first and makes sure only of the macvlans that are
+	// gone, down or changed.
+	Links() (map[string]vmacLink, error)
 	Close() error
+}
+
+// vmacLink is what the drift check compares of an interface.
+type vmacLink struct {
+	index int
+	up    bool
+	mac   string
 }
 
 // vmacAlias is the interface alias the director gives its macvlans, so that a
@@ -293,9 +304,23 @@ func (r *reconciler) ensureVMACs(ctx context.Context, reread bool) error {
 	if !r.vmacSwept {
 		errs = append(errs, r.sweepVMACs(ctx, vb, want))
 	}
+	// The drift check reads the kernel's interfaces once and makes sure only of
+	// the held macvlans that are gone, down or changed (a link dump per macvlan at
+	// every check would not scale to a thousand instances).
+	var links map[string]vmacLink
+	if reread && len(r.vmacHave) > 0 {
+		var err error
+		if links, err = vb.Links(); err != nil {
+			links = nil // make sure of every one
+		}
+	}
 	for _, s := range want {
 		h, held := r.vmacHave[s.m.Name]
-		if held && h.index != 0 && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src && !reread {
+		same := held && h.index != 0 && h.s.m.Parent == s.m.Parent && string(h.s.m.MAC) == string(s.m.MAC) && h.s.src == s.src
+		if same && !reread {
+			continue
+		}
+		if l, ok := links[s.m.Name]; same && ok && l.index == h.index && l.up && l.mac == string(s.m.MAC) {
 			continue
 		}
 		if held && (h.s.m.Parent != s.m.Parent || string(h.s.m.MAC) != string(s.m.MAC)) {

@@ -32,10 +32,16 @@ type fakeVMACs struct {
 	sysctl map[string]int
 	ops    *[]string
 	closed bool
+	// down are macvlans set down from outside; ensures counts Ensure calls and
+	// linkReads Links calls.
+	down      map[string]bool
+	ensures   int
+	linkReads int
 }
 
 func newFakeVMACs(ops *[]string, ifaces ...string) *fakeVMACs {
-	f := &fakeVMACs{links: map[string]vip.MACVLAN{}, index: map[string]int{}, next: 10, sysctl: map[string]int{}, ops: ops}
+	f := &fakeVMACs{links: map[string]vip.MACVLAN{}, index: map[string]int{}, next: 10, sysctl: map[string]int{}, ops: ops,
+		down: map[string]bool{}}
 	for _, s := range []string{"all", "default"} {
 		f.sysctl[ipv4Conf(s, "rp_filter")] = 0
 	}
@@ -56,7 +62,9 @@ func (f *fakeVMACs) addIface(name string) {
 func (f *fakeVMACs) Ensure(_ context.Context, m vip.MACVLAN) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ensures++
 	if have, ok := f.links[m.Name]; ok {
+		delete(f.down, m.Name) // brought up
 		if have.Parent != m.Parent || !bytes.Equal(have.MAC, m.MAC) {
 			return 0, fmt.Errorf("fake: %s: %w", m.Name, vip.ErrNotMACVLAN)
 		}
@@ -125,6 +133,17 @@ func (f *fakeVMACs) AddAddress(_ context.Context, iface string, p netip.Prefix) 
 	defer f.mu.Unlock()
 	*f.ops = append(*f.ops, "address "+p.String()+" "+iface)
 	return nil
+}
+
+func (f *fakeVMACs) Links() (map[string]vmacLink, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.linkReads++
+	out := map[string]vmacLink{}
+	for name, m := range f.links {
+		out[name] = vmacLink{index: f.index[name], up: !f.down[name], mac: string(m.MAC)}
+	}
+	return out, nil
 }
 
 func (f *fakeVMACs) List(context.Context) ([]vip.MACVLAN, error) {
@@ -632,5 +651,48 @@ func TestDaemonVMACSweep(t *testing.T) {
 				t.Errorf("operations %v: a macvlan was created, want the left one reused", ops)
 			}
 		})
+	}
+}
+
+// TestVMACDriftCheck: the drift check reads the interfaces once and makes sure
+// only of the macvlans that are gone or down, whatever their number.
+func TestVMACDriftCheck(t *testing.T) {
+	var ops []string
+	fv := newFakeVMACs(&ops, "eth0")
+	r := newReconciler(slog.New(slog.DiscardHandler), nil, &metrics{}, nil)
+	r.reopen = func(string) error { return nil }
+	var want []vmacSpec
+	for vrid := 1; vrid <= 200; vrid++ {
+		s, _ := vmacOf(&kaconf.Instance{Name: fmt.Sprint("VI_", vrid), Interface: "eth0", VRID: vrid, VMAC: &kaconf.VMAC{}})
+		want = append(want, s)
+	}
+	r.setVMACs(fv, want)
+	ctx := context.Background()
+	if err := r.ensureVMACs(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	fv.mu.Lock()
+	fv.ensures, fv.linkReads = 0, 0
+	fv.mu.Unlock()
+
+	if err := r.ensureVMACs(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if fv.ensures != 0 || fv.linkReads != 1 {
+		t.Errorf("a drift check with nothing changed: %d Ensure calls and %d interface reads, want 0 and 1", fv.ensures, fv.linkReads)
+	}
+
+	fv.mu.Lock()
+	fv.deleteLocked("vrrp.7")
+	fv.down["vrrp.9"] = true
+	fv.mu.Unlock()
+	if err := r.ensureVMACs(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if fv.ensures != 2 {
+		t.Errorf("%d Ensure calls, want 2 (the deleted and the down macvlan)", fv.ensures)
+	}
+	if got := fv.names(); len(got) != 200 || fv.down["vrrp.9"] {
+		t.Errorf("%d macvlans, vrrp.9 down %v; want 200, up", len(got), fv.down["vrrp.9"])
 	}
 }
