@@ -163,8 +163,9 @@ func garpFor(f []byte, ip string) bool {
 // with the virtual MAC in private mode, holds the VIP (eth0 does not), carries
 // keepalived's sysctls, and the adverts and the gratuitous ARP leave with the
 // virtual MAC; the peer's ARP for the VIP is answered with it. A macvlan deleted
-// from outside comes back with the VIP, and adverts go on from it. After a
-// graceful stop the macvlan is gone and eth0's sysctls are back.
+// from outside comes back with the VIP, and adverts go on from it; one set down is
+// brought up. After a graceful stop the macvlan is gone and eth0's sysctls are
+// back.
 func TestIntegrationVMACDirector(t *testing.T) {
 	directorBinary(t)
 	nsD, nsP := pair(t)
@@ -254,6 +255,10 @@ func TestIntegrationVMACDirector(t *testing.T) {
 	eventually(t, "adverts leave from the re-created macvlan", slack, func() bool {
 		return capt.find(func(f []byte) bool { return vrrpAdvert(f, "192.0.2.1", 51) && bytes.Equal(f[6:12], vmac51) }) != nil
 	})
+
+	// Set down from outside: brought up again.
+	nsD.MustExec(t, "ip", "link", "set", "vrrp.51", "down")
+	eventually(t, "vrrp.51 is up again", slack, func() bool { return strings.Contains(linkDetail(nsD, "vrrp.51"), ",UP") })
 
 	d.signal(syscall.SIGTERM)
 	d.wait(slack)
