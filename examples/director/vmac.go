@@ -38,11 +38,13 @@ import (
 //     and puts them back when its last IPv4 macvlan goes.
 //
 // The macvlans are part of the reconciler's desired state (ensureVMACs before the
-// VIPs, dropVMACs after them): wanted while their instance is configured, whatever
-// its VRRP state; created before the instance's Router opens its socket;
-// re-created when deleted from outside, at the watcher's report or the drift check,
-// and the socket on it reopened; deleted when the configuration drops them (after
-// the Router on them has stopped) or the director stops.
+// VIPs, dropVMACs after them and the routes and rules): wanted while their
+// instance is configured, whatever its VRRP state; created before the instance's
+// Router opens its socket; re-created when deleted from outside, at the watcher's
+// report or the drift check, and the socket on it reopened; deleted when the
+// configuration drops them (after the Router on them has stopped) or the director
+// stops. They carry vmacAlias, so that the first reconcile removes those a crashed
+// run left and no instance wants (sweepVMACs), as the VIPs' first pass does.
 
 // vmacBackend creates and deletes macvlans and reads and writes sysctls: the real
 // system on Linux (deps.go), an in-memory fake in tests.
