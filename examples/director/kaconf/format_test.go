@@ -167,6 +167,7 @@ func TestFullFileValues(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	wantWarns := []string{
+		"testdata/full.conf:62: no_accept: vrrp_instance VI_1 does not accept (no_accept, or strict mode's default): keepalived 2.2.7 adds firewall rules that drop traffic to its virtual addresses while it is MASTER; the director adds none, so they answer (add your own rules where that matters)",
 		"testdata/full.conf:179: nb_get_retry: nb_get_retry is the old name of retry (keepalived 2.2.7 reads it the same way but calls it deprecated)",
 		"testdata/full.conf:190: sni_name: keepalived 2.2.7 does not know sni_name (it sends the virtualhost as SNI); read as the SNI name to send",
 	}

@@ -44,6 +44,7 @@ vrrp_instance V {
 		t.Errorf("strict, state, no auth, preempt_delay, accept, lower_prio_no_advert, garp_lower_prio_repeat (-want +got):\n%s", diff)
 	}
 	wantW := []string{
+		"k.conf:4: vrrp_instance: vrrp_instance V does not accept (no_accept, or strict mode's default): keepalived 2.2.7 adds firewall rules that drop traffic to its virtual addresses while it is MASTER; the director adds none, so they answer (add your own rules where that matters)",
 		"k.conf:5: state: with vrrp_strict, state MASTER must match being the address owner (priority 255): keepalived 2.2.7 starts it as BACKUP (read the same way)",
 		"k.conf:9: preempt_delay: with vrrp_strict, keepalived 2.2.7 resets preempt_delay to 0 (read the same way)",
 		"k.conf:10: authentication: with vrrp_strict, keepalived 2.2.7 ignores authentication and sends adverts without it (read the same way)",

@@ -416,11 +416,11 @@ func TestReadInstanceDefaults(t *testing.T) {
 		{"state MASTER without priority is the owner", "state MASTER\n", StateMaster, 255, 2, true, 1},
 		{"priority 255 without state is MASTER", "priority 255\n", StateMaster, 255, 2, true, 0},
 		{"IPv6 VIPs mean VRRPv3", "virtual_ipaddress {\n2001:db8::1\n}\n", StateBackup, 100, 3, true, 0},
-		{"strict mode means no accept", "strict_mode\n", StateBackup, 100, 2, false, 0},
+		{"strict mode means no accept", "strict_mode\n", StateBackup, 100, 2, false, 1},
 		{"the owner accepts in strict mode", "strict_mode\npriority 255\n", StateMaster, 255, 2, true, 0},
-		{"accept with strict VRRPv2 is reset", "strict_mode\naccept\n", StateBackup, 100, 2, false, 1},
+		{"accept with strict VRRPv2 is reset", "strict_mode\naccept\n", StateBackup, 100, 2, false, 2},
 		{"accept with strict VRRPv3", "strict_mode\nversion 3\naccept\n", StateBackup, 100, 3, true, 0},
-		{"strict state MASTER must be the owner", "strict_mode\nstate MASTER\npriority 100\n", StateBackup, 100, 2, false, 1},
+		{"strict state MASTER must be the owner", "strict_mode\nstate MASTER\npriority 100\n", StateBackup, 100, 2, false, 2},
 		{"fractional v2 advert_int warns", "advert_int 0.5\n", StateBackup, 100, 2, true, 1},
 	}
 	for _, tt := range tests {

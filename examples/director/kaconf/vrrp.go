@@ -704,6 +704,13 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 	if in.StrictMode {
 		ok = strictInstance(d, r, acc) && ok
 	}
+	if !in.Accept && in.Priority != ownerPriority {
+		at := n
+		if na, set := s["no_accept"]; set {
+			at = na
+		}
+		d.warn(at, fmt.Sprintf("vrrp_instance %s does not accept (no_accept, or strict mode's default): keepalived 2.2.7 adds firewall rules that drop traffic to its virtual addresses while it is MASTER; the director adds none, so they answer (add your own rules where that matters)", in.Name))
+	}
 	if len(in.VIPs) == 0 {
 		if in.Version == 3 || in.StrictMode {
 			d.errf(n, ErrValue, "vrrp_instance %s has no virtual_ipaddress: keepalived 2.2.7 requires one with VRRP version 3 or strict mode", in.Name)
