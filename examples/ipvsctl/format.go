@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -44,83 +43,134 @@ func listFormat(c *command) listOpts {
 	return o
 }
 
-// cmpAddr orders addresses as libipvs does: 32-bit words compared by an int
-// subtraction, so differences of 2^31 or more wrap exactly as in ipvsadm.
-func cmpAddr(a, b netip.Addr) int {
-	a16, b16 := a.Unmap().As16(), b.Unmap().As16()
-	if a.Unmap().Is4() && b.Unmap().Is4() {
-		x, y := a.Unmap().As4(), b.Unmap().As4()
-		return int(int32(be32(x[:]) - be32(y[:])))
+// addrWords returns a as libipvs reads it for comparisons: the 32-bit words of the
+// kernel's address union, IPv4 in the first word and zeros after it. fam decides the
+// layout, so that an IPv4-mapped address of an IPv6 service or destination is read as the
+// 16-byte address it is in the kernel.
+func addrWords(a netip.Addr, fam ipvs.Family) [4]uint32 {
+	if fam != ipvs.IPv6 && (a.Is4() || a.Is4In6()) {
+		v := a.Unmap().As4()
+		return [4]uint32{be32(v[:])}
 	}
-	for i := 0; i < 16; i += 4 {
-		if r := int(int32(be32(a16[i:]) - be32(b16[i:]))); r != 0 {
+	v := a.As16()
+	return [4]uint32{be32(v[0:]), be32(v[4:]), be32(v[8:]), be32(v[12:])}
+}
+
+// cmpWords compares the first n words of a and b as libipvs does: by an int
+// subtraction, so that differences of 2^31 or more wrap exactly as in ipvsadm.
+func cmpWords(a, b [4]uint32, n int) int {
+	for i := 0; i < n; i++ {
+		if r := int(int32(a[i] - b[i])); r != 0 {
 			return r
 		}
 	}
 	return 0
 }
 
-// cmpDestAddr orders destination addresses as libipvs's ipvs_cmp_dests does: without
-// comparing families first, by the first address's length: an IPv4 first address
-// compares with the other's first 32-bit word, an IPv6 one word by word with an IPv4
-// other read as its address followed by zeros.
-func cmpDestAddr(a, b netip.Addr) int {
-	a, b = a.Unmap(), b.Unmap()
-	words := func(x netip.Addr) [4]uint32 {
-		if x.Is4() {
-			v := x.As4()
-			return [4]uint32{be32(v[:])}
-		}
-		v := x.As16()
-		return [4]uint32{be32(v[0:]), be32(v[4:]), be32(v[8:]), be32(v[12:])}
+// sortKey is what libipvs compares of a service or a destination, read once per
+// value so that the comparisons touch small structs only.
+type sortKey struct {
+	fwmark   uint32
+	family   int
+	protocol int
+	words    [4]uint32
+	nwords   int // words compared: 1 for IPv4, 4 for IPv6
+	port     int
+	svc      *ipvs.ServiceStatus
+	dst      *ipvs.DestinationStatus
+}
+
+// cmpServices orders services as libipvs's ipvs_cmp_services does: fwmark, family and
+// protocol by subtraction, then the address (one word for IPv4, four for IPv6), then the
+// port.
+func cmpServices(a, b *sortKey) int {
+	if r := int(int32(a.fwmark - b.fwmark)); r != 0 {
+		return r
 	}
-	wa, wb := words(a), words(b)
-	n := 4
-	if a.Is4() {
-		n = 1
+	if r := a.family - b.family; r != 0 {
+		return r
 	}
-	for i := 0; i < n; i++ {
-		if r := int(int32(wa[i] - wb[i])); r != 0 {
-			return r
-		}
+	if r := a.protocol - b.protocol; r != 0 {
+		return r
 	}
-	return 0
+	if r := cmpWords(a.words, b.words, a.nwords); r != 0 {
+		return r
+	}
+	return a.port - b.port
+}
+
+// cmpDests orders destinations as libipvs's ipvs_cmp_dests does: without comparing
+// families first, by the first destination's family: an IPv4 one compares the first
+// 32-bit words only, an IPv6 one all four, with an IPv4 other read as its address
+// followed by zeros.
+func cmpDests(a, b *sortKey) int {
+	if r := cmpWords(a.words, b.words, a.nwords); r != 0 {
+		return r
+	}
+	return a.port - b.port
+}
+
+func wordsOf(fam ipvs.Family) int {
+	if fam == ipvs.IPv6 {
+		return 4
+	}
+	return 1
 }
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
+// sortTable returns the services of snap in ipvsadm's order, and sorts each service's
+// destinations in place. It sorts small keys, not the large status values, and copies
+// each value once into place.
 func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
-	snap = slices.Clone(snap)
-	msortFunc(snap, func(x, y ipvs.ServiceStatus) int {
-		a, b := x.Service, y.Service
-		if r := int(int32(a.FWMark - b.FWMark)); r != 0 {
-			return r
-		}
-		if r := int(a.Family) - int(b.Family); r != 0 {
-			return r
-		}
-		if r := int(a.Protocol) - int(b.Protocol); r != 0 {
-			return r
-		}
-		if r := cmpAddr(a.Address, b.Address); r != 0 {
-			return r
-		}
-		return int(a.Port) - int(b.Port)
-	})
+	keys := make([]sortKey, len(snap))
+	ptrs := make([]*sortKey, len(snap))
 	for i := range snap {
-		ds := slices.Clone(snap[i].Destinations)
-		msortFunc(ds, func(x, y ipvs.DestinationStatus) int {
-			a, b := x.Destination, y.Destination
-			if r := cmpDestAddr(a.Address, b.Address); r != 0 {
-				return r
-			}
-			return int(a.Port) - int(b.Port)
-		})
-		snap[i].Destinations = ds
+		s := &snap[i].Service
+		fam := s.Family
+		if fam == 0 {
+			fam = familyOf(s.Address)
+		}
+		keys[i] = sortKey{fwmark: s.FWMark, family: int(fam), protocol: int(s.Protocol),
+			words: addrWords(s.Address, fam), nwords: wordsOf(fam), port: int(s.Port), svc: &snap[i]}
+		ptrs[i] = &keys[i]
 	}
-	return snap
+	msortFunc(ptrs, nil, cmpServices)
+	var dkeys []sortKey
+	var dptrs, dtmp []*sortKey
+	var dvals []ipvs.DestinationStatus
+	out := make([]ipvs.ServiceStatus, len(snap))
+	for i, k := range ptrs {
+		out[i] = *k.svc
+		ds := out[i].Destinations
+		if len(ds) < 2 {
+			continue
+		}
+		dkeys, dptrs = dkeys[:0], dptrs[:0]
+		for j := range ds {
+			d := &ds[j].Destination
+			fam := d.Family
+			if fam == 0 {
+				fam = familyOf(d.Address)
+			}
+			dkeys = append(dkeys, sortKey{words: addrWords(d.Address, fam), nwords: wordsOf(fam), port: int(d.Port), dst: &ds[j]})
+		}
+		for j := range dkeys {
+			dptrs = append(dptrs, &dkeys[j])
+		}
+		if cap(dtmp) < len(ds) {
+			dtmp = make([]*sortKey, len(ds))
+		}
+		msortFunc(dptrs, dtmp[:len(ds)], cmpDests)
+		dvals = dvals[:0]
+		for _, k := range dptrs {
+			dvals = append(dvals, *k.dst)
+		}
+		copy(ds, dvals)
+	}
+	return out
 }
 
 // msortFunc sorts s as glibc's qsort (2.36, Debian 12) does for ipvsadm: a top-down
@@ -128,11 +178,15 @@ func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 // comparisons are not transitive (fwmarks and addresses compared by a wrapping int
 // subtraction), so the order depends on the algorithm, and only the same one gives
 // ipvsadm's order (fwmarks of 2^31 and more end up after the other services).
-func msortFunc[T any](s []T, cmp func(a, b T) int) {
+//
+// tmp, when not nil, is scratch space of len(s).
+func msortFunc[T any](s, tmp []T, cmp func(a, b T) int) {
 	if len(s) < 2 {
 		return
 	}
-	tmp := make([]T, len(s))
+	if tmp == nil {
+		tmp = make([]T, len(s))
+	}
 	msort(s, tmp, cmp)
 }
 

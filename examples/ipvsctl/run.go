@@ -3,9 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"os"
 	"strings"
 	"time"
 
@@ -24,8 +25,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return err
 	}
 	defer c.Close()
-	w := bufio.NewWriter(stdout)
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	defer w.Flush()
+	if cmd.cmd == "R" {
+		return restore(ctx, c, stdin, w, os.Stderr)
+	}
+	return execute(ctx, c, w, cmd)
+}
+
+// execute runs one parsed command but -R.
+func execute(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error {
 	switch cmd.cmd {
 	case "A":
 		return c.CreateService(ctx, cmd.svc)
@@ -52,8 +61,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return c.StartDaemon(ctx, cmd.daemonV)
 	case "stop-daemon":
 		return c.StopDaemon(ctx, cmd.daemonV.State)
-	case "R":
-		return restore(ctx, c, stdin)
 	case "S", "L":
 		if err := list(ctx, c, w, cmd); err != nil {
 			return &listError{err}
@@ -61,6 +68,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return nil
 	}
 	return fmt.Errorf("unsupported command -%s", cmd.cmd)
+}
+
+var opKinds = map[string]ipvs.OpKind{"A": ipvs.OpCreateService, "E": ipvs.OpUpdateService, "D": ipvs.OpDeleteService,
+	"a": ipvs.OpCreateDestination, "e": ipvs.OpUpdateDestination, "d": ipvs.OpDeleteDestination}
+
+// op returns the table change cmd makes, for the commands that make one (-A, -E, -D,
+// -a, -e, -d).
+func (cmd *command) op() (ipvs.Op, bool) {
+	kind, ok := opKinds[cmd.cmd]
+	if !ok {
+		return ipvs.Op{}, false
+	}
+	op := ipvs.Op{Kind: kind, Service: cmd.svc}
+	if kind == ipvs.OpCreateDestination || kind == ipvs.OpUpdateDestination || kind == ipvs.OpDeleteDestination {
+		op.Destination = cmd.dst
+	}
+	return op, true
 }
 
 // list runs -S and -L.
@@ -116,55 +140,120 @@ func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error 
 	return fmt.Errorf("unsupported command -%s", cmd.cmd)
 }
 
-// restore reads ipvsadm rules, one command line per line, and applies them in one
-// pipelined batch (a -C line flushes at its position).
-func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader) error {
-	var ops []ipvs.Op
+// restore runs ipvsadm command lines read from stdin, one a line, as ipvsadm -R does:
+// words are separated by spaces, tabs and carriage returns, the word ipvsadm is dropped
+// wherever it is and a line with no other word is skipped ('#' starts no comment: ipvsadm
+// refuses such a line, and so does ipvsctl). The table changes (-A, -E, -D, -a, -e, -d)
+// of consecutive lines go to the kernel in one pipelined Apply; any other command runs in
+// its turn, after the changes before it.
+//
+// Like ipvsadm, a line that cannot be parsed ends the restore with the lines before it
+// applied; a change the kernel refuses is reported on errw and the others still run; and
+// the exit status is the last line's: a refused change on an earlier line alone does not
+// fail the restore.
+func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader, w io.Writer, errw io.Writer) error {
+	var (
+		ops      []ipvs.Op
+		opLines  []int // the line of each op
+		p        parser
+		fields   []string
+		lastErr  error // the outcome of the last line run
+		lastLine int   // the line lastErr belongs to
+	)
+	// flush applies the pending changes and reports the ones the kernel refused.
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		err := c.Apply(ctx, ops)
+		lastErr = nil
+		var ae *ipvs.ApplyError
+		switch {
+		case errors.As(err, &ae):
+			for _, oe := range ae.Errors {
+				fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", opLines[oe.Index], oe.Err)
+				if oe.Index == len(ops)-1 {
+					lastErr = oe.Err
+				}
+			}
+		case err != nil:
+			lastErr = err
+		}
+		lastLine = opLines[len(opLines)-1]
+		ops, opLines = ops[:0], opLines[:0]
+	}
 	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	line := 0
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(text, "#") {
-			continue // ipvsadm -R refuses comments; ipvsctl skips them
-		}
-		// Like ipvsadm, drop the word ipvsadm anywhere on the line, and skip a line with
-		// nothing else.
-		fields := slices.DeleteFunc(strings.Fields(text), func(f string) bool { return f == "ipvsadm" })
+		fields = splitWords(fields[:0], sc.Text())
 		if len(fields) == 0 {
 			continue
 		}
-		cmd, err := parseCommand(fields)
+		cmd, err := p.parse(fields)
+		if err == nil && cmd.cmd == "R" {
+			err = badSyntax("-R cannot be restored")
+		}
 		if err != nil {
+			flush()
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		switch cmd.cmd {
-		case "A":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpCreateService, Service: cmd.svc})
-		case "E":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpUpdateService, Service: cmd.svc})
-		case "D":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpDeleteService, Service: cmd.svc})
-		case "a":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpCreateDestination, Service: cmd.svc, Destination: cmd.dst})
-		case "e":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpUpdateDestination, Service: cmd.svc, Destination: cmd.dst})
-		case "d":
-			ops = append(ops, ipvs.Op{Kind: ipvs.OpDeleteDestination, Service: cmd.svc, Destination: cmd.dst})
-		case "C":
-			if err := c.Apply(ctx, ops); err != nil {
-				return err
-			}
-			ops = nil
-			if err := c.Flush(ctx); err != nil {
-				return err
-			}
-		default:
-			return badSyntax("line %d: -%s cannot be restored", line, cmd.cmd)
+		if op, ok := cmd.op(); ok {
+			ops = append(ops, op)
+			opLines = append(opLines, line)
+			continue
+		}
+		flush()
+		lastErr, lastLine = execute(ctx, c, w, cmd), line
+		var le *listError
+		if errors.As(lastErr, &le) {
+			return fmt.Errorf("line %d: %w", line, lastErr) // ipvsadm exits at a failed listing
+		}
+		if lastErr != nil {
+			fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", line, lastErr)
 		}
 	}
 	if err := sc.Err(); err != nil {
+		flush()
 		return err
 	}
-	return c.Apply(ctx, ops)
+	flush()
+	if lastErr != nil {
+		return &restoreError{line: lastLine, err: lastErr}
+	}
+	return nil
+}
+
+// restoreError is a restore whose last line failed; that line's error has been
+// reported already.
+type restoreError struct {
+	line int
+	err  error
+}
+
+func (e *restoreError) Error() string {
+	return fmt.Sprintf("the last line (%d) failed: %v", e.line, e.err)
+}
+func (e *restoreError) Unwrap() error { return e.err }
+
+// splitWords appends the words of line to dst: text between spaces, tabs and carriage
+// returns, leaving out the word ipvsadm.
+func splitWords(dst []string, line string) []string {
+	for len(line) > 0 {
+		i := strings.IndexFunc(line, func(r rune) bool { return r != ' ' && r != '\t' && r != '\r' })
+		if i < 0 {
+			break
+		}
+		line = line[i:]
+		j := strings.IndexAny(line, " \t\r")
+		if j < 0 {
+			j = len(line)
+		}
+		if w := line[:j]; w != "ipvsadm" {
+			dst = append(dst, w)
+		}
+		line = line[j:]
+	}
+	return dst
 }
