@@ -33,6 +33,7 @@ func BenchmarkSave(b *testing.B) {
 		writeSave(io.Discard, snap, true)
 	}
 }
+
 // BenchmarkSort is sortTable alone.
 func BenchmarkSort(b *testing.B) {
 	snap := benchSnap()
@@ -41,6 +42,7 @@ func BenchmarkSort(b *testing.B) {
 		snap = sortTable(snap)
 	}
 }
+
 // BenchmarkList is -Ln's work after Snapshot.
 func BenchmarkList(b *testing.B) {
 	snap := benchSnap()
