@@ -80,6 +80,25 @@ func TestServiceRoundTrip(t *testing.T) {
 				Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 60 * time.Second, Netmask: 24, PersistenceEngine: "sip"},
 		},
 		{
+			name: "ipv4 mask that is no prefix",
+			in: ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: 81, Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second,
+				IPv4Mask: netip.MustParseAddr("255.0.255.0")},
+			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: vip4, Port: 81, Scheduler: "wlc",
+				Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second, IPv4Mask: netip.MustParseAddr("255.0.255.0")},
+		},
+		{
+			name: "ipv4 mask 0.0.0.0",
+			in:   ipvs.Service{FWMark: 9, Flags: ipvs.FlagPersistent, Timeout: time.Second, IPv4Mask: netip.IPv4Unspecified()},
+			want: ipvs.Service{Family: ipvs.IPv4, FWMark: 9, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: time.Second,
+				IPv4Mask: netip.IPv4Unspecified()},
+		},
+		{
+			name: "ipv4 mask that is a prefix reads back as Netmask",
+			in: ipvs.Service{Protocol: ipvs.UDP, Address: vip4, Port: 82, Netmask: 8,
+				IPv4Mask: netip.MustParseAddr("255.255.0.0")},
+			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.UDP, Address: vip4, Port: 82, Scheduler: "wlc", Netmask: 16},
+		},
+		{
 			name: "explicit full netmask reads back as default",
 			in:   ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: 443, Netmask: 32},
 			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: vip4, Port: 443, Scheduler: "wlc"},

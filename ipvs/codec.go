@@ -156,9 +156,13 @@ func parseBE16(b []byte) (uint16, error) {
 	return binary.BigEndian.Uint16(b), nil
 }
 
-// netmaskBytes encodes the persistence netmask: IPv4 as a mask in network byte order,
-// IPv6 as a native-endian prefix length.
+// netmaskBytes encodes the persistence netmask: IPv4 as a mask in network byte order
+// (IPv4Mask as given, or Netmask as a prefix), IPv6 as a native-endian prefix length.
 func netmaskBytes(s Service) []byte {
+	if m := s.IPv4Mask.Unmap(); s.family() == IPv4 && m.Is4() {
+		b := m.As4()
+		return b[:]
+	}
 	bits := s.Netmask
 	if bits <= 0 || bits > s.maxBits() {
 		bits = s.maxBits()
@@ -169,26 +173,24 @@ func netmaskBytes(s Service) []byte {
 	return binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-bits))
 }
 
-func parseNetmask(b []byte, f Family) (int, error) {
+// parseNetmask decodes the persistence netmask into a Service's Netmask and IPv4Mask: a
+// full-length mask as zero, an IPv4 mask that is no prefix as IPv4Mask.
+func parseNetmask(b []byte, f Family) (int, netip.Addr, error) {
 	if len(b) < 4 {
-		return 0, errShort
+		return 0, netip.Addr{}, errShort
 	}
 	if f == IPv6 {
 		n := int(binary.NativeEndian.Uint32(b))
 		if n == 128 {
 			n = 0
 		}
-		return n, nil
+		return n, netip.Addr{}, nil
 	}
 	m := binary.BigEndian.Uint32(b)
-	n := 0
-	for n < 32 && m&(1<<(31-n)) != 0 {
-		n++
+	if n, ok := maskPrefix(m); ok {
+		return n, netip.Addr{}, nil
 	}
-	if n == 32 {
-		n = 0
-	}
-	return n, nil
+	return 0, netip.AddrFrom4([4]byte(b[:4])), nil
 }
 
 // encodeServiceID writes the attributes that identify s.
@@ -366,7 +368,7 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 		}
 	}
 	if rawMask != nil {
-		if s.Netmask, err = parseNetmask(rawMask, s.Family); err != nil {
+		if s.Netmask, s.IPv4Mask, err = parseNetmask(rawMask, s.Family); err != nil {
 			return st, fmt.Errorf("service netmask: %w", err)
 		}
 	}
