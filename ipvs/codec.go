@@ -118,17 +118,28 @@ const fwdMask = 0x7
 
 var errShort = errors.New("attribute too short")
 
-// addr16 returns a in the kernel's 16-byte union nf_inet_addr layout.
-func addr16(a netip.Addr) []byte {
+// addr16 returns a in the kernel's 16-byte union nf_inet_addr layout for family f: an
+// IPv4 address (or an IPv4-mapped one) in the first 4 bytes, unless f is IPv6, where an
+// IPv4 or IPv4-mapped address is the IPv6 address ::ffff:a.b.c.d (as ipvsadm sends
+// "[::ffff:192.0.2.1]").
+func addr16(a netip.Addr, f Family) []byte {
 	b := make([]byte, 16)
-	if a.Is4() || a.Is4In6() {
+	putAddr16(b, a, f)
+	return b
+}
+
+func putAddr16(b []byte, a netip.Addr, f Family) {
+	switch {
+	case f == IPv6 && a.IsValid():
+		v := a.As16()
+		copy(b, v[:])
+	case a.Is4() || a.Is4In6():
 		v := a.Unmap().As4()
 		copy(b, v[:])
-	} else if a.Is6() {
+	case a.Is6():
 		v := a.As16()
 		copy(b, v[:])
 	}
-	return b
 }
 
 func parseAddr(b []byte, f Family) (netip.Addr, error) {
@@ -201,7 +212,7 @@ func encodeServiceID(ae *netlink.AttributeEncoder, s Service) {
 		return
 	}
 	ae.Uint16(svcProtocol, uint16(s.Protocol))
-	ae.Bytes(svcAddr, addr16(s.Address))
+	ae.Bytes(svcAddr, addr16(s.Address, s.family()))
 	ae.Bytes(svcPort, be16(s.Port))
 }
 
@@ -233,7 +244,7 @@ func encodeService(ae *netlink.AttributeEncoder, s Service, full bool) {
 
 func encodeDest(ae *netlink.AttributeEncoder, d Destination, full bool) {
 	ae.Nested(attrDest, func(nae *netlink.AttributeEncoder) error {
-		nae.Bytes(dstAddr, addr16(d.Address))
+		nae.Bytes(dstAddr, addr16(d.Address, d.family()))
 		nae.Bytes(dstPort, be16(d.Port))
 		nae.Uint16(dstAddrFamily, uint16(d.family()))
 		if !full {
