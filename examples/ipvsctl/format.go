@@ -210,7 +210,11 @@ func msort[T any](s, tmp []T, cmp func(a, b T) int) {
 	copy(s, out) // what is left of r is already in place
 }
 
-func hostPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a.Unmap(), port).String() }
+// hostPort is "192.0.2.1:80" or "[2001:db8::1]:80"; an address of family IPv6 prints as
+// IPv6 even when it is IPv4-mapped ("[::ffff:192.0.2.1]:53"), as ipvsadm prints it.
+func hostPort(a netip.Addr, fam ipvs.Family, port uint16) string {
+	return string(appendHostPort(nil, a, fam, port))
+}
 
 // svcName is ipvsadm's service column: "TCP  192.0.2.1:80", "FWM  100", "FWM  100 IPv6".
 func svcName(s ipvs.Service) string {
@@ -222,7 +226,7 @@ func svcName(s ipvs.Service) string {
 		}
 		return fmt.Sprintf("FWM  %d", int32(s.FWMark))
 	}
-	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Port))
+	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Family, s.Port))
 }
 
 // schedFlags names the scheduler flags of s as ipvsadm does, and reports whether any
@@ -246,6 +250,9 @@ func schedFlags(s ipvs.Service) (string, bool) {
 }
 
 func maskString(s ipvs.Service) string {
+	if s.Family != ipvs.IPv6 && s.IPv4Mask.IsValid() {
+		return s.IPv4Mask.Unmap().String()
+	}
 	if s.Netmask == 0 {
 		return ""
 	}
@@ -331,7 +338,7 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 		fmt.Fprintln(w)
 		for _, ds := range st.Destinations {
 			d := ds.Destination
-			name := hostPort(d.Address, d.Port)
+			name := hostPort(d.Address, d.Family, d.Port)
 			switch o.f {
 			case fmtStats:
 				fmt.Fprintf(w, "  -> %-28s", name)
@@ -370,7 +377,7 @@ func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, he
 		} else {
 			b = appendPaddedString(b, s.Protocol.String(), 4)
 			b = append(b, ' ')
-			b = appendHostPort(b, s.Address, s.Port)
+			b = appendHostPort(b, s.Address, s.Family, s.Port)
 		}
 		b = append(b, ' ')
 		b = append(b, s.Scheduler...)
@@ -399,7 +406,7 @@ func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, he
 			d := ds.Destination
 			b = append(b, "  -> "...)
 			start := len(b)
-			b = appendHostPort(b, d.Address, d.Port)
+			b = appendHostPort(b, d.Address, d.Family, d.Port)
 			for len(b)-start < 28 {
 				b = append(b, ' ')
 			}
@@ -516,7 +523,7 @@ func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 			b = append(b, "-a "...)
 			b = append(b, rule...)
 			b = append(b, " -r "...)
-			b = appendHostPort(b, d.Address, d.Port)
+			b = appendHostPort(b, d.Address, d.Family, d.Port)
 			b = append(b, ' ')
 			b = append(b, fwdSwitch(d.Forward)...)
 			b = append(b, " -w "...)
@@ -556,8 +563,13 @@ func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 // flushAt is the buffered size at which writeSave and writeList write out.
 const flushAt = 32 << 10
 
-func appendHostPort(b []byte, a netip.Addr, port uint16) []byte {
-	return netip.AddrPortFrom(a.Unmap(), port).AppendTo(b)
+func appendHostPort(b []byte, a netip.Addr, fam ipvs.Family, port uint16) []byte {
+	if fam == ipvs.IPv6 && a.IsValid() {
+		a = netip.AddrFrom16(a.As16())
+	} else {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, port).AppendTo(b)
 }
 
 // appendSvcRule appends svcRule(s).
@@ -580,7 +592,7 @@ func appendSvcRule(b []byte, s ipvs.Service) []byte {
 	default:
 		b = append(b, ' ')
 	}
-	return appendHostPort(b, s.Address, s.Port)
+	return appendHostPort(b, s.Address, s.Family, s.Port)
 }
 
 // appendPadded appends the decimal v left-aligned in width columns, as %-*d does.

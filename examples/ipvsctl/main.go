@@ -9,8 +9,10 @@
 //
 // Addresses are numeric only (-n is implied). ipvsctl accepts and refuses the option
 // values ipvsadm 1.31 does and exits with its statuses: 2 for a refused option or value,
-// 255 when the line cannot be parsed or the kernel refuses the request. The messages are
-// ipvsctl's own. -R checks every line before it applies any.
+// 255 when the line cannot be parsed or the kernel refuses the request, 1 when a listing
+// fails. The messages, -h and -v are ipvsctl's own. -R reads lines as ipvsadm -R does
+// and, like it, applies the lines before a bad one and exits with the last line's
+// status; its table changes go to the kernel in pipelined batches.
 package main
 
 import (

@@ -230,7 +230,9 @@ type opt struct {
 // tokenize splits argv as popt does for ipvsadm: options in order (clusters like -Ln
 // expanded, values attached or in the next word, -p's optional value taken from the
 // next word unless it starts with '-'), and the words that are not options apart.
-// The options are appended to opts[:0].
+// The options are appended to opts[:0]. On an error (an unknown option, a missing or
+// unwanted value) the options before it are returned with it: ipvsadm acts on those
+// first, so a bad value before the error fails as that value does.
 func tokenize(args []string, opts []opt) (_ []opt, rest []string, err error) {
 	opts = opts[:0]
 	for i := 0; i < len(args); i++ {
@@ -243,12 +245,12 @@ func tokenize(args []string, opts []opt) (_ []opt, rest []string, err error) {
 			long, val, hasVal := strings.Cut(a[2:], "=")
 			name, ok := longOpts[long]
 			if !ok {
-				return nil, nil, badSyntax("unknown option --%s", long)
+				return opts, nil, badSyntax("unknown option --%s", long)
 			}
 			switch {
 			case valued[name] && !hasVal:
 				if i+1 >= len(args) {
-					return nil, nil, badSyntax("option --%s needs a value", long)
+					return opts, nil, badSyntax("option --%s needs a value", long)
 				}
 				i++
 				val, hasVal = args[i], true
@@ -258,14 +260,14 @@ func tokenize(args []string, opts []opt) (_ []opt, rest []string, err error) {
 					val, hasVal = args[i], true
 				}
 			case !valued[name] && name != "p" && hasVal:
-				return nil, nil, badSyntax("option --%s takes no value", long)
+				return opts, nil, badSyntax("option --%s takes no value", long)
 			}
 			opts = append(opts, opt{name, val, hasVal})
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			for j := 1; j < len(a); j++ {
 				name := shortOpts[a[j]]
 				if name == "" {
-					return nil, nil, badSyntax("unknown option -%c", a[j])
+					return opts, nil, badSyntax("unknown option -%c", a[j])
 				}
 				if !valued[name] && name != "p" {
 					opts = append(opts, opt{name: name})
@@ -282,7 +284,7 @@ func tokenize(args []string, opts []opt) (_ []opt, rest []string, err error) {
 							o.val, o.hasVal = args[i], true
 						}
 					case i+1 >= len(args):
-						return nil, nil, badSyntax("option -%s needs a value", name)
+						return opts, nil, badSyntax("option -%s needs a value", name)
 					default:
 						i++
 						o.val, o.hasVal = args[i], true
@@ -499,10 +501,10 @@ type parser struct {
 
 // parse parses one command line. The command it returns is valid until the next call.
 func (p *parser) parse(args []string) (*command, error) {
-	opts, rest, err := tokenize(args, p.opts)
+	opts, rest, tokErr := tokenize(args, p.opts)
 	p.opts = opts
-	if err != nil {
-		return nil, err
+	if tokErr != nil && len(opts) == 0 {
+		return nil, tokErr
 	}
 	p.c = command{}
 	c := &p.c
@@ -528,7 +530,9 @@ func (p *parser) parse(args []string) (*command, error) {
 			return nil, badUsage("--%s takes master or backup, not %q", first.name, first.val)
 		}
 	case "h", "v":
-		return nil, badSyntax("-%s is not supported by ipvsctl", first.name)
+		// As in ipvsadm, help and version end the parsing: what follows is ignored.
+		c.cmd = first.name
+		return c, nil
 	default:
 		return nil, badSyntax("the first option must be a command, not -%s", first.name)
 	}
@@ -802,6 +806,9 @@ func (p *parser) parse(args []string) (*command, error) {
 			return nil, err
 		}
 	}
+	if tokErr != nil {
+		return nil, tokErr
+	}
 	if c.cmd == "set" {
 		if len(rest) < 3 {
 			return nil, badUsage("--set needs 3 timeouts (tcp tcpfin udp)")
@@ -835,8 +842,11 @@ func (p *parser) parse(args []string) (*command, error) {
 		return nil, badUsage("-L: these listing options exclude each other")
 	}
 
-	if c.svc.FWMark != 0 {
-		c.svc.Family = svcFamily
+	// The family is the address's as ipvsadm reads it: "[::ffff:192.0.2.1]:53" is an
+	// IPv6 service, which the ipvs package would take as IPv4 from the address alone.
+	c.svc.Family = svcFamily
+	if c.hasR {
+		c.dst.Family = familyOf(c.dst.Address)
 	}
 	if c.cmd == "A" || c.cmd == "E" {
 		if c.svc.FWMark == 0 && c.svc.Port == 0 && c.svc.Flags&ipvs.FlagPersistent == 0 {
@@ -856,11 +866,13 @@ func (p *parser) parse(args []string) (*command, error) {
 			c.svc.Netmask = int(netmask)
 		}
 	} else if netmask != 0xffffffff {
-		n, ok := prefixLen(netmask)
-		if !ok {
-			return nil, badUsage("netmask %s is not a prefix; ipvsctl (the ipvs package) takes contiguous non-zero masks only", addr4(netmask))
+		// Any mask, as ipvsadm: one that is no prefix (0.0.0.24 from "-M 24",
+		// 0.0.0.0) travels as given.
+		if n, ok := prefixLen(netmask); ok {
+			c.svc.Netmask = n
+		} else {
+			c.svc.IPv4Mask = addr4(netmask)
 		}
-		c.svc.Netmask = n
 	}
 	if c.cmd == "start-daemon" && c.daemonV.Interface == "" {
 		c.daemonV.Interface = defaultMcastIf

@@ -20,6 +20,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	if err != nil {
 		return err
 	}
+	switch cmd.cmd {
+	case "h":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	case "v":
+		_, err := io.WriteString(stdout, version)
+		return err
+	}
 	c, err := dial()
 	if err != nil {
 		return err
@@ -32,6 +40,37 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 	}
 	return execute(ctx, c, w, cmd)
 }
+
+// version is what -v prints.
+const version = "ipvsctl (lvskit): the commands, options, output and exit statuses of ipvsadm v1.31\n"
+
+// usage is what -h prints.
+const usage = `usage: ipvsctl COMMAND [OPTIONS]   (ipvsadm's command line; addresses are numeric)
+
+Commands (the first option):
+  -A|--add-service  -E|--edit-service  -D|--delete-service  SERVICE [SERVICE OPTIONS]
+  -a|--add-server   -e|--edit-server   -d|--delete-server   SERVICE -r ADDR[:PORT] [SERVER OPTIONS]
+  -C|--clear        -Z|--zero [SERVICE]     -R|--restore (rules on stdin)   -S|--save [-n]
+  -L|-l|--list [SERVICE|-c|--timeout|--daemon] [LIST OPTIONS]
+  --set TCP TCPFIN UDP      --start-daemon master|backup [DAEMON OPTIONS]
+  --stop-daemon master|backup [--syncid ID]      -h|--help      -v|--version
+SERVICE:
+  -t|--tcp-service ADDR[:PORT]  -u|--udp-service ADDR[:PORT]  --sctp-service ADDR[:PORT]
+  -f|--fwmark-service MARK [-6|--ipv6]
+SERVICE OPTIONS:
+  -s|--scheduler NAME  -p|--persistent [SECONDS]  -M|--netmask MASK  -o|--ops  --pe NAME
+  -b|--sched-flags FLAG[,FLAG]...
+SERVER OPTIONS:
+  -g|--gatewaying  -i|--ipip  -m|--masquerading  -w|--weight N  -x|--u-threshold N
+  -y|--l-threshold N  --tun-type ipip|gue|gre  --tun-port PORT
+  --tun-nocsum|--tun-csum|--tun-remcsum
+LIST OPTIONS:
+  -n|--numeric  --stats  --rate  --thresholds  --persistent-conn  --tun-info
+  -X|--exact  --nosort  --sort
+DAEMON OPTIONS:
+  --mcast-interface IF  --syncid ID  --sync-maxlen N  --mcast-group ADDR
+  --mcast-port PORT  --mcast-ttl TTL
+`
 
 // execute runs one parsed command but -R.
 func execute(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error {
