@@ -30,6 +30,9 @@ const (
 type usageError struct {
 	msg  string
 	code int
+	// inLine marks a line that popt could not parse after its command option. ipvsadm
+	// -R counts such a line as failed and reads on (it exits at the other errors).
+	inLine bool
 }
 
 func (e *usageError) Error() string { return e.msg }
@@ -807,6 +810,9 @@ func (p *parser) parse(args []string) (*command, error) {
 		}
 	}
 	if tokErr != nil {
+		if u, ok := tokErr.(*usageError); ok {
+			u.inLine = true
+		}
 		return nil, tokErr
 	}
 	if c.cmd == "set" {

@@ -187,9 +187,10 @@ func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error 
 // its turn, after the changes before it.
 //
 // Like ipvsadm, a line that cannot be parsed ends the restore with the lines before it
-// applied; a change the kernel refuses is reported on errw and the others still run; and
-// the exit status is the last line's: a refused change on an earlier line alone does not
-// fail the restore.
+// applied, except for an unknown option or a missing value after the command (popt's
+// errors), which fail that line only; a change the kernel refuses is reported on errw and
+// the others still run; and the exit status is the last line's: a failed earlier line
+// alone does not fail the restore.
 func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader, w io.Writer, errw io.Writer) error {
 	var (
 		ops      = make([]ipvs.Op, 0, applyChunk)
@@ -233,6 +234,12 @@ func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader, w io.Writer, 
 		cmd, err := p.parse(fields)
 		if err == nil && cmd.cmd == "R" {
 			err = badSyntax("-R cannot be restored")
+		}
+		if u := (*usageError)(nil); errors.As(err, &u) && u.inLine {
+			flush()
+			fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", line, err)
+			lastErr, lastLine = err, line
+			continue
 		}
 		if err != nil {
 			flush()
