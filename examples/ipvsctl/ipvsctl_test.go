@@ -210,3 +210,109 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLikeIpvsadm pins what a few command lines become, as ipvsadm 1.31 parses
+// them (TestIntegrationSameAsIpvsadm checks them against ipvsadm in the guest).
+func TestParseLikeIpvsadm(t *testing.T) {
+	mapped := netip.MustParseAddr("::ffff:192.0.2.60")
+	tests := []struct {
+		args string
+		svc  ipvs.Service
+		dst  ipvs.Destination
+	}{
+		{"-A -t 192.0.2.1:80 -p -M 24", ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.1"),
+			Port: 80, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second, IPv4Mask: netip.MustParseAddr("0.0.0.24")}, ipvs.Destination{}},
+		{"-A -f 1 -p 1 -M 255.255", ipvs.Service{Family: ipvs.IPv4, FWMark: 1, Scheduler: "wlc", Flags: ipvs.FlagPersistent,
+			Timeout: time.Second, IPv4Mask: netip.MustParseAddr("255.0.0.255")}, ipvs.Destination{}},
+		{"-A -f 1 -M 0xffff0000", ipvs.Service{Family: ipvs.IPv4, FWMark: 1, Scheduler: "wlc", Netmask: 16}, ipvs.Destination{}},
+		{"-A -u [::ffff:192.0.2.60]:53", ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: mapped, Port: 53, Scheduler: "wlc"}, ipvs.Destination{}},
+		{"-a -t=192.0.2.1:80 -r=198.51.100.1:8080 -m -w=3 -x=4", ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.1"), Port: 80},
+			ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("198.51.100.1"), Port: 8080, Forward: ipvs.Masquerade, Weight: 3, UpperThreshold: 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			c, err := parseCommand(strings.Fields(tt.args))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.svc, c.svc, cmp.Comparer(func(a, b ipvs.Service) bool { return a == b })); diff != "" {
+				t.Errorf("service (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.dst, c.dst, cmp.Comparer(func(a, b ipvs.Destination) bool { return a == b })); tt.dst.Address.IsValid() && diff != "" {
+				t.Errorf("destination (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestExitCodes checks ipvsadm's statuses, including the order of its checks: a bad
+// value before popt's error fails as the value does.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		args string
+		code int
+	}{
+		{"-A -t 192.0.2.1:80 -p x --bogus", 2},
+		{"-A -t 192.0.2.1:80 --bogus -p x", 255},
+		{"-A -t 192.0.2.1:80 -w", 255},
+		{"-A -t 192.0.2.1:80 -w 5 -s", 255}, // popt fails before the option check
+		{"--bogus -A", 255},
+		{"foo", 255},
+		{"-A foo -t 192.0.2.1:80", 2},
+		{"-A -t 192.0.2.1:80 -M 256.0.0.0", 2},
+		{"-A -u 2001:db8::1 -M 0", 2},
+	}
+	for _, tt := range tests {
+		_, err := parseCommand(strings.Fields(tt.args))
+		if err == nil {
+			t.Errorf("%s: accepted", tt.args)
+			continue
+		}
+		if got := exitCode(err); got != tt.code {
+			t.Errorf("%s: exit %d (%v), want %d", tt.args, got, err, tt.code)
+		}
+	}
+}
+
+// TestRestoreLikeIpvsadm runs -R against the fake: the lines before a bad one are
+// applied, a refused change fails its line only, the status is the last line's, and a
+// listing inside the input prints in its turn.
+func TestRestoreLikeIpvsadm(t *testing.T) {
+	tests := []struct {
+		name, in string
+		code     int // 0 for success
+		stdout   string
+		save     string
+	}{
+		{"comment stops", "-A -t 192.0.2.1:80\n# comment\n-A -t 192.0.2.2:80\n", 255, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"bad value stops", "-A -t 192.0.2.1:80\n-A -t 192.0.2.2:80 -p 0\n-A -t 192.0.2.3:80\n", 2, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"popt error fails its line", "-A -t 192.0.2.1:80 --bogus\n-A -t 192.0.2.3:80\n", 0, "", "-A -t 192.0.2.3:80 -s wlc\n"},
+		{"refused change then a good one", "-A -t 192.0.2.1:80\n-A -t 192.0.2.1:80\n-A -t 192.0.2.3:80\n", 0, "",
+			"-A -t 192.0.2.1:80 -s wlc\n-A -t 192.0.2.3:80 -s wlc\n"},
+		{"refused last change", "-A -t 192.0.2.1:80\n-A -t 192.0.2.1:80\n", 255, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"listing in turn", "ipvsadm -A -t 192.0.2.1:80 -s rr\n\n \t\r\n-S -n\n-A\t-t 192.0.2.3:80 ipvsadm\n", 0,
+			"-A -t 192.0.2.1:80 -s rr\n", "-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.3:80 -s wlc\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := ipvstest.New(nil)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-R"}, strings.NewReader(tt.in), &out, func() (*ipvs.Client, error) {
+				return ipvs.NewClient(srv.Dial())
+			})
+			code := 0
+			if err != nil {
+				code = exitCode(err)
+			}
+			if code != tt.code {
+				t.Errorf("exit %d (%v), want %d", code, err, tt.code)
+			}
+			if diff := cmp.Diff(tt.stdout, out.String()); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.save, ctl(t, srv, "", "-Sn")); diff != "" {
+				t.Errorf("table (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
