@@ -151,6 +151,10 @@ var badInputs = []string{
 	"--start-daemon master --mcast-interface", "--start-daemon backup --syncid -1", "--stop-daemon",
 	"-Z -f 99", "-E -t 192.0.2.99:80", "-e -t 192.0.2.99:80 -r 198.51.100.1", "-L -c -t 192.0.2.1:80",
 	"-L --tun-info --thresholds", "-Lc --persistent-conn --daemon", "-S -c", "-R extra",
+	"--start-daemon master --mcast-interface abcdefghijklmnopqrst", "-L -f 99", "-Ln -f 3 -6 --stats",
+	"-A -t 192.0.2.20:80 -s wrr -b flag-2,,flag-1", "-D -t 192.0.2.20:80",
+	// Not here: "-b ," (no flag at all), which crashes ipvsadm 1.31 (strtok finds no
+	// token and the first comparison reads NULL); ipvsctl takes it as no flags.
 }
 
 // oddArgs are command lines with words that strings.Fields cannot produce (empty or
@@ -179,6 +183,7 @@ var restores = []string{
 	"-A -t 192.0.2.80:80\n-A -t 192.0.2.81:80 --bogus\n",
 	"-A -t 192.0.2.80:80\n--bogus\n-A -t 192.0.2.82:80\n",
 	"-A -t 192.0.2.80:80\n-R\n-A -t 192.0.2.82:80\n",
+	"-A -t 192.0.2.80:80\n-h\n-A -t 192.0.2.82:80\n",
 	"-A -t 192.0.2.80:80\n-C\n-A -t 192.0.2.82:80\n-Z\n--set 10 20 30\n-L --timeout\n-D -t 192.0.2.82:80\n-D -t 192.0.2.82:80\n",
 	"-A -t 192.0.2.80:80\n-a -t 192.0.2.80:80 -r 198.51.100.1 -m\n-d -t 192.0.2.80:80 -r 198.51.100.1\n-e -t 192.0.2.80:80 -r 198.51.100.1\n-E -t 192.0.2.80:80 -s rr -p\n",
 }
@@ -342,6 +347,9 @@ func TestIntegrationSameAsIpvsadm(t *testing.T) {
 		adm(admR, "", "-C")
 		adm(ctlR, "", "-C")
 		a, c := adm(admR, in, "-R"), ctl(ctlR, in, "-R")
+		if strings.Contains(in, "\n-h\n") {
+			a.stdout, c.stdout = "", "" // each program's help is its own
+		}
 		if c.code != a.code || c.stdout != a.stdout {
 			t.Errorf("-R of %q: ipvsctl differs from ipvsadm (-ipvsadm +ipvsctl):\n%s", in, cmp.Diff(a, c, cmp.AllowUnexported(result{}), cmpopts.IgnoreFields(result{}, "stderr")))
 		}

@@ -235,6 +235,16 @@ func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader, w io.Writer, 
 		if err == nil && cmd.cmd == "R" {
 			err = badSyntax("-R cannot be restored")
 		}
+		if err == nil && (cmd.cmd == "h" || cmd.cmd == "v") {
+			// ipvsadm prints its help or version and exits with status 0.
+			flush()
+			text := usage
+			if cmd.cmd == "v" {
+				text = version
+			}
+			_, err := io.WriteString(w, text)
+			return err
+		}
 		if u := (*usageError)(nil); errors.As(err, &u) && u.inLine {
 			flush()
 			fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", line, err)
