@@ -46,6 +46,8 @@ var edgeTable = []string{
 	"-A -f 2147483647 -6 -s sh -b flag-3",
 	"-A --fwmark-service 3 --ipv6 -s mh -b flag-3,mh-port",
 	"-A -f 7 -s mh -b mh-port,mh-fallback",
+	"-A -f 7 -6 -s rr",
+	"-a -f 7 -6 -r 2001:db8::7 -m -w 3",
 	"-a -f 7 -r 198.51.100.11 -i -w 1 --tun-type gue --tun-port 1 --tun-csum",
 	"-a -f 7 -r 198.51.100.12 -i --tun-type gre --tun-nocsum",
 	"-a -f 7 -r 198.51.100.13:65535 -i -w 3 --tun-type ipip",

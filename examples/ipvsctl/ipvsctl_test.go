@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func ctl(t *testing.T, srv *ipvstest.Server, stdin string, args ...string) strin
 	var out bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, func() (*ipvs.Client, error) {
 		return ipvs.NewClient(srv.Dial())
-	})
+	}, "")
 	if err != nil {
 		t.Fatalf("ipvsctl %v: %v", args, err)
 	}
@@ -299,7 +300,7 @@ func TestRestoreLikeIpvsadm(t *testing.T) {
 			var out bytes.Buffer
 			err := run(context.Background(), []string{"-R"}, strings.NewReader(tt.in), &out, func() (*ipvs.Client, error) {
 				return ipvs.NewClient(srv.Dial())
-			})
+			}, "")
 			code := 0
 			if err != nil {
 				code = exitCode(err)
@@ -314,5 +315,72 @@ func TestRestoreLikeIpvsadm(t *testing.T) {
 				t.Errorf("table (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestListFromTableFile lists the fake's table with a kernel table listing beside it:
+// destinations come from the listing where it has them exactly, from netlink dumps
+// where it does not (a tunnel, a mark of both families, a service missing from it or
+// listed twice), and the output is the same as without the listing.
+func TestListFromTableFile(t *testing.T) {
+	srv := ipvstest.New(nil)
+	for _, l := range []string{
+		"-A -t 192.0.2.1:80 -s rr", "-a -t 192.0.2.1:80 -r 198.51.100.1 -w 7", "-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 0",
+		"-A -u [2001:db8::1]:53 -p", "-a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m",
+		"-A -f 5", "-A -f 5 -6", "-a -f 5 -6 -r 2001:db8::11 -m",
+		"-A -f 6", "-a -f 6 -r 198.51.100.3 -i --tun-type gre",
+		"-A -t 192.0.2.2:80", "-a -t 192.0.2.2:80 -r 198.51.100.4",
+		"-A -t 192.0.2.3:80", "-a -t 192.0.2.3:80 -r 198.51.100.5",
+	} {
+		ctl(t, srv, "", strings.Fields(l)...)
+	}
+	// What the kernel would print, with counts the fake does not keep, a mark it lists
+	// for both families, a tunnel, 192.0.2.2:80 listed twice and 192.0.2.3:80 missing.
+	table := `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  C0000201:0050 rr 
+  -> C6336401:0050      Route   7      3          4         
+  -> C6336402:1F90      Masq    0      0          1         
+UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 wlc persistent 360 FFFFFFFF
+  -> [2001:0db8:0000:0000:0000:0000:0000:0010]:0035      Masq    1      5          6         
+FWM  00000005 wlc 
+FWM  00000005 wlc 
+  -> [2001:0db8:0000:0000:0000:0000:0000:0011]:0000      Masq    1      9          9         
+FWM  00000006 wlc 
+  -> C6336403:0000      Tunnel  1      9          9         
+TCP  C0000202:0050 wlc 
+  -> C6336404:0050      Route   1      9          9         
+TCP  C0000202:0050 wlc 
+  -> C6336404:0050      Route   1      9          9         
+`
+	file := t.TempDir() + "/ip_vs"
+	if err := os.WriteFile(file, []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	list := func(tableFile string, args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(context.Background(), args, strings.NewReader(""), &out, func() (*ipvs.Client, error) {
+			return ipvs.NewClient(srv.Dial())
+		}, tableFile); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if diff := cmp.Diff(list("", "-Sn"), list(file, "-Sn")); diff != "" {
+		t.Errorf("-Sn with the table file differs (-without +with):\n%s", diff)
+	}
+	plain := list("", "-Ln")
+	want := plain
+	// The listing's counts show where it was read: the first two services only.
+	want = strings.Replace(want, "  -> 198.51.100.1:80              Route   7      0          0", "  -> 198.51.100.1:80              Route   7      3          4", 1)
+	want = strings.Replace(want, "  -> 198.51.100.2:8080            Masq    0      0          0", "  -> 198.51.100.2:8080            Masq    0      0          1", 1)
+	want = strings.Replace(want, "  -> [2001:db8::10]:53            Masq    1      0          0", "  -> [2001:db8::10]:53            Masq    1      5          6", 1)
+	if strings.Count(want, "3          4") != 1 || strings.Count(want, "5          6") != 1 || want == plain {
+		t.Fatalf("the expected listing was not edited:\n%s", want)
+	}
+	if diff := cmp.Diff(want, list(file, "-Ln")); diff != "" {
+		t.Errorf("-Ln with the table file (-want +got):\n%s", diff)
 	}
 }

@@ -32,7 +32,7 @@ func main() {
 	debug.SetGCPercent(400)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, func() (*ipvs.Client, error) { return ipvs.Dial(nil) }); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, func() (*ipvs.Client, error) { return ipvs.Dial(nil) }, "/proc/net/ip_vs"); err != nil {
 		fmt.Fprintln(os.Stderr, "ipvsctl:", err)
 		os.Exit(exitCode(err))
 	}

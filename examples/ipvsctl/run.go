@@ -15,7 +15,10 @@ import (
 
 // run executes one ipvsadm command line. dial is called once, when the command needs
 // the kernel.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dial func() (*ipvs.Client, error)) error {
+//
+// tableFile is the kernel's text listing of the table (/proc/net/ip_vs), which -S and
+// -L read destinations from (see listTable); empty for none.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dial func() (*ipvs.Client, error), tableFile string) error {
 	cmd, err := parseCommand(args)
 	if err != nil {
 		return err
@@ -28,11 +31,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		_, err := io.WriteString(stdout, version)
 		return err
 	}
-	c, err := dial()
+	cl, err := dial()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer cl.Close()
+	c := &kernel{Client: cl, tableFile: tableFile}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	defer w.Flush()
 	if cmd.cmd == "R" {
@@ -72,8 +76,14 @@ DAEMON OPTIONS:
   --mcast-port PORT  --mcast-ttl TTL
 `
 
+// kernel is the client of a run and where the kernel lists its table as text.
+type kernel struct {
+	*ipvs.Client
+	tableFile string // see run
+}
+
 // execute runs one parsed command but -R.
-func execute(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error {
+func execute(ctx context.Context, c *kernel, w io.Writer, cmd *command) error {
 	switch cmd.cmd {
 	case "A":
 		return c.CreateService(ctx, cmd.svc)
@@ -127,10 +137,10 @@ func (cmd *command) op() (ipvs.Op, bool) {
 }
 
 // list runs -S and -L.
-func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error {
+func list(ctx context.Context, c *kernel, w io.Writer, cmd *command) error {
 	switch cmd.cmd {
 	case "S":
-		snap, err := c.Snapshot(ctx)
+		snap, err := listTable(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -170,6 +180,10 @@ func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error 
 				return err
 			}
 			snap = []ipvs.ServiceStatus{s}
+		} else if o := listFormat(cmd); o.f == fmtDefault {
+			if snap, err = listTable(ctx, c); err != nil {
+				return err
+			}
 		} else if snap, err = c.Snapshot(ctx); err != nil {
 			return err
 		}
@@ -191,7 +205,7 @@ func list(ctx context.Context, c *ipvs.Client, w io.Writer, cmd *command) error 
 // errors), which fail that line only; a change the kernel refuses is reported on errw and
 // the others still run; and the exit status is the last line's: a failed earlier line
 // alone does not fail the restore.
-func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader, w io.Writer, errw io.Writer) error {
+func restore(ctx context.Context, c *kernel, stdin io.Reader, w io.Writer, errw io.Writer) error {
 	var (
 		ops      = make([]ipvs.Op, 0, applyChunk)
 		opLines  = make([]int, 0, applyChunk) // the line of each op
