@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -382,5 +383,44 @@ TCP  C0000202:0050 wlc
 	}
 	if diff := cmp.Diff(want, list(file, "-Ln")); diff != "" {
 		t.Errorf("-Ln with the table file (-want +got):\n%s", diff)
+	}
+}
+
+// TestRestoreBatches runs -R over several of restore's batches, which apply while the
+// next is parsed: a refused change in a middle batch is reported with its line and does
+// not fail the restore, the last line's does, and every other change is made.
+func TestRestoreBatches(t *testing.T) {
+	for _, lastDup := range []bool{false, true} {
+		var in strings.Builder
+		n := 2*applyChunk + 300
+		for i := 1; i <= n; i++ {
+			switch {
+			case i == applyChunk+5, lastDup && i == n:
+				in.WriteString("-A -t 10.0.1.1:80\n") // line 1's service again
+			default:
+				fmt.Fprintf(&in, "-A -t 10.%d.%d.1:80\n", i/256, i%256)
+			}
+		}
+		srv := ipvstest.New(nil)
+		c, err := ipvs.NewClient(srv.Dial())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errw bytes.Buffer
+		err = restore(context.Background(), &kernel{Client: c}, strings.NewReader(in.String()), &out, &errw)
+		c.Close()
+		if lastDup != (err != nil) {
+			t.Errorf("last line refused %v: restore returned %v", lastDup, err)
+		}
+		if want := fmt.Sprintf("ipvsctl: line %d: ", applyChunk+5); !strings.HasPrefix(errw.String(), want) {
+			t.Errorf("errors %q, want the first to start %q", errw.String(), want)
+		}
+		want := n - 1
+		if lastDup {
+			want--
+		}
+		if got := strings.Count(ctl(t, srv, "", "-Sn"), "-A "); got != want {
+			t.Errorf("last line refused %v: %d services, want %d", lastDup, got, want)
+		}
 	}
 }

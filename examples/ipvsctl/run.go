@@ -206,35 +206,77 @@ func list(ctx context.Context, c *kernel, w io.Writer, cmd *command) error {
 // the others still run; and the exit status is the last line's: a failed earlier line
 // alone does not fail the restore.
 func restore(ctx context.Context, c *kernel, stdin io.Reader, w io.Writer, errw io.Writer) error {
+	// Changes go to the kernel in batches of applyChunk, applied by a goroutine while
+	// the next batch is read and parsed: the kernel does its work in Apply's system
+	// calls, so the parsing runs beside it on another CPU. One batch applies at a time,
+	// in order; flush waits for all of them before anything else runs.
+	type batch struct {
+		ops   []ipvs.Op
+		lines []int // the line of each op
+		err   error
+	}
 	var (
 		ops      = make([]ipvs.Op, 0, applyChunk)
-		opLines  = make([]int, 0, applyChunk) // the line of each op
+		opLines  = make([]int, 0, applyChunk)
 		p        parser
 		fields   []string
 		lastErr  error // the outcome of the last line run
 		lastLine int   // the line lastErr belongs to
+		todo     = make(chan batch)
+		applied  = make(chan batch)
+		inflight int
+		spare    []batch
 	)
-	// flush applies the pending changes and reports the ones the kernel refused.
-	flush := func() {
-		if len(ops) == 0 {
-			return
+	go func() {
+		for b := range todo {
+			b.err = c.Apply(ctx, b.ops)
+			applied <- b
 		}
-		err := c.Apply(ctx, ops)
+	}()
+	defer close(todo)
+	// reap takes the outcome of the batch being applied and reports the changes the
+	// kernel refused.
+	reap := func() {
+		b := <-applied
+		inflight--
 		lastErr = nil
 		var ae *ipvs.ApplyError
 		switch {
-		case errors.As(err, &ae):
+		case errors.As(b.err, &ae):
 			for _, oe := range ae.Errors {
-				fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", opLines[oe.Index], oe.Err)
-				if oe.Index == len(ops)-1 {
+				fmt.Fprintf(errw, "ipvsctl: line %d: %v\n", b.lines[oe.Index], oe.Err)
+				if oe.Index == len(b.ops)-1 {
 					lastErr = oe.Err
 				}
 			}
-		case err != nil:
-			lastErr = err
+		case b.err != nil:
+			lastErr = b.err
 		}
-		lastLine = opLines[len(opLines)-1]
-		ops, opLines = ops[:0], opLines[:0]
+		lastLine = b.lines[len(b.lines)-1]
+		spare = append(spare, batch{ops: b.ops[:0], lines: b.lines[:0]})
+	}
+	// send hands the pending changes to the applier once the batch before is done.
+	send := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if inflight > 0 {
+			reap()
+		}
+		todo <- batch{ops: ops, lines: opLines}
+		inflight++
+		if n := len(spare); n > 0 {
+			ops, opLines, spare = spare[n-1].ops, spare[n-1].lines, spare[:n-1]
+		} else {
+			ops, opLines = make([]ipvs.Op, 0, applyChunk), make([]int, 0, applyChunk)
+		}
+	}
+	// flush applies every pending change.
+	flush := func() {
+		send()
+		for inflight > 0 {
+			reap()
+		}
 	}
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -273,7 +315,7 @@ func restore(ctx context.Context, c *kernel, stdin io.Reader, w io.Writer, errw 
 			ops = append(ops, op)
 			opLines = append(opLines, line)
 			if len(ops) == applyChunk {
-				flush()
+				send()
 			}
 			continue
 		}
