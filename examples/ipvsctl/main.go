@@ -12,7 +12,9 @@
 // 255 when the line cannot be parsed or the kernel refuses the request, 1 when a listing
 // fails. The messages, -h and -v are ipvsctl's own. -R reads lines as ipvsadm -R does
 // and, like it, applies the lines before a bad one and exits with the last line's
-// status; its table changes go to the kernel in pipelined batches.
+// status; its table changes go to the kernel in pipelined batches. -S and -L's default
+// format read the destinations from /proc/net/ip_vs where it gives them exactly (see
+// listTable), and from netlink dumps otherwise.
 package main
 
 import (
