@@ -363,10 +363,16 @@ func TestIntegrationSameAsIpvsadm(t *testing.T) {
 	}
 
 	// Counters, rates and connections: traffic to 192.0.2.70:5353 (persistent, one
-	// Local server) from inside admNS, then every listing that shows them. The rate
+	// Local server) and to [2001:db8::70]:5353 from inside admNS, then every listing that shows them. The rate
 	// estimator and the connection timers move, so each comparison is retried until
 	// ipvsadm prints the same thing before and after ipvsctl.
 	admNS.MustExec(t, "ip", "addr", "add", "192.0.2.70/32", "dev", "lo")
+	admNS.MustExec(t, "ip", "addr", "add", "2001:db8::70/128", "dev", "lo", "nodad")
+	for _, l := range []string{"-A -u [2001:db8::70]:5353 -s wrr -p 30 -M 96", "-a -u [2001:db8::70]:5353 -r [2001:db8::71]:5300 -m -w 3"} {
+		if r := adm(admNS, "", strings.Fields(l)...); r.code != 0 {
+			t.Fatalf("ipvsadm %s: exit %d: %s", l, r.code, r.stderr)
+		}
+	}
 	err = admNS.Do(func() error {
 		// Unconnected sockets: nothing listens behind the Local server, and the port
 		// unreachable errors would fail a connected socket's next write.
@@ -383,6 +389,16 @@ func TestIntegrationSameAsIpvsadm(t *testing.T) {
 				}
 			}
 			conn.Close()
+		}
+		conn, err := net.ListenPacket("udp6", "[2001:db8::70]:0")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		for i := 0; i < 10; i++ {
+			if _, err := conn.WriteTo(make([]byte, 64), &net.UDPAddr{IP: net.ParseIP("2001:db8::70"), Port: 5353}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -406,12 +422,13 @@ func TestIntegrationSameAsIpvsadm(t *testing.T) {
 		}
 		t.Errorf("ipvsadm %v printed something else each time", args)
 	}
-	if out := adm(admNS, "", "-Lnc").stdout; !strings.Contains(out, "192.0.2.70:5353") {
+	if out := adm(admNS, "", "-Lnc").stdout; !strings.Contains(out, "192.0.2.70:5353") || !strings.Contains(out, "[2001:db8::70]:5353") {
 		t.Errorf("no connection to 192.0.2.70:5353 after the traffic:\n%s", out)
 	}
 	for _, args := range [][]string{{"-Ln", "--stats"}, {"-Ln", "--stats", "--exact"}, {"-Ln", "--rate"}, {"-Ln", "--rate", "-X"},
 		{"-Ln"}, {"-Ln", "--persistent-conn"}, {"-Ln", "--thresholds"}, {"-Lnc"}, {"-Lnc", "--persistent-conn"},
-		{"-Ln", "-u", "192.0.2.70:5353", "--stats"}, {"-Ln", "-u", "192.0.2.70:5353", "--rate", "--exact"}} {
+		{"-Ln", "-u", "192.0.2.70:5353", "--stats"}, {"-Ln", "-u", "192.0.2.70:5353", "--rate", "--exact"},
+		{"-Sn"}, {"-Ln", "-u", "[2001:db8::70]:5353", "--stats"}} {
 		stable(args...)
 	}
 	adm(admNS, "", "-Z", "-u", "192.0.2.70:5353")
