@@ -95,3 +95,43 @@ func FuzzParseTableFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInetAton checks inetAton on any text against netip for the dotted-quad form both
+// take, and that what it takes prints and reads back the same.
+func FuzzInetAton(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "255.255", "0x7f.1", "010.0.0.1", "4294967295", "1.2.3.4.5", "", "0x", "1..2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := inetAton(s)
+		if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
+			if !ok || addr4(v) != a {
+				t.Fatalf("inetAton(%q) = %v, %v; netip reads %v", s, addr4(v), ok, a)
+			}
+		}
+		if ok {
+			if w, ok2 := inetAton(addr4(v).String()); !ok2 || w != v {
+				t.Fatalf("inetAton(%q) = %v, which reads back as %v, %v", s, addr4(v), addr4(w), ok2)
+			}
+		}
+	})
+}
+
+// FuzzParseService checks parseService on any text: it must not panic, and an address
+// it takes with a port prints as netip does and reads back the same.
+func FuzzParseService(f *testing.F) {
+	for _, s := range []string{"192.0.2.1:80", "[2001:db8::1]:53", "2001:db8::1", "[192.0.2.1]:9", "::ffff:1.2.3.4", "1234", "1.2.3.4: 8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ap, ok := parseService(s)
+		if !ok || !ap.hasPort {
+			return
+		}
+		text := netip.AddrPortFrom(ap.addr, ap.port).String()
+		back, ok := parseService(text)
+		if !ok || back.addr != ap.addr || back.port != ap.port {
+			t.Fatalf("parseService(%q) = %v, which reads back as %+v, %v", s, text, back, ok)
+		}
+	})
+}

@@ -107,6 +107,8 @@ var listings = [][]string{
 	{"-Ln", "-f", "4294967295"}, {"-L", "--numeric", "-u", "[2001:db8::1]:53", "--thresholds"},
 	{"-Ln", "-u", "[::ffff:192.0.2.60]:53", "--tun-info"}, {"-Ln", "-t", "192.0.2.52:80", "--persistent-conn"},
 	{"-Ln", "--persistent-conn", "--nosort", "-u", "192.0.2.70:5353"}, {"-S", "--numeric"},
+	{"-Ln", "--exact"}, {"-Ln", "--syncid", "5"}, {"-Ln", "--sort", "--nosort"}, {"-Ln", "--tun-info", "--exact", "--nosort"},
+	{"--list", "--numeric", "--fwmark-service", "7", "--ipv6"},
 }
 
 // badInputs are command lines ipvsadm refuses (or takes) with a given exit status; ipvsctl
@@ -154,7 +156,8 @@ var badInputs = []string{
 	"-Z -f 99", "-E -t 192.0.2.99:80", "-e -t 192.0.2.99:80 -r 198.51.100.1", "-L -c -t 192.0.2.1:80",
 	"-L --tun-info --thresholds", "-Lc --persistent-conn --daemon", "-S -c", "-R extra",
 	"--start-daemon master --mcast-interface abcdefghijklmnopqrst", "-L -f 99", "-Ln -f 3 -6 --stats",
-	"-A -t 192.0.2.20:80 -s wrr -b flag-2,,flag-1", "-D -t 192.0.2.20:80",
+	"-A -t 192.0.2.20:80 -s wrr -b flag-2,,flag-1", "-D -t 192.0.2.20:80", "-L -n -n", "-Ln --stats --stats",
+	"-Sn --nosort", "-L --tun-info -c", "-Ln --persistent-conn --timeout",
 	// Not here: "-b ," (no flag at all), which crashes ipvsadm 1.31 (strtok finds no
 	// token and the first comparison reads NULL); ipvsctl takes it as no flags.
 }
