@@ -19,7 +19,9 @@ import (
 // (type, port and checksum flags). A service whose destinations the file cannot give
 // exactly is dumped over netlink as before: one with a tunnel, a firewall mark the file
 // cannot tell from the other family's same mark, and any service missing from the file
-// or listed oddly in it. Without the file (another OS, no /proc) every service is dumped.
+// or listed oddly in it. When more than maxSerialDumps services need a dump (a table
+// of tunnels, no file on another OS or without /proc), the whole table comes from
+// Snapshot instead.
 func listTable(ctx context.Context, c *kernel) ([]ipvs.ServiceStatus, error) {
 	svcs, err := c.Services(ctx)
 	if err != nil {
@@ -37,19 +39,33 @@ func listTable(ctx context.Context, c *kernel) ([]ipvs.ServiceStatus, error) {
 			marks[st.Service.FWMark]++
 		}
 	}
+	var missing []int // the services to dump over netlink
 	for i := range svcs {
 		s := svcs[i].Service
 		ds, ok := dests[keyOfService(s)]
 		if ok && (s.FWMark == 0 || marks[s.FWMark] == 1) {
 			svcs[i].Destinations = ds
-			continue
+		} else {
+			missing = append(missing, i)
 		}
-		if svcs[i].Destinations, err = c.Destinations(ctx, s); err != nil {
+	}
+	if len(missing) > maxSerialDumps {
+		// Many services the file cannot give (a table of tunnels, no file): Snapshot
+		// dumps them over several sockets at once.
+		return c.Snapshot(ctx)
+	}
+	for _, i := range missing {
+		if svcs[i].Destinations, err = c.Destinations(ctx, svcs[i].Service); err != nil {
 			return nil, err
 		}
 	}
 	return svcs, nil
 }
+
+// maxSerialDumps is how many services listTable dumps one after the other on one
+// socket; with more it takes the whole table from Snapshot, which spreads the dumps over
+// several sockets.
+const maxSerialDumps = 64
 
 // procKey identifies a service as the kernel's table listing names it: by mark alone for a firewall-mark
 // service (the file does not name its family), else by protocol, address and port.
