@@ -23,15 +23,21 @@ import (
 // of tunnels, no file on another OS or without /proc), the whole table comes from
 // Snapshot instead.
 func listTable(ctx context.Context, c *kernel) ([]ipvs.ServiceStatus, error) {
+	// The file is read and parsed beside the services' netlink dump.
+	parsed := make(chan map[procKey][]ipvs.DestinationStatus, 1)
+	go func() {
+		var dests map[procKey][]ipvs.DestinationStatus
+		if c.tableFile != "" {
+			if b, err := os.ReadFile(c.tableFile); err == nil {
+				dests = parseTableFile(b)
+			}
+		}
+		parsed <- dests
+	}()
 	svcs, err := c.Services(ctx)
+	dests := <-parsed
 	if err != nil {
 		return nil, err
-	}
-	var dests map[procKey][]ipvs.DestinationStatus
-	if c.tableFile != "" {
-		if b, err := os.ReadFile(c.tableFile); err == nil {
-			dests = parseTableFile(b)
-		}
 	}
 	marks := make(map[uint32]int)
 	for _, st := range svcs {
