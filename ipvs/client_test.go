@@ -80,6 +80,35 @@ func TestServiceRoundTrip(t *testing.T) {
 				Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 60 * time.Second, Netmask: 24, PersistenceEngine: "sip"},
 		},
 		{
+			name: "ipv4 mask that is no prefix",
+			in: ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: 81, Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second,
+				IPv4Mask: netip.MustParseAddr("255.0.255.0")},
+			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: vip4, Port: 81, Scheduler: "wlc",
+				Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second, IPv4Mask: netip.MustParseAddr("255.0.255.0")},
+		},
+		{
+			name: "ipv4 mask 0.0.0.0",
+			in:   ipvs.Service{FWMark: 9, Flags: ipvs.FlagPersistent, Timeout: time.Second, IPv4Mask: netip.IPv4Unspecified()},
+			want: ipvs.Service{Family: ipvs.IPv4, FWMark: 9, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: time.Second,
+				IPv4Mask: netip.IPv4Unspecified()},
+		},
+		{
+			name: "ipv4 mask that is a prefix reads back as Netmask",
+			in: ipvs.Service{Protocol: ipvs.UDP, Address: vip4, Port: 82, Netmask: 8,
+				IPv4Mask: netip.MustParseAddr("255.255.0.0")},
+			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.UDP, Address: vip4, Port: 82, Scheduler: "wlc", Netmask: 16},
+		},
+		{
+			name: "ipv6 service at an ipv4-mapped address",
+			in:   ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: netip.MustParseAddr("::ffff:192.0.2.1"), Port: 53},
+			want: ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: netip.MustParseAddr("::ffff:192.0.2.1"), Port: 53, Scheduler: "wlc"},
+		},
+		{
+			name: "ipv6 service given an ipv4 address",
+			in:   ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: vip4, Port: 54},
+			want: ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: netip.MustParseAddr("::ffff:192.0.2.1"), Port: 54, Scheduler: "wlc"},
+		},
+		{
 			name: "explicit full netmask reads back as default",
 			in:   ipvs.Service{Protocol: ipvs.TCP, Address: vip4, Port: 443, Netmask: 32},
 			want: ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: vip4, Port: 443, Scheduler: "wlc"},
@@ -181,6 +210,9 @@ func TestDestinationRoundTrip(t *testing.T) {
 				TunnelType: ipvs.TunnelGRE, TunnelFlags: ipvs.TunnelRemoteChecksum}},
 		{"v6 weight zero", svc6, ipvs.Destination{Address: rip6, Port: 80, Forward: ipvs.DirectRoute},
 			ipvs.Destination{Family: ipvs.IPv6, Address: rip6, Port: 80, Forward: ipvs.DirectRoute}},
+		{"ipv4-mapped real server of an ipv6 service", svc6,
+			ipvs.Destination{Family: ipvs.IPv6, Address: netip.MustParseAddr("198.51.100.12"), Port: 80, Forward: ipvs.DirectRoute, Weight: 1},
+			ipvs.Destination{Family: ipvs.IPv6, Address: netip.MustParseAddr("::ffff:198.51.100.12"), Port: 80, Forward: ipvs.DirectRoute, Weight: 1}},
 		{"v6 real server of v4 service through tunnel", svc4, ipvs.Destination{Address: rip6, Port: 80, Forward: ipvs.Tunnel, Weight: 2},
 			ipvs.Destination{Family: ipvs.IPv6, Address: rip6, Port: 80, Forward: ipvs.Tunnel, Weight: 2}},
 	}

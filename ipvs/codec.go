@@ -118,17 +118,28 @@ const fwdMask = 0x7
 
 var errShort = errors.New("attribute too short")
 
-// addr16 returns a in the kernel's 16-byte union nf_inet_addr layout.
-func addr16(a netip.Addr) []byte {
+// addr16 returns a in the kernel's 16-byte union nf_inet_addr layout for family f: an
+// IPv4 address (or an IPv4-mapped one) in the first 4 bytes, unless f is IPv6, where an
+// IPv4 or IPv4-mapped address is the IPv6 address ::ffff:a.b.c.d (as ipvsadm sends
+// "[::ffff:192.0.2.1]").
+func addr16(a netip.Addr, f Family) []byte {
 	b := make([]byte, 16)
-	if a.Is4() || a.Is4In6() {
+	putAddr16(b, a, f)
+	return b
+}
+
+func putAddr16(b []byte, a netip.Addr, f Family) {
+	switch {
+	case f == IPv6 && a.IsValid():
+		v := a.As16()
+		copy(b, v[:])
+	case a.Is4() || a.Is4In6():
 		v := a.Unmap().As4()
 		copy(b, v[:])
-	} else if a.Is6() {
+	case a.Is6():
 		v := a.As16()
 		copy(b, v[:])
 	}
-	return b
 }
 
 func parseAddr(b []byte, f Family) (netip.Addr, error) {
@@ -156,9 +167,13 @@ func parseBE16(b []byte) (uint16, error) {
 	return binary.BigEndian.Uint16(b), nil
 }
 
-// netmaskBytes encodes the persistence netmask: IPv4 as a mask in network byte order,
-// IPv6 as a native-endian prefix length.
+// netmaskBytes encodes the persistence netmask: IPv4 as a mask in network byte order
+// (IPv4Mask as given, or Netmask as a prefix), IPv6 as a native-endian prefix length.
 func netmaskBytes(s Service) []byte {
+	if m := s.IPv4Mask.Unmap(); s.family() == IPv4 && m.Is4() {
+		b := m.As4()
+		return b[:]
+	}
 	bits := s.Netmask
 	if bits <= 0 || bits > s.maxBits() {
 		bits = s.maxBits()
@@ -169,26 +184,24 @@ func netmaskBytes(s Service) []byte {
 	return binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-bits))
 }
 
-func parseNetmask(b []byte, f Family) (int, error) {
+// parseNetmask decodes the persistence netmask into a Service's Netmask and IPv4Mask: a
+// full-length mask as zero, an IPv4 mask that is no prefix as IPv4Mask.
+func parseNetmask(b []byte, f Family) (int, netip.Addr, error) {
 	if len(b) < 4 {
-		return 0, errShort
+		return 0, netip.Addr{}, errShort
 	}
 	if f == IPv6 {
 		n := int(binary.NativeEndian.Uint32(b))
 		if n == 128 {
 			n = 0
 		}
-		return n, nil
+		return n, netip.Addr{}, nil
 	}
 	m := binary.BigEndian.Uint32(b)
-	n := 0
-	for n < 32 && m&(1<<(31-n)) != 0 {
-		n++
+	if n, ok := maskPrefix(m); ok {
+		return n, netip.Addr{}, nil
 	}
-	if n == 32 {
-		n = 0
-	}
-	return n, nil
+	return 0, netip.AddrFrom4([4]byte(b[:4])), nil
 }
 
 // encodeServiceID writes the attributes that identify s.
@@ -199,7 +212,7 @@ func encodeServiceID(ae *netlink.AttributeEncoder, s Service) {
 		return
 	}
 	ae.Uint16(svcProtocol, uint16(s.Protocol))
-	ae.Bytes(svcAddr, addr16(s.Address))
+	ae.Bytes(svcAddr, addr16(s.Address, s.family()))
 	ae.Bytes(svcPort, be16(s.Port))
 }
 
@@ -231,7 +244,7 @@ func encodeService(ae *netlink.AttributeEncoder, s Service, full bool) {
 
 func encodeDest(ae *netlink.AttributeEncoder, d Destination, full bool) {
 	ae.Nested(attrDest, func(nae *netlink.AttributeEncoder) error {
-		nae.Bytes(dstAddr, addr16(d.Address))
+		nae.Bytes(dstAddr, addr16(d.Address, d.family()))
 		nae.Bytes(dstPort, be16(d.Port))
 		nae.Uint16(dstAddrFamily, uint16(d.family()))
 		if !full {
@@ -366,7 +379,7 @@ func decodeServiceAttrs(b []byte) (ServiceStatus, error) {
 		}
 	}
 	if rawMask != nil {
-		if s.Netmask, err = parseNetmask(rawMask, s.Family); err != nil {
+		if s.Netmask, s.IPv4Mask, err = parseNetmask(rawMask, s.Family); err != nil {
 			return st, fmt.Errorf("service netmask: %w", err)
 		}
 	}

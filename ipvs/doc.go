@@ -15,7 +15,8 @@
 //
 // A Service is a virtual service, identified by Family and FWMark or by Protocol, Address
 // and Port, with a Scheduler (a constant per kernel scheduler), Flags, a persistence
-// Timeout and Netmask and an optional persistence engine. A Destination is one of its
+// Timeout and Netmask (or, for an IPv4 mask that is no prefix, IPv4Mask) and an optional
+// persistence engine. A Destination is one of its
 // real servers with a ForwardMethod (DirectRoute, Tunnel, Masquerade, Local), a weight,
 // connection thresholds and, for tunnels, IPIP, GUE or GRE encapsulation. Both types hold
 // configuration only, with the kernel's defaults resolved and its private HASHED flag

@@ -114,12 +114,7 @@ func appendServiceID(b []byte, s Service) []byte {
 	} else {
 		b = appendU16Attr(b, svcProtocol, uint16(s.Protocol))
 		var a [16]byte
-		if s.Address.Is4() || s.Address.Is4In6() {
-			v := s.Address.Unmap().As4()
-			copy(a[:], v[:])
-		} else if s.Address.Is6() {
-			a = s.Address.As16()
-		}
+		putAddr16(a[:], s.Address, s.family())
 		b = appendAttr(b, svcAddr, a[:])
 		var p [2]byte
 		binary.BigEndian.PutUint16(p[:], s.Port)

@@ -42,7 +42,7 @@ func errMsg(seq uint32, errno syscall.Errno) []byte {
 
 func destBody(addr string, port uint16, weight int32) []byte {
 	a := netip.MustParseAddr(addr)
-	return nest(attrDest, attr(dstAddr, addr16(a)...), attr(dstPort, be16(port)...),
+	return nest(attrDest, attr(dstAddr, addr16(a, familyOf(a))...), attr(dstPort, be16(port)...),
 		attr(dstFwdMethod, ne32(uint32(DirectRoute))...), attr(dstWeight, ne32(uint32(weight))...),
 		attr(dstAddrFamily, ne16(uint16(IPv4))...))
 }
@@ -210,7 +210,7 @@ func TestDumperArena(t *testing.T) {
 func TestDumperServices(t *testing.T) {
 	svcAttrs := func(port uint16) []byte {
 		return nest(attrService, attr(svcAF, ne16(uint16(IPv4))...), attr(svcProtocol, ne16(uint16(TCP))...),
-			attr(svcAddr, addr16(netip.MustParseAddr("192.0.2.1"))...), attr(svcPort, be16(port)...),
+			attr(svcAddr, addr16(netip.MustParseAddr("192.0.2.1"), IPv4)...), attr(svcPort, be16(port)...),
 			attr(svcSchedName, []byte("rr\x00")...), attr(svcFlags, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff),
 			attr(svcNetmask, 0xff, 0xff, 0xff, 0xff))
 	}

@@ -44,6 +44,9 @@ func TestIntegrationServiceRoundTrip(t *testing.T) {
 		{Protocol: ipvs.SCTP, Address: vip4, Port: 5060, Flags: ipvs.FlagPersistent | ipvs.FlagOnePacket, Timeout: 60 * time.Second, Netmask: 24},
 		{FWMark: 100, Scheduler: ipvs.SourceHashing, Flags: ipvs.FlagSHFallback | ipvs.FlagSHPort},
 		{Family: ipvs.IPv6, FWMark: 101, Scheduler: ipvs.MaglevHashing, Flags: ipvs.FlagMHFallback},
+		{FWMark: 102, Flags: ipvs.FlagPersistent, Timeout: time.Second, IPv4Mask: netip.MustParseAddr("255.0.255.0")},
+		{FWMark: 103, Flags: ipvs.FlagPersistent, Timeout: time.Second, IPv4Mask: netip.IPv4Unspecified()},
+		{Family: ipvs.IPv6, Protocol: ipvs.TCP, Address: netip.MustParseAddr("::ffff:192.0.2.1"), Port: 80},
 	}
 	for _, s := range services {
 		if err := c.CreateService(ctx, s); err != nil {

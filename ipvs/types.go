@@ -1,7 +1,9 @@
 package ipvs
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"strings"
 	"time"
@@ -165,6 +167,12 @@ type Service struct {
 	// prefix go to the same server. Zero means a single address (/32 or /128), the
 	// kernel's default; a full-length mask read from the kernel is reported as zero.
 	Netmask int
+	// IPv4Mask, when valid, is the persistence netmask of an IPv4 service as a dotted
+	// mask, for the masks that are no prefix (255.0.255.0, 0.0.0.0): the kernel takes
+	// any, as ipvsadm -M does. It overrides Netmask. A service read from the kernel sets
+	// it only for such a mask; Equal takes a prefix given here (255.255.255.0) as the
+	// same Netmask (24). It is ignored for IPv6.
+	IPv4Mask netip.Addr
 	// PersistenceEngine names a persistence engine module ("sip"); empty for none.
 	PersistenceEngine string
 }
@@ -228,7 +236,35 @@ func (s Service) normalized() Service {
 	if s.Netmask == s.maxBits() {
 		s.Netmask = 0
 	}
+	if m := s.IPv4Mask.Unmap(); s.Family == IPv4 && m.Is4() {
+		s.IPv4Mask = netip.Addr{}
+		if n, ok := maskPrefix(be32(m)); ok {
+			s.Netmask = n
+		} else {
+			s.Netmask, s.IPv4Mask = 0, m
+		}
+	} else {
+		s.IPv4Mask = netip.Addr{}
+	}
 	return s
+}
+
+// maskPrefix returns the prefix length of an IPv4 mask, 0 for 255.255.255.255 as
+// Netmask holds it, and false for a mask that is no prefix of 1 to 32 bits.
+func maskPrefix(m uint32) (int, bool) {
+	n := bits.LeadingZeros32(^m)
+	if n == 0 || m<<n != 0 {
+		return 0, false
+	}
+	if n == 32 {
+		n = 0
+	}
+	return n, true
+}
+
+func be32(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
 }
 
 func (s Service) maxBits() int {

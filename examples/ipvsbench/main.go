@@ -21,7 +21,11 @@
 //
 // Every apply starts in a new network namespace (the commands run under ip netns exec,
 // whose cost is printed), because a flushed table leaves the kernel's destination trash
-// full for minutes and would slow whichever contender ran next.
+// full for minutes and would slow whichever contender ran next. The list contenders run
+// twice: before the apply rounds, with their table alone in the kernel, and after them,
+// beside the tables the apply namespaces still hold (rounds x 4 more tables of the same
+// size), because the kernel keeps the services of every namespace in one hash table that
+// each lookup and each listing walks.
 //
 // After every apply the table is read back and counted, and every list result is
 // counted, so a contender that silently did less fails the run instead of winning it.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -44,83 +43,134 @@ func listFormat(c *command) listOpts {
 	return o
 }
 
-// cmpAddr orders addresses as libipvs does: 32-bit words compared by an int
-// subtraction, so differences of 2^31 or more wrap exactly as in ipvsadm.
-func cmpAddr(a, b netip.Addr) int {
-	a16, b16 := a.Unmap().As16(), b.Unmap().As16()
-	if a.Unmap().Is4() && b.Unmap().Is4() {
-		x, y := a.Unmap().As4(), b.Unmap().As4()
-		return int(int32(be32(x[:]) - be32(y[:])))
+// addrWords returns a as libipvs reads it for comparisons: the 32-bit words of the
+// kernel's address union, IPv4 in the first word and zeros after it. fam decides the
+// layout, so that an IPv4-mapped address of an IPv6 service or destination is read as the
+// 16-byte address it is in the kernel.
+func addrWords(a netip.Addr, fam ipvs.Family) [4]uint32 {
+	if fam != ipvs.IPv6 && (a.Is4() || a.Is4In6()) {
+		v := a.Unmap().As4()
+		return [4]uint32{be32(v[:])}
 	}
-	for i := 0; i < 16; i += 4 {
-		if r := int(int32(be32(a16[i:]) - be32(b16[i:]))); r != 0 {
+	v := a.As16()
+	return [4]uint32{be32(v[0:]), be32(v[4:]), be32(v[8:]), be32(v[12:])}
+}
+
+// cmpWords compares the first n words of a and b as libipvs does: by an int
+// subtraction, so that differences of 2^31 or more wrap exactly as in ipvsadm.
+func cmpWords(a, b [4]uint32, n int) int {
+	for i := 0; i < n; i++ {
+		if r := int(int32(a[i] - b[i])); r != 0 {
 			return r
 		}
 	}
 	return 0
 }
 
-// cmpDestAddr orders destination addresses as libipvs's ipvs_cmp_dests does: without
-// comparing families first, by the first address's length: an IPv4 first address
-// compares with the other's first 32-bit word, an IPv6 one word by word with an IPv4
-// other read as its address followed by zeros.
-func cmpDestAddr(a, b netip.Addr) int {
-	a, b = a.Unmap(), b.Unmap()
-	words := func(x netip.Addr) [4]uint32 {
-		if x.Is4() {
-			v := x.As4()
-			return [4]uint32{be32(v[:])}
-		}
-		v := x.As16()
-		return [4]uint32{be32(v[0:]), be32(v[4:]), be32(v[8:]), be32(v[12:])}
+// sortKey is what libipvs compares of a service or a destination, read once per
+// value so that the comparisons touch small structs only.
+type sortKey struct {
+	fwmark   uint32
+	family   int
+	protocol int
+	words    [4]uint32
+	nwords   int // words compared: 1 for IPv4, 4 for IPv6
+	port     int
+	svc      *ipvs.ServiceStatus
+	dst      *ipvs.DestinationStatus
+}
+
+// cmpServices orders services as libipvs's ipvs_cmp_services does: fwmark, family and
+// protocol by subtraction, then the address (one word for IPv4, four for IPv6), then the
+// port.
+func cmpServices(a, b *sortKey) int {
+	if r := int(int32(a.fwmark - b.fwmark)); r != 0 {
+		return r
 	}
-	wa, wb := words(a), words(b)
-	n := 4
-	if a.Is4() {
-		n = 1
+	if r := a.family - b.family; r != 0 {
+		return r
 	}
-	for i := 0; i < n; i++ {
-		if r := int(int32(wa[i] - wb[i])); r != 0 {
-			return r
-		}
+	if r := a.protocol - b.protocol; r != 0 {
+		return r
 	}
-	return 0
+	if r := cmpWords(a.words, b.words, a.nwords); r != 0 {
+		return r
+	}
+	return a.port - b.port
+}
+
+// cmpDests orders destinations as libipvs's ipvs_cmp_dests does: without comparing
+// families first, by the first destination's family: an IPv4 one compares the first
+// 32-bit words only, an IPv6 one all four, with an IPv4 other read as its address
+// followed by zeros.
+func cmpDests(a, b *sortKey) int {
+	if r := cmpWords(a.words, b.words, a.nwords); r != 0 {
+		return r
+	}
+	return a.port - b.port
+}
+
+func wordsOf(fam ipvs.Family) int {
+	if fam == ipvs.IPv6 {
+		return 4
+	}
+	return 1
 }
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
+// sortTable returns the services of snap in ipvsadm's order, and sorts each service's
+// destinations in place. It sorts small keys, not the large status values, and copies
+// each value once into place.
 func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
-	snap = slices.Clone(snap)
-	msortFunc(snap, func(x, y ipvs.ServiceStatus) int {
-		a, b := x.Service, y.Service
-		if r := int(int32(a.FWMark - b.FWMark)); r != 0 {
-			return r
-		}
-		if r := int(a.Family) - int(b.Family); r != 0 {
-			return r
-		}
-		if r := int(a.Protocol) - int(b.Protocol); r != 0 {
-			return r
-		}
-		if r := cmpAddr(a.Address, b.Address); r != 0 {
-			return r
-		}
-		return int(a.Port) - int(b.Port)
-	})
+	keys := make([]sortKey, len(snap))
+	ptrs := make([]*sortKey, len(snap))
 	for i := range snap {
-		ds := slices.Clone(snap[i].Destinations)
-		msortFunc(ds, func(x, y ipvs.DestinationStatus) int {
-			a, b := x.Destination, y.Destination
-			if r := cmpDestAddr(a.Address, b.Address); r != 0 {
-				return r
-			}
-			return int(a.Port) - int(b.Port)
-		})
-		snap[i].Destinations = ds
+		s := &snap[i].Service
+		fam := s.Family
+		if fam == 0 {
+			fam = familyOf(s.Address)
+		}
+		keys[i] = sortKey{fwmark: s.FWMark, family: int(fam), protocol: int(s.Protocol),
+			words: addrWords(s.Address, fam), nwords: wordsOf(fam), port: int(s.Port), svc: &snap[i]}
+		ptrs[i] = &keys[i]
 	}
-	return snap
+	msortFunc(ptrs, nil, cmpServices)
+	var dkeys []sortKey
+	var dptrs, dtmp []*sortKey
+	var dvals []ipvs.DestinationStatus
+	out := make([]ipvs.ServiceStatus, len(snap))
+	for i, k := range ptrs {
+		out[i] = *k.svc
+		ds := out[i].Destinations
+		if len(ds) < 2 {
+			continue
+		}
+		dkeys, dptrs = dkeys[:0], dptrs[:0]
+		for j := range ds {
+			d := &ds[j].Destination
+			fam := d.Family
+			if fam == 0 {
+				fam = familyOf(d.Address)
+			}
+			dkeys = append(dkeys, sortKey{words: addrWords(d.Address, fam), nwords: wordsOf(fam), port: int(d.Port), dst: &ds[j]})
+		}
+		for j := range dkeys {
+			dptrs = append(dptrs, &dkeys[j])
+		}
+		if cap(dtmp) < len(ds) {
+			dtmp = make([]*sortKey, len(ds))
+		}
+		msortFunc(dptrs, dtmp[:len(ds)], cmpDests)
+		dvals = dvals[:0]
+		for _, k := range dptrs {
+			dvals = append(dvals, *k.dst)
+		}
+		copy(ds, dvals)
+	}
+	return out
 }
 
 // msortFunc sorts s as glibc's qsort (2.36, Debian 12) does for ipvsadm: a top-down
@@ -128,11 +178,15 @@ func sortTable(snap []ipvs.ServiceStatus) []ipvs.ServiceStatus {
 // comparisons are not transitive (fwmarks and addresses compared by a wrapping int
 // subtraction), so the order depends on the algorithm, and only the same one gives
 // ipvsadm's order (fwmarks of 2^31 and more end up after the other services).
-func msortFunc[T any](s []T, cmp func(a, b T) int) {
+//
+// tmp, when not nil, is scratch space of len(s).
+func msortFunc[T any](s, tmp []T, cmp func(a, b T) int) {
 	if len(s) < 2 {
 		return
 	}
-	tmp := make([]T, len(s))
+	if tmp == nil {
+		tmp = make([]T, len(s))
+	}
 	msort(s, tmp, cmp)
 }
 
@@ -156,7 +210,11 @@ func msort[T any](s, tmp []T, cmp func(a, b T) int) {
 	copy(s, out) // what is left of r is already in place
 }
 
-func hostPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a.Unmap(), port).String() }
+// hostPort is "192.0.2.1:80" or "[2001:db8::1]:80"; an address of family IPv6 prints as
+// IPv6 even when it is IPv4-mapped ("[::ffff:192.0.2.1]:53"), as ipvsadm prints it.
+func hostPort(a netip.Addr, fam ipvs.Family, port uint16) string {
+	return string(appendHostPort(nil, a, fam, port))
+}
 
 // svcName is ipvsadm's service column: "TCP  192.0.2.1:80", "FWM  100", "FWM  100 IPv6".
 func svcName(s ipvs.Service) string {
@@ -168,7 +226,7 @@ func svcName(s ipvs.Service) string {
 		}
 		return fmt.Sprintf("FWM  %d", int32(s.FWMark))
 	}
-	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Port))
+	return fmt.Sprintf("%-4s %s", s.Protocol, hostPort(s.Address, s.Family, s.Port))
 }
 
 // schedFlags names the scheduler flags of s as ipvsadm does, and reports whether any
@@ -192,6 +250,9 @@ func schedFlags(s ipvs.Service) (string, bool) {
 }
 
 func maskString(s ipvs.Service) string {
+	if s.Family != ipvs.IPv6 && s.IPv4Mask.IsValid() {
+		return s.IPv4Mask.Unmap().String()
+	}
 	if s.Netmask == 0 {
 		return ""
 	}
@@ -277,7 +338,7 @@ func writeList(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, o listOpt
 		fmt.Fprintln(w)
 		for _, ds := range st.Destinations {
 			d := ds.Destination
-			name := hostPort(d.Address, d.Port)
+			name := hostPort(d.Address, d.Family, d.Port)
 			switch o.f {
 			case fmtStats:
 				fmt.Fprintf(w, "  -> %-28s", name)
@@ -316,7 +377,7 @@ func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, he
 		} else {
 			b = appendPaddedString(b, s.Protocol.String(), 4)
 			b = append(b, ' ')
-			b = appendHostPort(b, s.Address, s.Port)
+			b = appendHostPort(b, s.Address, s.Family, s.Port)
 		}
 		b = append(b, ' ')
 		b = append(b, s.Scheduler...)
@@ -345,7 +406,7 @@ func writeListDefault(w io.Writer, info ipvs.Info, snap []ipvs.ServiceStatus, he
 			d := ds.Destination
 			b = append(b, "  -> "...)
 			start := len(b)
-			b = appendHostPort(b, d.Address, d.Port)
+			b = appendHostPort(b, d.Address, d.Family, d.Port)
 			for len(b)-start < 28 {
 				b = append(b, ' ')
 			}
@@ -462,7 +523,7 @@ func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 			b = append(b, "-a "...)
 			b = append(b, rule...)
 			b = append(b, " -r "...)
-			b = appendHostPort(b, d.Address, d.Port)
+			b = appendHostPort(b, d.Address, d.Family, d.Port)
 			b = append(b, ' ')
 			b = append(b, fwdSwitch(d.Forward)...)
 			b = append(b, " -w "...)
@@ -502,8 +563,13 @@ func writeSave(w io.Writer, snap []ipvs.ServiceStatus, sorted bool) {
 // flushAt is the buffered size at which writeSave and writeList write out.
 const flushAt = 32 << 10
 
-func appendHostPort(b []byte, a netip.Addr, port uint16) []byte {
-	return netip.AddrPortFrom(a.Unmap(), port).AppendTo(b)
+func appendHostPort(b []byte, a netip.Addr, fam ipvs.Family, port uint16) []byte {
+	if fam == ipvs.IPv6 && a.IsValid() {
+		a = netip.AddrFrom16(a.As16())
+	} else {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, port).AppendTo(b)
 }
 
 // appendSvcRule appends svcRule(s).
@@ -526,7 +592,7 @@ func appendSvcRule(b []byte, s ipvs.Service) []byte {
 	default:
 		b = append(b, ' ')
 	}
-	return appendHostPort(b, s.Address, s.Port)
+	return appendHostPort(b, s.Address, s.Family, s.Port)
 }
 
 // appendPadded appends the decimal v left-aligned in width columns, as %-*d does.

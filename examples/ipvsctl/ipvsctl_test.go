@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +145,7 @@ func ctl(t *testing.T, srv *ipvstest.Server, stdin string, args ...string) strin
 	var out bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, func() (*ipvs.Client, error) {
 		return ipvs.NewClient(srv.Dial())
-	})
+	}, "")
 	if err != nil {
 		t.Fatalf("ipvsctl %v: %v", args, err)
 	}
@@ -207,6 +209,218 @@ func TestParseErrors(t *testing.T) {
 	} {
 		if _, err := parseCommand(args); err == nil {
 			t.Errorf("parseCommand(%q) accepted", args)
+		}
+	}
+}
+
+// TestParseLikeIpvsadm pins what a few command lines become, as ipvsadm 1.31 parses
+// them (TestIntegrationSameAsIpvsadm checks them against ipvsadm in the guest).
+func TestParseLikeIpvsadm(t *testing.T) {
+	mapped := netip.MustParseAddr("::ffff:192.0.2.60")
+	tests := []struct {
+		args string
+		svc  ipvs.Service
+		dst  ipvs.Destination
+	}{
+		{"-A -t 192.0.2.1:80 -p -M 24", ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.1"),
+			Port: 80, Scheduler: "wlc", Flags: ipvs.FlagPersistent, Timeout: 360 * time.Second, IPv4Mask: netip.MustParseAddr("0.0.0.24")}, ipvs.Destination{}},
+		{"-A -f 1 -p 1 -M 255.255", ipvs.Service{Family: ipvs.IPv4, FWMark: 1, Scheduler: "wlc", Flags: ipvs.FlagPersistent,
+			Timeout: time.Second, IPv4Mask: netip.MustParseAddr("255.0.0.255")}, ipvs.Destination{}},
+		{"-A -f 1 -M 0xffff0000", ipvs.Service{Family: ipvs.IPv4, FWMark: 1, Scheduler: "wlc", Netmask: 16}, ipvs.Destination{}},
+		{"-A -u [::ffff:192.0.2.60]:53", ipvs.Service{Family: ipvs.IPv6, Protocol: ipvs.UDP, Address: mapped, Port: 53, Scheduler: "wlc"}, ipvs.Destination{}},
+		{"-a -t=192.0.2.1:80 -r=198.51.100.1:8080 -m -w=3 -x=4", ipvs.Service{Family: ipvs.IPv4, Protocol: ipvs.TCP, Address: netip.MustParseAddr("192.0.2.1"), Port: 80},
+			ipvs.Destination{Family: ipvs.IPv4, Address: netip.MustParseAddr("198.51.100.1"), Port: 8080, Forward: ipvs.Masquerade, Weight: 3, UpperThreshold: 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			c, err := parseCommand(strings.Fields(tt.args))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.svc, c.svc, cmp.Comparer(func(a, b ipvs.Service) bool { return a == b })); diff != "" {
+				t.Errorf("service (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.dst, c.dst, cmp.Comparer(func(a, b ipvs.Destination) bool { return a == b })); tt.dst.Address.IsValid() && diff != "" {
+				t.Errorf("destination (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestExitCodes checks ipvsadm's statuses, including the order of its checks: a bad
+// value before popt's error fails as the value does.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		args string
+		code int
+	}{
+		{"-A -t 192.0.2.1:80 -p x --bogus", 2},
+		{"-A -t 192.0.2.1:80 --bogus -p x", 255},
+		{"-A -t 192.0.2.1:80 -w", 255},
+		{"-A -t 192.0.2.1:80 -w 5 -s", 255}, // popt fails before the option check
+		{"--bogus -A", 255},
+		{"foo", 255},
+		{"-A foo -t 192.0.2.1:80", 2},
+		{"-A -t 192.0.2.1:80 -M 256.0.0.0", 2},
+		{"-A -u 2001:db8::1 -M 0", 2},
+	}
+	for _, tt := range tests {
+		_, err := parseCommand(strings.Fields(tt.args))
+		if err == nil {
+			t.Errorf("%s: accepted", tt.args)
+			continue
+		}
+		if got := exitCode(err); got != tt.code {
+			t.Errorf("%s: exit %d (%v), want %d", tt.args, got, err, tt.code)
+		}
+	}
+}
+
+// TestRestoreLikeIpvsadm runs -R against the fake: the lines before a bad one are
+// applied, a refused change fails its line only, the status is the last line's, and a
+// listing inside the input prints in its turn.
+func TestRestoreLikeIpvsadm(t *testing.T) {
+	tests := []struct {
+		name, in string
+		code     int // 0 for success
+		stdout   string
+		save     string
+	}{
+		{"comment stops", "-A -t 192.0.2.1:80\n# comment\n-A -t 192.0.2.2:80\n", 255, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"bad value stops", "-A -t 192.0.2.1:80\n-A -t 192.0.2.2:80 -p 0\n-A -t 192.0.2.3:80\n", 2, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"popt error fails its line", "-A -t 192.0.2.1:80 --bogus\n-A -t 192.0.2.3:80\n", 0, "", "-A -t 192.0.2.3:80 -s wlc\n"},
+		{"refused change then a good one", "-A -t 192.0.2.1:80\n-A -t 192.0.2.1:80\n-A -t 192.0.2.3:80\n", 0, "",
+			"-A -t 192.0.2.1:80 -s wlc\n-A -t 192.0.2.3:80 -s wlc\n"},
+		{"refused last change", "-A -t 192.0.2.1:80\n-A -t 192.0.2.1:80\n", 255, "", "-A -t 192.0.2.1:80 -s wlc\n"},
+		{"listing in turn", "ipvsadm -A -t 192.0.2.1:80 -s rr\n\n \t\r\n-S -n\n-A\t-t 192.0.2.3:80 ipvsadm\n", 0,
+			"-A -t 192.0.2.1:80 -s rr\n", "-A -t 192.0.2.1:80 -s rr\n-A -t 192.0.2.3:80 -s wlc\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := ipvstest.New(nil)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"-R"}, strings.NewReader(tt.in), &out, func() (*ipvs.Client, error) {
+				return ipvs.NewClient(srv.Dial())
+			}, "")
+			code := 0
+			if err != nil {
+				code = exitCode(err)
+			}
+			if code != tt.code {
+				t.Errorf("exit %d (%v), want %d", code, err, tt.code)
+			}
+			if diff := cmp.Diff(tt.stdout, out.String()); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.save, ctl(t, srv, "", "-Sn")); diff != "" {
+				t.Errorf("table (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestListFromTableFile lists the fake's table with a kernel table listing beside it:
+// destinations come from the listing where it has them exactly, from netlink dumps
+// where it does not (a tunnel, a mark of both families, a service missing from it or
+// listed twice), and the output is the same as without the listing.
+func TestListFromTableFile(t *testing.T) {
+	srv := ipvstest.New(nil)
+	for _, l := range []string{
+		"-A -t 192.0.2.1:80 -s rr", "-a -t 192.0.2.1:80 -r 198.51.100.1 -w 7", "-a -t 192.0.2.1:80 -r 198.51.100.2:8080 -m -w 0",
+		"-A -u [2001:db8::1]:53 -p", "-a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m",
+		"-A -f 5", "-A -f 5 -6", "-a -f 5 -6 -r 2001:db8::11 -m",
+		"-A -f 6", "-a -f 6 -r 198.51.100.3 -i --tun-type gre",
+		"-A -t 192.0.2.2:80", "-a -t 192.0.2.2:80 -r 198.51.100.4",
+		"-A -t 192.0.2.3:80", "-a -t 192.0.2.3:80 -r 198.51.100.5",
+	} {
+		ctl(t, srv, "", strings.Fields(l)...)
+	}
+	// What the kernel would print, with counts the fake does not keep, a mark it lists
+	// for both families, a tunnel, 192.0.2.2:80 listed twice and 192.0.2.3:80 missing.
+	table := `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  C0000201:0050 rr 
+  -> C6336401:0050      Route   7      3          4         
+  -> C6336402:1F90      Masq    0      0          1         
+UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 wlc persistent 360 FFFFFFFF
+  -> [2001:0db8:0000:0000:0000:0000:0000:0010]:0035      Masq    1      5          6         
+FWM  00000005 wlc 
+FWM  00000005 wlc 
+  -> [2001:0db8:0000:0000:0000:0000:0000:0011]:0000      Masq    1      9          9         
+FWM  00000006 wlc 
+  -> C6336403:0000      Tunnel  1      9          9         
+TCP  C0000202:0050 wlc 
+  -> C6336404:0050      Route   1      9          9         
+TCP  C0000202:0050 wlc 
+  -> C6336404:0050      Route   1      9          9         
+`
+	file := t.TempDir() + "/ip_vs"
+	if err := os.WriteFile(file, []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	list := func(tableFile string, args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(context.Background(), args, strings.NewReader(""), &out, func() (*ipvs.Client, error) {
+			return ipvs.NewClient(srv.Dial())
+		}, tableFile); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if diff := cmp.Diff(list("", "-Sn"), list(file, "-Sn")); diff != "" {
+		t.Errorf("-Sn with the table file differs (-without +with):\n%s", diff)
+	}
+	plain := list("", "-Ln")
+	want := plain
+	// The listing's counts show where it was read: the first two services only.
+	want = strings.Replace(want, "  -> 198.51.100.1:80              Route   7      0          0", "  -> 198.51.100.1:80              Route   7      3          4", 1)
+	want = strings.Replace(want, "  -> 198.51.100.2:8080            Masq    0      0          0", "  -> 198.51.100.2:8080            Masq    0      0          1", 1)
+	want = strings.Replace(want, "  -> [2001:db8::10]:53            Masq    1      0          0", "  -> [2001:db8::10]:53            Masq    1      5          6", 1)
+	if strings.Count(want, "3          4") != 1 || strings.Count(want, "5          6") != 1 || want == plain {
+		t.Fatalf("the expected listing was not edited:\n%s", want)
+	}
+	if diff := cmp.Diff(want, list(file, "-Ln")); diff != "" {
+		t.Errorf("-Ln with the table file (-want +got):\n%s", diff)
+	}
+}
+
+// TestRestoreBatches runs -R over several of restore's batches, which apply while the
+// next is parsed: a refused change in a middle batch is reported with its line and does
+// not fail the restore, the last line's does, and every other change is made.
+func TestRestoreBatches(t *testing.T) {
+	for _, lastDup := range []bool{false, true} {
+		var in strings.Builder
+		n := 2*applyChunk + 300
+		for i := 1; i <= n; i++ {
+			switch {
+			case i == applyChunk+5, lastDup && i == n:
+				in.WriteString("-A -t 10.0.1.1:80\n") // line 1's service again
+			default:
+				fmt.Fprintf(&in, "-A -t 10.%d.%d.1:80\n", i/256, i%256)
+			}
+		}
+		srv := ipvstest.New(nil)
+		c, err := ipvs.NewClient(srv.Dial())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errw bytes.Buffer
+		err = restore(context.Background(), &kernel{Client: c}, strings.NewReader(in.String()), &out, &errw)
+		c.Close()
+		if lastDup != (err != nil) {
+			t.Errorf("last line refused %v: restore returned %v", lastDup, err)
+		}
+		if want := fmt.Sprintf("ipvsctl: line %d: ", applyChunk+5); !strings.HasPrefix(errw.String(), want) {
+			t.Errorf("errors %q, want the first to start %q", errw.String(), want)
+		}
+		want := n - 1
+		if lastDup {
+			want--
+		}
+		if got := strings.Count(ctl(t, srv, "", "-Sn"), "-A "); got != want {
+			t.Errorf("last line refused %v: %d services, want %d", lastDup, got, want)
 		}
 	}
 }

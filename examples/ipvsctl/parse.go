@@ -30,6 +30,9 @@ const (
 type usageError struct {
 	msg  string
 	code int
+	// inLine marks a line that popt could not parse after its command option. ipvsadm
+	// -R counts such a line as failed and reads on (it exits at the other errors).
+	inLine bool
 }
 
 func (e *usageError) Error() string { return e.msg }
@@ -184,7 +187,7 @@ func (r rule) check(cmd string, given optionSet) error {
 
 // shortOpts and longOpts map option names to tokens; a token that takes a value is in
 // valued.
-var shortOpts = map[byte]string{
+var shortOpts = [256]string{
 	'A': "A", 'E': "E", 'D': "D", 'C': "C", 'L': "L", 'l': "L", 'Z': "Z", 'a': "a", 'e': "e", 'd': "d",
 	'h': "h", 'v': "v", 'R': "R", 'S': "S", 't': "t", 'u': "u", 'f': "f", 's': "s", 'p': "p", 'M': "M",
 	'r': "r", 'm': "m", 'i': "i", 'g': "g", 'w': "w", 'x': "x", 'y': "y", 'n': "n", 'c': "c", 'X': "X",
@@ -213,6 +216,14 @@ var valued = map[string]bool{
 	"tun-port": true,
 }
 
+// What the options that select one of a few values stand for.
+var (
+	serviceProtocols = map[string]ipvs.Protocol{"t": ipvs.TCP, "u": ipvs.UDP, "sctp-service": ipvs.SCTP}
+	forwardMethods   = map[string]ipvs.ForwardMethod{"g": ipvs.DirectRoute, "i": ipvs.Tunnel, "m": ipvs.Masquerade}
+	thresholdOptions = map[string]option{"x": oUThreshold, "y": oLThreshold}
+	tunnelTypes      = map[string]ipvs.TunnelType{"ipip": ipvs.TunnelIPIP, "gue": ipvs.TunnelGUE, "gre": ipvs.TunnelGRE}
+)
+
 type opt struct {
 	name   string
 	val    string
@@ -222,23 +233,13 @@ type opt struct {
 // tokenize splits argv as popt does for ipvsadm: options in order (clusters like -Ln
 // expanded, values attached or in the next word, -p's optional value taken from the
 // next word unless it starts with '-'), and the words that are not options apart.
-func tokenize(args []string) (opts []opt, rest []string, err error) {
+// The options are appended to opts[:0]. On an error (an unknown option, a missing or
+// unwanted value) the options before it are returned with it: ipvsadm acts on those
+// first, so a bad value before the error fails as that value does.
+func tokenize(args []string, opts []opt) (_ []opt, rest []string, err error) {
+	opts = opts[:0]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		value := func(name string) (string, error) {
-			if i+1 >= len(args) {
-				return "", badSyntax("option %s needs a value", name)
-			}
-			i++
-			return args[i], nil
-		}
-		optional := func() (string, bool) {
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				return args[i], true
-			}
-			return "", false
-		}
 		switch {
 		case a == "--":
 			rest = append(rest, args[i+1:]...)
@@ -247,42 +248,53 @@ func tokenize(args []string) (opts []opt, rest []string, err error) {
 			long, val, hasVal := strings.Cut(a[2:], "=")
 			name, ok := longOpts[long]
 			if !ok {
-				return nil, nil, badSyntax("unknown option --%s", long)
+				return opts, nil, badSyntax("unknown option --%s", long)
 			}
 			switch {
 			case valued[name] && !hasVal:
-				v, err := value("--" + long)
-				if err != nil {
-					return nil, nil, err
+				if i+1 >= len(args) {
+					return opts, nil, badSyntax("option --%s needs a value", long)
 				}
-				val, hasVal = v, true
+				i++
+				val, hasVal = args[i], true
 			case name == "p" && !hasVal:
-				val, hasVal = optional()
+				if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+					i++
+					val, hasVal = args[i], true
+				}
 			case !valued[name] && name != "p" && hasVal:
-				return nil, nil, badSyntax("option --%s takes no value", long)
+				return opts, nil, badSyntax("option --%s takes no value", long)
 			}
 			opts = append(opts, opt{name, val, hasVal})
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			for j := 1; j < len(a); j++ {
-				name, ok := shortOpts[a[j]]
-				if !ok {
-					return nil, nil, badSyntax("unknown option -%c", a[j])
+				name := shortOpts[a[j]]
+				if name == "" {
+					return opts, nil, badSyntax("unknown option -%c", a[j])
 				}
-				if valued[name] || name == "p" {
-					o := opt{name: name, val: a[j+1:], hasVal: j+1 < len(a)}
-					if !o.hasVal {
-						if name == "p" {
-							o.val, o.hasVal = optional()
-						} else if o.val, err = value("-" + name); err != nil {
-							return nil, nil, err
-						} else {
-							o.hasVal = true
+				if !valued[name] && name != "p" {
+					opts = append(opts, opt{name: name})
+					continue
+				}
+				// The rest of the word is the value, without one leading '=' as popt
+				// takes it ("-w=5" is a weight of 5).
+				o := opt{name: name, val: strings.TrimPrefix(a[j+1:], "="), hasVal: j+1 < len(a)}
+				if !o.hasVal {
+					switch {
+					case name == "p":
+						if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+							i++
+							o.val, o.hasVal = args[i], true
 						}
+					case i+1 >= len(args):
+						return opts, nil, badSyntax("option -%s needs a value", name)
+					default:
+						i++
+						o.val, o.hasVal = args[i], true
 					}
-					opts = append(opts, o)
-					break
 				}
-				opts = append(opts, opt{name: name})
+				opts = append(opts, o)
+				break
 			}
 		default:
 			rest = append(rest, a)
@@ -328,12 +340,13 @@ func cAtoi(s string) int64 {
 // inetAton parses an IPv4 address as inet_aton does: one to four parts, each decimal,
 // octal (leading 0) or hexadecimal (0x), the last part filling the remaining bytes.
 func inetAton(s string) (uint32, bool) {
-	parts := strings.Split(s, ".")
-	if len(parts) > 4 {
-		return 0, false
-	}
-	var vals []uint64
-	for _, p := range parts {
+	var vals [4]uint64
+	n := 0
+	for {
+		p, more, found := strings.Cut(s, ".")
+		if n == 4 || p == "" {
+			return 0, false
+		}
 		base, digits := 10, p
 		switch {
 		case strings.HasPrefix(p, "0x") || strings.HasPrefix(p, "0X"):
@@ -345,20 +358,25 @@ func inetAton(s string) (uint32, bool) {
 			base, digits = 8, p[1:]
 		}
 		v, err := strconv.ParseUint(digits, base, 32)
-		if err != nil || p == "" {
+		if err != nil {
 			return 0, false
 		}
-		vals = append(vals, v)
+		vals[n] = v
+		n++
+		if !found {
+			break
+		}
+		s = more
 	}
 	var out uint64
-	for i, v := range vals[:len(vals)-1] {
+	for i, v := range vals[:n-1] {
 		if v > 0xff {
 			return 0, false
 		}
 		out |= v << (24 - 8*i)
 	}
-	last := vals[len(vals)-1]
-	if last > uint64(0xffffffff)>>(8*(len(vals)-1)) {
+	last := vals[n-1]
+	if last > uint64(0xffffffff)>>(8*(n-1)) {
 		return 0, false
 	}
 	return uint32(out | last), true
@@ -381,7 +399,7 @@ type addrPort struct {
 // looked up (ipvsctl is numeric only). ipvsadm drops the port of "[IPv4]:port" (it
 // looks for the port in the bracketed part), and so does ipvsctl.
 func parseService(s string) (addrPort, bool) {
-	if strings.Trim(s, "0123456789") == "" {
+	if allDigits(s) {
 		return addrPort{}, false
 	}
 	host := s
@@ -395,7 +413,9 @@ func parseService(s string) (addrPort, bool) {
 		host, port, bracketed = h, after[1:], true
 	}
 	var ap addrPort
-	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && a.Zone() == "" {
+	// An IPv6 address has two colons at least; the test spares parsing "192.0.2.1:80"
+	// as one (a failed netip.ParseAddr allocates its error).
+	if a, err := parseIPv6(host); err == nil {
 		ap.addr = a
 		if bracketed {
 			ap.hasPort = true
@@ -425,6 +445,31 @@ func parseService(s string) (addrPort, bool) {
 	return ap, true
 }
 
+// allDigits reports whether s is empty or only decimal digits (ipvsadm's str_is_digit).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var errNotIPv6 = errors.New("not an IPv6 address")
+
+// parseIPv6 parses s as inet_pton(AF_INET6) does: an IPv6 address, IPv4-mapped and
+// other embedded IPv4 forms included, without a zone.
+func parseIPv6(s string) (netip.Addr, error) {
+	if strings.Count(s, ":") < 2 {
+		return netip.Addr{}, errNotIPv6
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return netip.Addr{}, errNotIPv6
+	}
+	return a, nil
+}
+
 func familyOf(a netip.Addr) ipvs.Family {
 	if a.Is4() {
 		return ipvs.IPv4
@@ -446,11 +491,26 @@ func prefixLen(m uint32) (int, bool) {
 }
 
 func parseCommand(args []string) (*command, error) {
-	opts, rest, err := tokenize(args)
-	if err != nil {
-		return nil, err
+	var p parser
+	return p.parse(args)
+}
+
+// parser parses command lines, reusing its memory from one line to the next: -R parses
+// thousands.
+type parser struct {
+	opts []opt
+	c    command
+}
+
+// parse parses one command line. The command it returns is valid until the next call.
+func (p *parser) parse(args []string) (*command, error) {
+	opts, rest, tokErr := tokenize(args, p.opts)
+	p.opts = opts
+	if tokErr != nil && len(opts) == 0 {
+		return nil, tokErr
 	}
-	c := &command{}
+	p.c = command{}
+	c := &p.c
 	if len(args) == 0 {
 		c.cmd = "L" // ipvsadm lists the table when run without arguments
 		return c, nil
@@ -473,7 +533,9 @@ func parseCommand(args []string) (*command, error) {
 			return nil, badUsage("--%s takes master or backup, not %q", first.name, first.val)
 		}
 	case "h", "v":
-		return nil, badSyntax("-%s is not supported by ipvsctl", first.name)
+		// As in ipvsadm, help and version end the parsing: what follows is ignored.
+		c.cmd = first.name
+		return c, nil
 	default:
 		return nil, badSyntax("the first option must be a command, not -%s", first.name)
 	}
@@ -508,7 +570,7 @@ func parseCommand(args []string) (*command, error) {
 				return nil, badUsage("bad virtual service address[:port] %q", o.val)
 			}
 			c.hasS = true
-			c.svc.Protocol = map[string]ipvs.Protocol{"t": ipvs.TCP, "u": ipvs.UDP, "sctp-service": ipvs.SCTP}[o.name]
+			c.svc.Protocol = serviceProtocols[o.name]
 			c.svc.Address = ap.addr
 			svcFamily = familyOf(ap.addr)
 			if svcFamily == ipvs.IPv6 {
@@ -602,7 +664,7 @@ func parseCommand(args []string) (*command, error) {
 			}
 		case "g", "i", "m":
 			err = set(oForward)
-			c.dst.Forward = map[string]ipvs.ForwardMethod{"g": ipvs.DirectRoute, "i": ipvs.Tunnel, "m": ipvs.Masquerade}[o.name]
+			c.dst.Forward = forwardMethods[o.name]
 		case "w":
 			if err = set(oWeight); err != nil {
 				return nil, err
@@ -613,7 +675,7 @@ func parseCommand(args []string) (*command, error) {
 			}
 			c.dst.Weight = int32(n)
 		case "x", "y":
-			if err = set(map[string]option{"x": oUThreshold, "y": oLThreshold}[o.name]); err != nil {
+			if err = set(thresholdOptions[o.name]); err != nil {
 				return nil, err
 			}
 			n, ok := cNumber(o.val, 0, maxThreshold)
@@ -629,7 +691,7 @@ func parseCommand(args []string) (*command, error) {
 			if err = set(oTunType); err != nil {
 				return nil, err
 			}
-			t, ok := map[string]ipvs.TunnelType{"ipip": ipvs.TunnelIPIP, "gue": ipvs.TunnelGUE, "gre": ipvs.TunnelGRE}[o.val]
+			t, ok := tunnelTypes[o.val]
 			if !ok {
 				return nil, badUsage("unknown tunnel type %q", o.val)
 			}
@@ -747,6 +809,12 @@ func parseCommand(args []string) (*command, error) {
 			return nil, err
 		}
 	}
+	if tokErr != nil {
+		if u, ok := tokErr.(*usageError); ok {
+			u.inLine = true
+		}
+		return nil, tokErr
+	}
 	if c.cmd == "set" {
 		if len(rest) < 3 {
 			return nil, badUsage("--set needs 3 timeouts (tcp tcpfin udp)")
@@ -780,8 +848,11 @@ func parseCommand(args []string) (*command, error) {
 		return nil, badUsage("-L: these listing options exclude each other")
 	}
 
-	if c.svc.FWMark != 0 {
-		c.svc.Family = svcFamily
+	// The family is the address's as ipvsadm reads it: "[::ffff:192.0.2.1]:53" is an
+	// IPv6 service, which the ipvs package would take as IPv4 from the address alone.
+	c.svc.Family = svcFamily
+	if c.hasR {
+		c.dst.Family = familyOf(c.dst.Address)
 	}
 	if c.cmd == "A" || c.cmd == "E" {
 		if c.svc.FWMark == 0 && c.svc.Port == 0 && c.svc.Flags&ipvs.FlagPersistent == 0 {
@@ -801,11 +872,13 @@ func parseCommand(args []string) (*command, error) {
 			c.svc.Netmask = int(netmask)
 		}
 	} else if netmask != 0xffffffff {
-		n, ok := prefixLen(netmask)
-		if !ok {
-			return nil, badUsage("netmask %s is not a prefix; ipvsctl (the ipvs package) takes contiguous non-zero masks only", addr4(netmask))
+		// Any mask, as ipvsadm: one that is no prefix (0.0.0.24 from "-M 24",
+		// 0.0.0.0) travels as given.
+		if n, ok := prefixLen(netmask); ok {
+			c.svc.Netmask = n
+		} else {
+			c.svc.IPv4Mask = addr4(netmask)
 		}
-		c.svc.Netmask = n
 	}
 	if c.cmd == "start-daemon" && c.daemonV.Interface == "" {
 		c.daemonV.Interface = defaultMcastIf
