@@ -325,7 +325,9 @@ func formatInstance(w *writer, in *Instance) {
 		w.line("no_accept")
 	}
 	w.line("strict_mode", boolWord(in.StrictMode))
-	w.line("skip_check_adv_addr", boolWord(in.SkipCheckAdvAddr))
+	// keepalived 2.2.7 turns skip_check_adv_addr on whatever its argument: only the
+	// bare keyword is written, and only when it is on.
+	w.flag("skip_check_adv_addr", in.SkipCheckAdvAddr)
 	w.flag("dont_track_primary", in.DontTrackPrimary)
 	formatVMAC(w, in.VMAC)
 	if a := in.Auth; a != nil {

@@ -67,7 +67,6 @@ vrrp_instance VI_1 {
    nopreempt
    accept
    strict_mode false
-   skip_check_adv_addr false
    authentication {
       auth_type PASS
       auth_pass 1111

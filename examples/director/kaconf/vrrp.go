@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,13 +87,15 @@ func globalTable() table[globalRaw] {
 		"vrrp_garp_master_refresh": wholeSecEntry(0, 86400, func(t *globalRaw, v time.Duration) {
 			t.g.VRRPGARPMasterRefresh = v
 		}),
-		"vrrp_garp_master_refresh_repeat":  intEntry(1, 1000, func(t *globalRaw, v int) { t.g.VRRPGARPMasterRefreshRepeat = v }),
-		"vrrp_garp_interval":               {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGARPInterval = v })},
-		"vrrp_gna_interval":                {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGNAInterval = v })},
-		"vrrp_min_garp":                    flagEntry(func(t *globalRaw, b bool) { t.g.VRRPMinGARP = b }),
-		"vrrp_skip_check_adv_addr":         flagEntry(func(t *globalRaw, b bool) { t.g.VRRPSkipCheckAdvAddr = b }),
-		"vrrp_strict":                      flagEntry(func(t *globalRaw, b bool) { t.g.VRRPStrict = b }),
-		"vrrp_check_unicast_src":           flagEntry(func(t *globalRaw, b bool) { t.g.VRRPCheckUnicastSrc = b }),
+		"vrrp_garp_master_refresh_repeat": intEntry(1, 1000, func(t *globalRaw, v int) { t.g.VRRPGARPMasterRefreshRepeat = v }),
+		"vrrp_garp_interval":              {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGARPInterval = v })},
+		"vrrp_gna_interval":               {min: 1, max: 1, fn: garpInterval(func(t *globalRaw, v time.Duration) { t.g.VRRPGNAInterval = v })},
+		"vrrp_min_garp":                   flagEntry(func(t *globalRaw, b bool) { t.g.VRRPMinGARP = b }),
+		// keepalived 2.2.7's handlers of these three set them whatever follows
+		// (global_parser.c): "vrrp_strict false" turns strict mode on.
+		"vrrp_skip_check_adv_addr":         ignoredArgs(func(t *globalRaw) { t.g.VRRPSkipCheckAdvAddr = true }),
+		"vrrp_strict":                      ignoredArgs(func(t *globalRaw) { t.g.VRRPStrict = true }),
+		"vrrp_check_unicast_src":           ignoredArgs(func(t *globalRaw) { t.g.VRRPCheckUnicastSrc = true }),
 		"vrrp_higher_prio_send_advert":     flagEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
 		"vrrp_lower_prio_no_advert":        flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
 		"vrrp_rt_priority":                 rtPriorityEntry(),
@@ -371,6 +374,8 @@ type instRaw struct {
 	node   *node
 	seen   seen
 	tracks []trackRef
+	// tifaces are the track_interface lines, as TrackInterfaces.
+	tifaces []*node
 	// tfiles are the track_file lines, in the order of in.TrackFiles.
 	tfiles []trackRef
 	// tprocs are the track_process lines, in the order of in.TrackProcesses.
@@ -403,7 +408,7 @@ func instanceTable() table[instRaw] {
 		"accept":              bareEntry(func(t *instRaw) { t.in.Accept = true }),
 		"no_accept":           bareEntry(func(t *instRaw) { t.in.Accept = false }),
 		"strict_mode":         flagEntry(func(t *instRaw, b bool) { t.in.StrictMode = b }),
-		"skip_check_adv_addr": flagEntry(func(t *instRaw, b bool) { t.in.SkipCheckAdvAddr = b }),
+		"skip_check_adv_addr": {max: 1, fn: skipCheckAdvAddr},
 		"dont_track_primary":  bareEntry(func(t *instRaw) { t.in.DontTrackPrimary = true }),
 		"use_vmac":            {max: 3, fn: useVMAC},
 		"vmac_xmit_base":      bareEntry(func(*instRaw) {}), // resolveVMAC
@@ -453,6 +458,7 @@ func instanceTable() table[instRaw] {
 			w, rev, _, ok := trackWeight(d, n, "noreverse")
 			if ok {
 				t.in.TrackInterfaces = append(t.in.TrackInterfaces, TrackInterface{Pos: n.pos, Name: n.key, Weight: w, Reverse: rev})
+				t.tifaces = append(t.tifaces, n)
 			}
 		}),
 		"mcast_src_ip": addrEntry(func(t *instRaw, a netip.Addr) { t.in.McastSrcIP = a }),
@@ -719,6 +725,15 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 			d.warn(n, fmt.Sprintf("vrrp_instance %s has no virtual_ipaddress: keepalived 2.2.7 runs it (\"at least one is sensible\")", in.Name))
 		}
 	}
+	// keepalived 2.2.7 vrrp.c drops a track_interface line naming the instance's own
+	// interface: that one is tracked anyway (FAULT while it is down), whatever the
+	// weight.
+	for i := len(in.TrackInterfaces) - 1; i >= 0; i-- {
+		if in.Interface != "" && in.TrackInterfaces[i].Name == in.Interface {
+			d.warn(r.tifaces[i], fmt.Sprintf("track_interface %s is the instance's own interface: keepalived 2.2.7 ignores the line (the interface is tracked anyway: FAULT while it is down) and so does the reader", in.Interface))
+			in.TrackInterfaces = slices.Delete(in.TrackInterfaces, i, i+1)
+		}
+	}
 	if _, set := s["skip_check_adv_addr"]; !set {
 		in.SkipCheckAdvAddr = g.VRRPSkipCheckAdvAddr
 	}
@@ -948,4 +963,18 @@ func crossCheckVRRP(d *decoder, g *Global, scripts []*scriptRaw, insts []*instRa
 			gr.g.SMTPAlert = defaultAlert(g.SMTPAlertVRRP, g.SMTPAlert, false)
 		}
 	}
+}
+
+// skipCheckAdvAddr is vrrp_instance skip_check_adv_addr [BOOL]. keepalived 2.2.7
+// (vrrp_parser.c) sets it for any valid BOOL, "false" included; the reader does the
+// same and says so.
+func skipCheckAdvAddr(d *decoder, n *node, t *instRaw) {
+	v, ok := d.optBool(n)
+	if !ok {
+		return
+	}
+	if !v {
+		d.warn(n, fmt.Sprintf("keepalived 2.2.7 turns skip_check_adv_addr on whatever its argument, %q included (read the same way)", n.arg(0)))
+	}
+	t.in.SkipCheckAdvAddr = true
 }
