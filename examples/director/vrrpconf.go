@@ -74,7 +74,7 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 		Peers:                 slices.Clone(in.UnicastPeers),
 		NoPreempt:             in.Nopreempt,
 		PreemptDelay:          in.PreemptDelay,
-		StartAsMaster:         in.State == kaconf.StateMaster && !in.Nopreempt,
+		StartAsMaster:         startAsMaster(cfg, in),
 		AcceptMode:            in.Accept && in.Version == 3,
 		NoLowerPriorityAdvert: in.LowerPrioNoAdvert, // global, or strict mode (kaconf)
 	}
@@ -104,6 +104,27 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 		return vrrp.Config{}, err
 	}
 	return c, nil
+}
+
+// startAsMaster is keepalived 2.2.7's initial state for an instance: MASTER as
+// written (state MASTER, which the reader leaves without nopreempt), except in a sync
+// group where one member wants MASTER and another is BACKUP or not the address owner
+// (priority 255): there every member starts BACKUP (vrrp.c vrrp_complete_init, seen
+// in its data dump as "Wantstate = BACKUP").
+func startAsMaster(cfg *kaconf.Config, in *kaconf.Instance) bool {
+	if in.State != kaconf.StateMaster || in.Nopreempt {
+		return false
+	}
+	g := syncGroupOf(cfg, in.Name)
+	if g == nil {
+		return true
+	}
+	for _, name := range g.Group {
+		if m := cfg.Instance(name); m != nil && (m.State != kaconf.StateMaster || m.Priority != 255) {
+			return false
+		}
+	}
+	return true
 }
 
 // tracker is one vrrp.TrackerConfig of an instance and how to feed it.
