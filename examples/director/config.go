@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/ipvs"
@@ -48,6 +49,11 @@ func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error
 // loadConfig reads and validates the file, logging the reader's warnings. Reading
 // stops when ctx ends.
 func loadConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Config, error) {
+	return loadConfigUsers(ctx, name, log, systemUsers)
+}
+
+// loadConfigUsers is loadConfig with the user database that scripts' users resolve in.
+func loadConfigUsers(ctx context.Context, name string, log *slog.Logger, users userDB) (*kaconf.Config, error) {
 	cfg, warns, err := kaconf.ReadFileContext(ctx, name)
 	for _, w := range warns {
 		log.Warn("configuration", "warning", w.String())
@@ -60,14 +66,26 @@ func loadConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Con
 	}
 	// Scripts refused by enable_script_security or with an unknown user are not run
 	// (scripts.go), and said so here, as keepalived starts without them.
-	_, serrs, swarns := newScriptPolicy(cfg, systemUsers)
+	policy, serrs, swarns := newScriptPolicy(cfg, users)
 	for _, w := range swarns {
 		log.Warn("script security", "warning", w)
 	}
 	for _, e := range serrs {
 		log.Warn("script security", "refused", e.Error())
 	}
+	dropRefusedScripts(cfg, policy)
 	return cfg, nil
+}
+
+// dropRefusedScripts removes the vrrp_scripts that policy refuses, as keepalived 2.2.7
+// removes them at start ("Unable to set default user for vrrp script X - removing"):
+// the track_script lines that name them then track nothing ("track script X not
+// found, ignoring"), where a tracker that is never fed would hold its initial state
+// for good (a positive weight added, or FAULT with init_fail).
+func dropRefusedScripts(cfg *kaconf.Config, policy *scriptPolicy) {
+	cfg.Scripts = slices.DeleteFunc(cfg.Scripts, func(s kaconf.Script) bool {
+		return len(s.Command.Args) > 0 && policy.lookup(s.Command.Args).refused != nil
+	})
 }
 
 // splitErrors flattens an errors.Join tree into its leaves.

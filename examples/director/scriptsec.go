@@ -169,6 +169,12 @@ func newScriptPolicy(cfg *kaconf.Config, db userDB) (p *scriptPolicy, errs []err
 		// keepalived_script, and runs scripts as itself (an explicit user fails).
 	case err == nil:
 		def = c
+	case g.EnableScriptSecurity:
+		// keepalived 2.2.7 (notify.c get_default_script_user) removes every script
+		// without a user of its own when script security is on and keepalived_script
+		// does not exist, rather than run it as root.
+		defErr = fmt.Errorf("unable to set default user %s for script (enable_script_security is on): %w", defaultScriptUser, err)
+		errs = append(errs, fmt.Errorf("%s: %w", g.Pos, defErr))
 	default:
 		warns = append(warns, fmt.Sprintf("%s: default user '%s' for script execution does not exist - please create; scripts run as root",
 			g.Pos, defaultScriptUser))
