@@ -709,8 +709,11 @@ func fromStartup(m, start kaMeaning) {
 func kaMessages(log string) string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
-		if _, msg, ok := strings.Cut(l, ": "); ok && !strings.HasPrefix(msg, " ") && !strings.HasPrefix(msg, "------<") {
-			out = append(out, msg)
+		if loc := consoleStamp.FindStringIndex(l); loc != nil {
+			l = l[loc[1]:]
+		}
+		if l != "" && !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "------<") {
+			out = append(out, l)
 		}
 	}
 	return strings.Join(out, "\n")
@@ -834,7 +837,7 @@ func TestIntegrationCorpusMeaning(t *testing.T) {
 					t.Skipf("the director refuses the file (TestIntegrationCorpus covers it): %v", err)
 				}
 				if len(cfg.Instances) == 0 {
-					t.Skip("no vrrp_instance: the LVS side is not compared (keepalived's checker needs IPVS)")
+					t.Skip("no vrrp_instance (TestIntegrationCorpusMeaningLVS compares the IPVS table in the qemu guest)")
 				}
 				mu.Lock()
 				seen[rel] = true

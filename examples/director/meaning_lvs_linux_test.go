@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/health"
+	"github.com/lvskit/lvskit/internal/testenv"
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// lvsMeaningScript runs in the qemu guest (vmtest: Debian's kernel with IPVS, no
+// network device): for each file named on its command line, keepalived 2.2.7's
+// checker programs IPVS from the file and prints its -d dump; as soon as the dump
+// shows (init_services has run, the health checks have not), ipvsadm -Sn saves the
+// table keepalived built; then keepalived stops and the table is cleared.
+const lvsMeaningScript = `#!/bin/sh
+mkdir -p /tmp/k /etc
+echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
+echo 'root:x:0:' > /etc/group
+for f in "$@"; do
+  echo "=== FILE $f"
+  rm -f /tmp/k/*
+  keepalived -f "/corpus/$f" -p /tmp/k/p -r /tmp/k/v -c /tmp/k/c -n -l -D -d --check > /tmp/k/out 2>&1 &
+  pid=$!
+  i=0
+  while [ $i -lt 150 ] && ! grep -q -- '------< LVS Topology >------' /tmp/k/out; do sleep 0.1; i=$((i+1)); done
+  echo "=== IPVS"
+  ipvsadm -Sn
+  echo "=== END IPVS"
+  kill $pid; wait $pid
+  echo "=== LOG"
+  cat /tmp/k/out
+  ipvsadm -C
+done
+echo "=== DONE"
+`
+
+// directorTable is the IPVS table the director programs first from cfg: the LVS
+// runtime's model with every real server in its initial state (up, or down with
+// alpha), before any health check has run. No check runs: the runtime's scheduler
+// is stopped before the virtual servers are added.
+func directorTable(t *testing.T, cfg *kaconf.Config) []ipvs.VirtualServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	noop := func(*kaconf.Command) {}
+	l := newLVSRuntime(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, &metrics{},
+		lvsHooks{changed: func() {}, runAsync: noop, runSync: noop, mail: func(string, string) {}}, false, false, false)
+	<-l.done
+	if err := l.configure(cfg); err != nil {
+		for _, e := range splitErrors(err) {
+			if !errors.Is(e, health.ErrClosed) {
+				t.Fatalf("configure: %v", e)
+			}
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.desired()
+}
+
+// saveRules renders a table as ipvsadm -Sn lines (the subset of options keepalived's
+// and the director's tables use), sorted.
+func saveRules(tbl []ipvs.VirtualServer) []string {
+	var out []string
+	for _, v := range tbl {
+		s := v.Service
+		var id string
+		switch {
+		case s.FWMark != 0:
+			id = "-f " + strconv.Itoa(int(s.FWMark))
+			if s.Family == ipvs.IPv6 {
+				id += " -6"
+			}
+		default:
+			sw := map[ipvs.Protocol]string{ipvs.TCP: "-t", ipvs.UDP: "-u", ipvs.SCTP: "--sctp-service"}[s.Protocol]
+			id = sw + " " + netip.AddrPortFrom(s.Address, s.Port).String()
+		}
+		line := "-A " + id + " -s " + string(s.Scheduler)
+		if f := s.Flags &^ ipvs.FlagPersistent; f != 0 {
+			var fl []string
+			for _, n := range []struct {
+				f ipvs.ServiceFlags
+				s string
+			}{{ipvs.FlagSched1, "flag-1"}, {ipvs.FlagSched2, "flag-2"}, {ipvs.FlagSched3, "flag-3"}} {
+				if f&n.f != 0 {
+					fl = append(fl, n.s)
+				}
+			}
+			if len(fl) > 0 {
+				line += " -b " + strings.Join(fl, ",")
+			}
+			if f&ipvs.FlagOnePacket != 0 {
+				line += " -o"
+			}
+		}
+		if s.Flags&ipvs.FlagPersistent != 0 {
+			line += " -p " + strconv.Itoa(int(s.Timeout/time.Second))
+			if m := s.Netmask; m != 0 && !(s.Family == ipvs.IPv4 && m == 32) && !(s.Family == ipvs.IPv6 && m == 128) {
+				if s.Family == ipvs.IPv6 {
+					line += " -M " + strconv.Itoa(m)
+				} else {
+					line += " -M " + maskAddr(m)
+				}
+			}
+		}
+		out = append(out, line)
+		for _, d := range v.Destinations {
+			fwd := map[ipvs.ForwardMethod]string{ipvs.Masquerade: "-m", ipvs.DirectRoute: "-g", ipvs.Tunnel: "-i"}[d.Forward]
+			dl := "-a " + id + " -r " + netip.AddrPortFrom(d.Address, d.Port).String() + " " + fwd + " -w " + strconv.Itoa(int(d.Weight))
+			if d.UpperThreshold != 0 {
+				dl += " -x " + strconv.Itoa(int(d.UpperThreshold))
+			}
+			if d.LowerThreshold != 0 {
+				dl += " -y " + strconv.Itoa(int(d.LowerThreshold))
+			}
+			out = append(out, dl)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func maskAddr(bits int) string {
+	var b [4]byte
+	for i := 0; i < bits; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	return netip.AddrFrom4(b).String()
+}
+
+// lvsKnown are the differences, per corpus file, between the IPVS table keepalived
+// 2.2.7 builds and the one the director builds, that are deliberate and documented,
+// with the reason; the rules are those of saveRules ("-keepalived" or "+director").
+var lvsKnown = map[string]map[string]string{}
+
+// TestIntegrationCorpusMeaningLVS boots the qemu guest once (vmtest, as CI's kernel
+// step), runs keepalived 2.2.7's checker there on every corpus file with a
+// virtual_server that the director accepts, and compares the IPVS table keepalived
+// builds with the one the director builds from the same file, rule by rule; and the
+// table keepalived builds from the file with the one it builds from the reader's
+// Format output. About 25 s, most of it the guest's boot and software emulation.
+func TestIntegrationCorpusMeaningLVS(t *testing.T) {
+	testenv.SkipInGuest(t)
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "keepalived", "ipvsadm", "qemu-system-x86_64", "go")
+	dir := meaningCorpusDir()
+	if fi, err := os.Stat(dir); dir == "" || err != nil || !fi.IsDir() {
+		t.Skipf("no keepalived.conf corpus at %q (set KACONF_CORPUS)", dir)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "internal/cmd/vmtest")); err != nil {
+		t.Skipf("no vmtest beside this package: %v", err)
+	}
+	var files []string
+	want := map[string][]string{}
+	formatted := map[string][]byte{} // the reader's Format output, run by keepalived too
+	for _, pat := range []string{"upstream/*", "realworld/*.conf", "realworld/*/keepalived.conf"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, abs := range m {
+			rel, _ := filepath.Rel(dir, abs)
+			cfg, err := loadConfigUsers(context.Background(), abs, slog.New(slog.DiscardHandler), chrootUsers)
+			if err != nil || len(cfg.VirtualServers) == 0 {
+				continue
+			}
+			files = append(files, rel)
+			want[rel] = saveRules(directorTable(t, cfg))
+			formatted[rel] = kaconf.Format(cfg)
+		}
+	}
+	if len(files) == 0 {
+		t.Skip("no corpus file with a virtual_server that the director accepts")
+	}
+	work := t.TempDir()
+	script := filepath.Join(work, "meaning.sh")
+	if err := os.WriteFile(script, []byte(lvsMeaningScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "./internal/cmd/vmtest", "-timeout", "3m", "-copy", "keepalived", "-copy", "ipvsadm",
+		"-file", script + ":/bin/meaning.sh"}
+	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		args = append(args, "-file", p+":/corpus/"+rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := slices.Clone(files)
+	for _, rel := range files {
+		p := filepath.Join(work, "fmt", rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, formatted[rel], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-file", p+":/corpus/fmt/"+rel)
+		runs = append(runs, "fmt/"+rel)
+	}
+	args = append(args, "-exec", "/bin/meaning.sh "+strings.Join(runs, " "))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "=== DONE") {
+		t.Fatalf("vmtest: %v\n%s", err, out)
+	}
+	got := parseGuestTables(string(out))
+	for _, rel := range files {
+		t.Run(rel, func(t *testing.T) {
+			g, ok := got[rel]
+			if !ok {
+				t.Fatalf("the guest printed no table for %s", rel)
+			}
+			k, d := slices.Clone(g.rules), slices.Clone(want[rel])
+			for rule, why := range lvsKnown[rel] {
+				in := func(l []string, r string) bool { return slices.Contains(l, r) }
+				switch {
+				case strings.HasPrefix(rule, "-") && in(k, rule[1:]) && !in(d, rule[1:]):
+					k = slices.DeleteFunc(k, func(s string) bool { return s == rule[1:] })
+				case strings.HasPrefix(rule, "+") && in(d, rule[1:]) && !in(k, rule[1:]):
+					d = slices.DeleteFunc(d, func(s string) bool { return s == rule[1:] })
+				default:
+					t.Errorf("lvsKnown %q (%s) no longer differs: remove the entry", rule, why)
+				}
+			}
+			if len(g.rules) == 0 {
+				t.Errorf("keepalived built no IPVS table from %s:\n%s", rel, kaMessages(g.log))
+			}
+			t.Logf("%d rules compared", len(k))
+			if diff := cmp.Diff(k, d); diff != "" {
+				t.Errorf("the IPVS table the director builds differs from keepalived 2.2.7's (-keepalived +director):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(g.log))
+			}
+			f := got["fmt/"+rel]
+			if diff := cmp.Diff(g.rules, f.rules); diff != "" {
+				t.Errorf("keepalived builds another IPVS table from the reader's Format output (-file +formatted):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(f.log))
+			}
+		})
+	}
+	for rel := range lvsKnown {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("lvsKnown names %s, which is not a compared corpus file", rel)
+		}
+	}
+}
+
+type guestTable struct {
+	rules []string
+	log   string
+}
+
+// parseGuestTables splits the guest's console output into each file's ipvsadm -Sn
+// rules (sorted) and keepalived's log.
+func parseGuestTables(out string) map[string]guestTable {
+	res := map[string]guestTable{}
+	var file, part string
+	var g guestTable
+	flush := func() {
+		if file != "" {
+			slices.Sort(g.rules)
+			res[file] = g
+		}
+	}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		switch {
+		case strings.HasPrefix(l, "=== FILE "):
+			flush()
+			file, part, g = strings.TrimPrefix(l, "=== FILE "), "", guestTable{}
+		case l == "=== IPVS" || l == "=== LOG":
+			part = l
+		case l == "=== END IPVS" || l == "=== DONE":
+			part = ""
+		case part == "=== IPVS" && strings.HasPrefix(l, "-"):
+			g.rules = append(g.rules, strings.TrimSpace(l))
+		case part == "=== LOG":
+			g.log += l + "\n"
+		}
+	}
+	flush()
+	return res
+}
