@@ -69,3 +69,22 @@ vrrp_instance V {
 		t.Errorf("with keepalived_script: trackers %v, want both scripts", trackers(cfg, &cfg.Instances[0]))
 	}
 }
+
+// TestMissingScriptWarnsWhatKeepalivedDoes: keepalived 2.2.7 disables a script it
+// cannot find even without enable_script_security; the director runs it, and its
+// warning says so at the script's line.
+func TestMissingScriptWarnsWhatKeepalivedDoes(t *testing.T) {
+	cfg := readMeaningConf(t, "vrrp_script s {\n   script \"/nonexistent/lvskit-check\"\n}\n")
+	_, errs, warns := newScriptPolicy(cfg, fakeUsers(false))
+	if len(errs) != 0 {
+		t.Errorf("errs = %v, want none without enable_script_security", errs)
+	}
+	want := `k.conf:1: vrrp_script s: could not find script "/nonexistent/lvskit-check"`
+	found := false
+	for _, w := range warns {
+		found = found || (strings.Contains(w, want) && strings.Contains(w, "keepalived 2.2.7 disables it"))
+	}
+	if !found {
+		t.Errorf("warnings %q lack %q with what keepalived does", warns, want)
+	}
+}

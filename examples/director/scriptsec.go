@@ -193,6 +193,11 @@ func newScriptPolicy(cfg *kaconf.Config, db userDB) (p *scriptPolicy, errs []err
 			if g.EnableScriptSecurity {
 				d.refused = err
 				errs = append(errs, fmt.Errorf("%s: %s: %w - disabling", s.pos, s.what, err))
+			} else if errors.Is(err, errScriptNotFound) {
+				// keepalived 2.2.7 (notify.c SC_NOTFOUND) disables a script it cannot
+				// find at start even without script security; the director still runs
+				// it, and it fails (guide: enable_script_security).
+				warns = append(warns, fmt.Sprintf("%s: %s: %v - keepalived 2.2.7 disables it (a MISC_CHECK is dropped, a vrrp_script no longer tracked); the director runs it and it fails", s.pos, s.what, err))
 			} else {
 				warns = append(warns, fmt.Sprintf("%s: %s: %v", s.pos, s.what, err))
 			}
@@ -230,6 +235,10 @@ func resolveCred(db userDB, name, group string) (*scriptCred, error) {
 // errInsecureScript is what checkScriptSecure's errors wrap.
 var errInsecureScript = errors.New("unsafe permissions")
 
+// errScriptNotFound is what checkScriptSecure's errors wrap for a script, or an
+// element of its path, that does not exist.
+var errScriptNotFound = errors.New("could not find script")
+
 // checkScriptSecure applies keepalived 2.2.7's check (notify.c check_security) to
 // program, found on PATH when it has no slash, and to where its symbolic links lead:
 // every directory from / down, and the file itself, must be owned by root and, unless
@@ -241,7 +250,7 @@ func checkScriptSecure(program string) error {
 	if !strings.Contains(path, "/") {
 		p, err := exec.LookPath(path)
 		if err != nil {
-			return fmt.Errorf("could not find script %q: %w", program, err)
+			return fmt.Errorf("%w %q: %w", errScriptNotFound, program, err)
 		}
 		path = p
 	}
@@ -254,7 +263,7 @@ func checkScriptSecure(program string) error {
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return fmt.Errorf("could not find script %q: %w", program, err)
+		return fmt.Errorf("%w %q: %w", errScriptNotFound, program, err)
 	}
 	if real != abs {
 		return checkPathSecure(real)
@@ -275,7 +284,7 @@ func checkPathSecure(abs string) error {
 		// and checkScriptSecure checks the resolved path as well.
 		fi, err := os.Stat(e)
 		if err != nil {
-			return fmt.Errorf("could not find script %q: %w", abs, err)
+			return fmt.Errorf("%w %q: %w", errScriptNotFound, abs, err)
 		}
 		mode := fi.Mode()
 		if !last && !mode.IsDir() {
