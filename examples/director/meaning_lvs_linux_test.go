@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/internal/testenv"
@@ -143,6 +145,169 @@ func maskAddr(bits int) string {
 	return netip.AddrFrom4(b).String()
 }
 
+// checkerString is one health checker as compared: where it connects, what it is and
+// its timings, as keepalived 2.2.7's -d dump shows them (check_data.c dump_checker).
+func checkerString(dest, method string, alpha bool, delay, warmup time.Duration, retries int, retryDelay, timeout time.Duration, urls []string) string {
+	a := "no"
+	if alpha {
+		a = "yes"
+	}
+	s := fmt.Sprintf("%s %s alpha=%s delay_loop=%dus warmup=%dus retry=%d delay_before_retry=%dus connect_timeout=%f",
+		dest, method, a, delay.Microseconds(), warmup.Microseconds(), retries, retryDelay.Microseconds(), timeout.Seconds())
+	for _, u := range urls {
+		s += " url{" + u + "}"
+	}
+	return s
+}
+
+// directorChecks are the health checks the director schedules for cfg (healthCheck
+// of every checker of every real server), as checkerString, sorted.
+func directorChecks(cfg *kaconf.Config) []string {
+	var out []string
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			for k := range rs.Checks {
+				c := &rs.Checks[k]
+				hc := healthCheck(c, vs.Alpha)
+				var urls []string
+				for _, u := range c.URLs {
+					us := u.Path
+					if u.Digest != "" {
+						us += " digest=" + u.Digest
+					}
+					var codes []string
+					for _, r := range u.StatusCodes {
+						if r.Lo == r.Hi {
+							codes = append(codes, strconv.Itoa(r.Lo))
+						} else {
+							codes = append(codes, fmt.Sprintf("%d-%d", r.Lo, r.Hi))
+						}
+					}
+					urls = append(urls, us+" status="+strings.Join(codes, ","))
+				}
+				dest := "[" + c.ConnectIP.String() + "]:" + strconv.Itoa(int(c.ConnectPort))
+				if c.Type == kaconf.CheckMisc && c.Misc != nil {
+					dest = "misc{" + strings.Join(c.Misc.Args, " ") + "}"
+				}
+				out = append(out, checkerString(dest, string(c.Type), hc.StartDown, hc.Interval, hc.Warmup, hc.Retry, hc.RetryDelay, hc.Timeout, urls))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// parseCheckers reads the "Health checkers" section of keepalived's -d dump in its
+// console log into checkerStrings, sorted.
+func parseCheckers(log string) []string {
+	var out []string
+	in := false
+	var (
+		dest, method, alpha            string
+		delay, warmup, rdelay, timeout string
+		retries                        string
+		urls                           []string
+		cur                            *string // the url being read
+		have                           bool
+	)
+	us := func(v string) time.Duration {
+		n, _ := strconv.ParseInt(strings.TrimSuffix(v, " us"), 10, 64)
+		return time.Duration(n) * time.Microsecond
+	}
+	flush := func() {
+		if !have {
+			return
+		}
+		r, _ := strconv.Atoi(retries)
+		tf, _ := strconv.ParseFloat(timeout, 64)
+		out = append(out, checkerString(dest, method, alpha == "yes", us(delay), us(warmup), r, us(rdelay),
+			time.Duration(tf*float64(time.Second)), slices.Clone(urls)))
+		have, urls, cur = false, nil, nil
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if loc := consoleStamp.FindStringIndex(l); loc != nil {
+			l = l[loc[1]:]
+		}
+		if strings.HasPrefix(l, "------<") {
+			if in {
+				flush()
+			}
+			in = strings.Contains(l, "Health checkers")
+			continue
+		}
+		if !in || !strings.HasPrefix(l, " ") {
+			continue
+		}
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		text := strings.TrimSpace(l)
+		k, v, _ := strings.Cut(text, " = ")
+		switch {
+		case indent == 1:
+			flush()
+			have = true
+		case indent == 3 && k == "Alpha":
+			alpha = v
+		case indent == 3 && k == "Delay loop":
+			delay = v
+		case indent == 3 && k == "Warmup":
+			warmup = v
+		case indent == 3 && k == "Retries":
+			retries = v
+		case indent == 3 && k == "Delay before retry":
+			rdelay = v
+		case indent == 5 && k == "Dest":
+			dest = v
+		case indent == 5 && k == "Timeout":
+			timeout = v
+		case indent == 3 && k == "Keepalive method":
+			method, _, _ = strings.Cut(v, ",")
+		case indent == 3 && k == "Checked url":
+			urls = append(urls, v)
+			cur = &urls[len(urls)-1]
+		case indent == 5 && k == "digest" && cur != nil:
+			*cur += " digest=" + v
+		case indent == 5 && text == "HTTP Status Code(s)" && cur != nil:
+			*cur += " status="
+		case indent == 7 && cur != nil:
+			if !strings.HasSuffix(*cur, "=") {
+				*cur += ","
+			}
+			*cur += text
+		}
+	}
+	if in {
+		flush()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checksKnown are the differences, per corpus file, between the health checks
+// keepalived 2.2.7 runs and those the director runs ("-" keepalived's, "+" the
+// director's checkerString) that are documented, with the reason.
+var checksKnown = map[string]map[string]string{
+	// keepalived 2.2.7 disables a MISC_CHECK whose script it cannot find (the real
+	// server then stays up); the director runs it and it fails (guide:
+	// enable_script_security; -t warns at the line).
+	"upstream/keepalived.conf.misc_check": {
+		"+misc{/usr/local/bin/script.sh} MISC_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=0 delay_before_retry=1000000us connect_timeout=6.000000": "script not found: keepalived disables the checker, the director runs it",
+	},
+	"upstream/keepalived.conf.misc_check_arg": {
+		"+misc{/usr/local/bin/script.sh arg1 arg2} MISC_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=0 delay_before_retry=1000000us connect_timeout=6.000000": "script not found: keepalived disables the checker, the director runs it",
+	},
+	// nb_get_retry in a TCP_CHECK: keepalived 2.2.7 does not know it there and keeps
+	// retry 1; the reader reads it as retry, with a warning (guide: Where the reader
+	// reads a file differently).
+	"realworld/rw19_zhangzuoqiang_DevOps.conf": {
+		"-[192.168.32.149]:80 TCP_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=1 delay_before_retry=3000000us connect_timeout=10.000000": "nb_get_retry 3 in TCP_CHECK",
+		"+[192.168.32.149]:80 TCP_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=3 delay_before_retry=3000000us connect_timeout=10.000000": "nb_get_retry 3 in TCP_CHECK",
+		"-[192.168.32.151]:80 TCP_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=1 delay_before_retry=3000000us connect_timeout=10.000000": "nb_get_retry 3 in TCP_CHECK",
+		"+[192.168.32.151]:80 TCP_CHECK alpha=no delay_loop=6000000us warmup=6000000us retry=3 delay_before_retry=3000000us connect_timeout=10.000000": "nb_get_retry 3 in TCP_CHECK",
+	},
+}
+
 // lvsKnown are the differences, per corpus file, between the IPVS table keepalived
 // 2.2.7 builds and the one the director builds, that are deliberate and documented,
 // with the reason; the rules are those of saveRules ("-keepalived" or "+director").
@@ -172,6 +337,7 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 	var files []string
 	want := map[string][]string{}
 	formatted := map[string][]byte{} // the reader's Format output, run by keepalived too
+	wantChecks := map[string][]string{}
 	for _, pat := range []string{"upstream/*", "realworld/*.conf", "realworld/*/keepalived.conf"} {
 		m, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, abs := range m {
@@ -182,6 +348,7 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 			}
 			files = append(files, rel)
 			want[rel] = saveRules(directorTable(t, cfg))
+			wantChecks[rel] = directorChecks(cfg)
 			formatted[rel] = kaconf.Format(cfg)
 		}
 	}
@@ -253,11 +420,42 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 			if diff := cmp.Diff(k, d); diff != "" {
 				t.Errorf("the IPVS table the director builds differs from keepalived 2.2.7's (-keepalived +director):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(g.log))
 			}
+			kc, dc := slices.Clone(g.checks), slices.Clone(wantChecks[rel])
+			for c, why := range checksKnown[rel] {
+				switch {
+				case strings.HasPrefix(c, "-") && slices.Contains(kc, c[1:]) && !slices.Contains(dc, c[1:]):
+					kc = slices.DeleteFunc(kc, func(s string) bool { return s == c[1:] })
+				case strings.HasPrefix(c, "+") && slices.Contains(dc, c[1:]) && !slices.Contains(kc, c[1:]):
+					dc = slices.DeleteFunc(dc, func(s string) bool { return s == c[1:] })
+				default:
+					t.Errorf("checksKnown %q (%s) no longer differs: remove the entry", c, why)
+				}
+			}
+			if diff := cmp.Diff(kc, dc, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("the health checks the director runs differ from keepalived 2.2.7's (-keepalived +director):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(g.log))
+			}
 			f := got["fmt/"+rel]
+			// A documented difference is the reader's own reading: Format writes it,
+			// so keepalived may read the formatted file as the director does.
+			known := func(l []string) []string {
+				return slices.DeleteFunc(slices.Clone(l), func(c string) bool {
+					_, minus := checksKnown[rel]["-"+c]
+					_, plus := checksKnown[rel]["+"+c]
+					return minus || plus
+				})
+			}
+			if diff := cmp.Diff(known(g.checks), known(f.checks), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("keepalived runs other health checks from the reader's Format output (-file +formatted):\n%s", diff)
+			}
 			if diff := cmp.Diff(g.rules, f.rules); diff != "" {
 				t.Errorf("keepalived builds another IPVS table from the reader's Format output (-file +formatted):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(f.log))
 			}
 		})
+	}
+	for rel := range checksKnown {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("checksKnown names %s, which is not a compared corpus file", rel)
+		}
 	}
 	for rel := range lvsKnown {
 		if _, ok := want[rel]; !ok {
@@ -267,8 +465,9 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 }
 
 type guestTable struct {
-	rules []string
-	log   string
+	rules  []string
+	checks []string // checkerString of each health checker in keepalived's -d dump, sorted
+	log    string
 }
 
 // parseGuestTables splits the guest's console output into each file's ipvsadm -Sn
@@ -280,6 +479,7 @@ func parseGuestTables(out string) map[string]guestTable {
 	flush := func() {
 		if file != "" {
 			slices.Sort(g.rules)
+			g.checks = parseCheckers(g.log)
 			res[file] = g
 		}
 	}
