@@ -191,7 +191,9 @@ func newScriptPolicy(cfg *kaconf.Config, db userDB) (p *scriptPolicy, errs []err
 		if err := checkScriptSecure(s.cmd.Args[0]); err != nil {
 			insecure = true
 			if g.EnableScriptSecurity {
-				d.refused = err
+				if d.refused == nil { // a refused user stays the reason given
+					d.refused = err
+				}
 				errs = append(errs, fmt.Errorf("%s: %s: %w - disabling", s.pos, s.what, err))
 			} else if errors.Is(err, errScriptNotFound) {
 				// keepalived 2.2.7 (notify.c SC_NOTFOUND) disables a script it cannot
