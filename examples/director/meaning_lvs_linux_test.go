@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,6 +285,113 @@ func parseCheckers(log string) []string {
 	return out
 }
 
+// onOff is keepalived's ON/OFF.
+func onOff(b bool) string {
+	if b {
+		return "ON"
+	}
+	return "OFF"
+}
+
+// directorServers are the director's virtual and real servers' settings that the
+// IPVS table does not show (quorum, hysteresis, alpha, omega, sorry server,
+// inhibit_on_failure), one string each as parseServers writes keepalived's, sorted.
+func directorServers(cfg *kaconf.Config) []string {
+	var out []string
+	for i := range cfg.VirtualServers {
+		vs := &cfg.VirtualServers[i]
+		var h string
+		switch {
+		case vs.Group != "":
+			h = "GROUP = [" + vs.Group + "]"
+		case vs.FWMark != 0:
+			h = "FWMARK = " + strconv.Itoa(int(vs.FWMark))
+		default:
+			h = fmt.Sprintf("VIP = %s, VPORT = %d", vs.Addr.Addr(), vs.Addr.Port())
+		}
+		sorry := "none"
+		if vs.SorryServer.IsValid() {
+			sorry = fmt.Sprintf("[%s]:%s:%d", vs.SorryServer.Addr(), strings.ToLower(string(vs.Protocol)), vs.SorryServer.Port())
+		}
+		out = append(out, fmt.Sprintf("VS %s alpha=%s omega=%s quorum=%d hysteresis=%d sorry=%s",
+			h, onOff(vs.Alpha), onOff(vs.Omega), vs.Quorum, vs.Hysteresis, sorry))
+		for j := range vs.RealServers {
+			rs := &vs.RealServers[j]
+			port := rs.Addr.Port()
+			if vs.FWMark != 0 {
+				port = 0 // keepalived shows a fwmark service's real servers without a port
+			}
+			out = append(out, fmt.Sprintf("RS %s RIP = %s, RPORT = %d, WEIGHT = %d inhibit=%s",
+				h, rs.Addr.Addr(), port, rs.Weight, onOff(rs.InhibitOnFailure)))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// parseServers reads the virtual and real servers of keepalived's -d dump ("LVS
+// Topology") into directorServers' strings, sorted.
+func parseServers(log string) []string {
+	var out []string
+	var vs, rs string
+	var alpha, omega, quorum, sorry, inhibit string
+	in, inRS := false, false
+	flushRS := func() {
+		if rs != "" {
+			out = append(out, "RS "+vs+" "+rs+" inhibit="+inhibit)
+		}
+		rs, inhibit = "", ""
+	}
+	flushVS := func() {
+		flushRS()
+		if vs != "" {
+			out = append(out, fmt.Sprintf("VS %s alpha=%s omega=%s %s sorry=%s", vs, alpha, omega, quorum, sorry))
+		}
+		vs, alpha, omega, quorum, sorry, inRS = "", "", "", "", "none", false
+	}
+	groupPort := regexp.MustCompile(`^(GROUP = \[[^]]*\]):\d+$`)
+	for _, l := range strings.Split(log, "\n") {
+		if loc := consoleStamp.FindStringIndex(l); loc != nil {
+			l = l[loc[1]:]
+		}
+		text := strings.TrimSpace(l)
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		switch {
+		case strings.HasPrefix(l, "------<"):
+			if in {
+				flushVS()
+			}
+			in = strings.Contains(l, "LVS Topology")
+		case !in:
+		case indent == 1 && strings.HasPrefix(text, "VS "):
+			flushVS()
+			vs = groupPort.ReplaceAllString(strings.TrimPrefix(text, "VS "), "$1")
+		case vs == "":
+		case text == "------< Real server >------":
+			flushRS()
+			inRS = true
+		case indent == 3 && inRS && strings.HasPrefix(text, "RIP = "):
+			rs, _, _ = strings.Cut(text, " EFF WEIGHT")
+		case indent == 3 && inRS && strings.HasPrefix(text, "Inhibit on failure is "):
+			inhibit = strings.TrimPrefix(text, "Inhibit on failure is ")
+		case indent == 3 && !inRS && strings.HasPrefix(text, "alpha is "):
+			alpha = strings.TrimPrefix(text, "alpha is ")
+		case indent == 3 && !inRS && strings.HasPrefix(text, "omega is "):
+			omega = strings.TrimPrefix(text, "omega is ")
+		case indent == 3 && !inRS && strings.HasPrefix(text, "quorum = "):
+			q, h, _ := strings.Cut(strings.TrimPrefix(text, "quorum = "), ", hysteresis = ")
+			quorum = "quorum=" + q + " hysteresis=" + h
+		case indent == 3 && !inRS && strings.HasPrefix(text, "sorry server = "):
+			sorry = strings.TrimPrefix(text, "sorry server = ")
+		}
+	}
+	if in {
+		flushVS()
+	}
+	slices.Sort(out)
+	return out
+}
+
 // checksKnown are the differences, per corpus file, between the health checks
 // keepalived 2.2.7 runs and those the director runs ("-" keepalived's, "+" the
 // director's checkerString) that are documented, with the reason.
@@ -338,6 +446,7 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 	want := map[string][]string{}
 	formatted := map[string][]byte{} // the reader's Format output, run by keepalived too
 	wantChecks := map[string][]string{}
+	wantServers := map[string][]string{}
 	for _, pat := range []string{"upstream/*", "realworld/*.conf", "realworld/*/keepalived.conf"} {
 		m, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, abs := range m {
@@ -349,6 +458,7 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 			files = append(files, rel)
 			want[rel] = saveRules(directorTable(t, cfg))
 			wantChecks[rel] = directorChecks(cfg)
+			wantServers[rel] = directorServers(cfg)
 			formatted[rel] = kaconf.Format(cfg)
 		}
 	}
@@ -434,7 +544,16 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 			if diff := cmp.Diff(kc, dc, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("the health checks the director runs differ from keepalived 2.2.7's (-keepalived +director):\n%s\nkeepalived's messages:\n%s", diff, kaMessages(g.log))
 			}
+			if len(g.servers) == 0 {
+				t.Errorf("no virtual server parsed from keepalived's dump of %s", rel)
+			}
+			if diff := cmp.Diff(g.servers, wantServers[rel]); diff != "" {
+				t.Errorf("the virtual and real servers the director runs differ from keepalived 2.2.7's (-keepalived +director):\n%s", diff)
+			}
 			f := got["fmt/"+rel]
+			if diff := cmp.Diff(g.servers, f.servers); diff != "" {
+				t.Errorf("keepalived reads other virtual and real servers from the reader's Format output (-file +formatted):\n%s", diff)
+			}
 			// A documented difference is the reader's own reading: Format writes it,
 			// so keepalived may read the formatted file as the director does.
 			known := func(l []string) []string {
@@ -465,9 +584,10 @@ func TestIntegrationCorpusMeaningLVS(t *testing.T) {
 }
 
 type guestTable struct {
-	rules  []string
-	checks []string // checkerString of each health checker in keepalived's -d dump, sorted
-	log    string
+	rules   []string
+	checks  []string // checkerString of each health checker in keepalived's -d dump, sorted
+	servers []string // parseServers of the -d dump
+	log     string
 }
 
 // parseGuestTables splits the guest's console output into each file's ipvsadm -Sn
@@ -480,6 +600,7 @@ func parseGuestTables(out string) map[string]guestTable {
 		if file != "" {
 			slices.Sort(g.rules)
 			g.checks = parseCheckers(g.log)
+			g.servers = parseServers(g.log)
 			res[file] = g
 		}
 	}
