@@ -502,7 +502,11 @@ func routeString(r kaconf.Route) string {
 	if r.Type != "" {
 		b = append(b, r.Type)
 	}
-	b = append(b, r.Dst.String())
+	if r.Dst.Bits() == r.Dst.Addr().BitLen() {
+		b = append(b, r.Dst.Addr().String()) // a host route, as keepalived shows it
+	} else {
+		b = append(b, r.Dst.String())
+	}
 	if r.Src.IsValid() {
 		b = append(b, "src", r.Src.String())
 	}
@@ -521,16 +525,34 @@ func routeString(r kaconf.Route) string {
 	if r.Metric != 0 {
 		b = append(b, "metric", strconv.FormatUint(uint64(r.Metric), 10))
 	}
+	for _, nh := range r.Nexthops {
+		b = append(b, "nexthop")
+		if nh.Via.IsValid() {
+			b = append(b, "via", nh.Via.String())
+		}
+		if nh.Dev != "" {
+			b = append(b, "dev", nh.Dev)
+		}
+		if nh.Weight != 0 {
+			b = append(b, "weight", strconv.Itoa(nh.Weight))
+		}
+	}
 	return strings.Join(b, " ")
 }
 
 // kaRoute normalises a route line of keepalived's dump to routeString's form:
 // without its state ("prepend", "proto 18", "[installed ...]"), and without the
 // no_track keepalived marks a route without dev with (it has no interface to track).
-var kaRouteNoise = regexp.MustCompile(`^prepend | proto 18| \[installed[^]]*\]`)
+var (
+	kaRouteNoise = regexp.MustCompile(`^(prepend|add|append) | proto 18| \[installed[^]]*\]`)
+	kaRouteScope = strings.NewReplacer(" scope 200", " scope site", " scope 253", " scope link",
+		" scope 254", " scope host", " scope 255", " scope nowhere")
+)
 
 func kaRoute(s string) string {
-	s = strings.Replace(kaRouteNoise.ReplaceAllString(s, ""), "via inet ", "via ", 1)
+	s = strings.ReplaceAll(kaRouteNoise.ReplaceAllString(s, ""), "via inet ", "via ")
+	s = strings.ReplaceAll(s, "via inet6 ", "via ")
+	s = kaRouteScope.Replace(s)
 	if !strings.Contains(s, " dev ") {
 		s = strings.TrimSuffix(s, " no_track")
 	}
