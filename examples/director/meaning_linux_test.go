@@ -28,9 +28,14 @@ import (
 // This file compares what the director runs with what keepalived 2.2.7 runs, for every
 // file of the keepalived.conf corpus (../shared/keepalived-corpus) that both accept:
 // keepalived's own account of its parsed configuration (the data dump it writes on
-// SIGUSR1) against the same values derived by the director from the same file (the
-// vrrp.Config, VIP list, announcement policy and trackers of vrrpconf.go), and
+// SIGUSR1, and its -d dump at startup for the initial states) against the same values
+// derived by the director from the same file (the vrrp.Config, VIPs, announcement
+// policy and trackers of vrrpconf.go, the static addresses and the routes), and
 // keepalived's account of the file against its account of the reader's Format output.
+// The LVS side, which needs IPVS, is meaning_lvs_linux_test.go's, in the qemu guest.
+//
+// Differences are either fixed, or named with their reason: meaningAlways for what
+// differs in every file that uses a field, meaningKnown per file. Anything else fails.
 
 // meaningCorpusDir finds the corpus: $KACONF_CORPUS, or shared/keepalived-corpus in the
 // nearest directory above this one that has it. It is read where it is, never copied
