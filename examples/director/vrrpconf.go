@@ -108,9 +108,9 @@ func vrrpConfig(cfg *kaconf.Config, in *kaconf.Instance, primary netip.Addr) (vr
 
 // startAsMaster is keepalived 2.2.7's initial state for an instance: MASTER as
 // written (state MASTER, which the reader leaves without nopreempt), except in a sync
-// group where one member wants MASTER and another is BACKUP or not the address owner
-// (priority 255): there every member starts BACKUP (vrrp.c vrrp_complete_init, seen
-// in its data dump as "Wantstate = BACKUP").
+// group where a member wants MASTER and any member, that one included, is BACKUP or
+// not the address owner (priority 255): there every member starts BACKUP (vrrp.c
+// vrrp_complete_init, seen in its data dump as "Wantstate = BACKUP").
 func startAsMaster(cfg *kaconf.Config, in *kaconf.Instance) bool {
 	if in.State != kaconf.StateMaster || in.Nopreempt {
 		return false
