@@ -774,8 +774,8 @@ exec chroot "$root" /usr/sbin/keepalived "$@"`
 		}
 		return false
 	}
-	if !waitFor(readLog, "------< Interfaces >------") {
-		stop()
+	if !waitFor(readLog, "------< Interfaces >------") || stopped {
+		stop() // keepalived did not start, or exited: its log says why
 		return nil, readLog()
 	}
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
