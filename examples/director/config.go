@@ -15,8 +15,8 @@ import (
 
 // checkFile is -t: it reads the file, prints every warning and error (each starting
 // with file:line) and reports whether the file is valid. Reading stops when ctx ends.
-func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error {
-	cfg, warns, err := kaconf.ReadFileContext(ctx, name)
+func checkFile(ctx context.Context, name, configID string, stdout, stderr io.Writer) error {
+	cfg, warns, err := kaconf.ReadFileConfigID(ctx, name, configID)
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -48,13 +48,13 @@ func checkFile(ctx context.Context, name string, stdout, stderr io.Writer) error
 
 // loadConfig reads and validates the file, logging the reader's warnings. Reading
 // stops when ctx ends.
-func loadConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Config, error) {
-	return loadConfigUsers(ctx, name, log, systemUsers)
+func loadConfig(ctx context.Context, name, configID string, log *slog.Logger) (*kaconf.Config, error) {
+	return loadConfigUsers(ctx, name, configID, log, systemUsers)
 }
 
 // loadConfigUsers is loadConfig with the user database that scripts' users resolve in.
-func loadConfigUsers(ctx context.Context, name string, log *slog.Logger, users userDB) (*kaconf.Config, error) {
-	cfg, warns, err := kaconf.ReadFileContext(ctx, name)
+func loadConfigUsers(ctx context.Context, name, configID string, log *slog.Logger, users userDB) (*kaconf.Config, error) {
+	cfg, warns, err := kaconf.ReadFileConfigID(ctx, name, configID)
 	for _, w := range warns {
 		log.Warn("configuration", "warning", w.String())
 	}

@@ -40,6 +40,7 @@ type usageError struct{ error }
 // options are the command-line flags.
 type options struct {
 	file       string
+	configID   string
 	check      bool
 	statusFile string
 	metrics    string
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.file, "f", "/etc/keepalived/keepalived.conf", "keepalived.conf to run")
 	fs.BoolVar(&o.check, "t", false, "check the configuration file and exit (0 valid, 1 not)")
+	fs.StringVar(&o.configID, "i", "", "config ID selecting the file's \"@ID\" lines, as keepalived's -i; empty means the host name up to its first dot")
 	fs.StringVar(&o.statusFile, "status-file", "/tmp/director.json", "file the JSON status is written to on SIGUSR1")
 	fs.StringVar(&o.metrics, "metrics", "", "listen address of the HTTP server for /metrics and /status; empty means none")
 	fs.BoolVar(&o.keepIPVS, "keep-ipvs", false, "leave the IPVS services in place on exit")
@@ -108,10 +110,10 @@ func daemonProcs(flag int, env string) int {
 const readTimeout = 30 * time.Second
 
 // readConfig is loadConfig bounded by readTimeout and by ctx (SIGINT, SIGTERM).
-func readConfig(ctx context.Context, name string, log *slog.Logger) (*kaconf.Config, error) {
+func readConfig(ctx context.Context, name, configID string, log *slog.Logger) (*kaconf.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
-	return loadConfig(ctx, name, log)
+	return loadConfig(ctx, name, configID, log)
 }
 
 // run is the whole program: it returns when ctx ends (SIGTERM, SIGINT) after a
@@ -129,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := func() error {
 		ctx, cancel := context.WithTimeout(ctx, readTimeout)
 		defer cancel()
-		return followNetNamespace(ctx, o.file)
+		return followNetNamespace(ctx, o.file, o.configID)
 	}(); err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// ctx ends on SIGINT and SIGTERM (main); the deadline bounds the rest.
 		ctx, cancel := context.WithTimeout(ctx, readTimeout)
 		defer cancel()
-		return checkFile(ctx, o.file, stdout, stderr)
+		return checkFile(ctx, o.file, o.configID, stdout, stderr)
 	}
 	// Take SIGHUP and SIGUSR1 before anything else: their default action kills.
 	sig := make(chan os.Signal, 4)
@@ -149,7 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	runtime.GOMAXPROCS(daemonProcs(o.procs, os.Getenv("GOMAXPROCS")))
-	cfg, err := readConfig(ctx, o.file, log)
+	cfg, err := readConfig(ctx, o.file, o.configID, log)
 	if err != nil {
 		return err
 	}
@@ -182,7 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case s := <-sig:
 			switch s {
 			case syscall.SIGHUP:
-				cfg, err := readConfig(ctx, o.file, log)
+				cfg, err := readConfig(ctx, o.file, o.configID, log)
 				if err != nil {
 					log.Error("reload failed, keeping the running configuration", "err", err)
 					continue

@@ -22,8 +22,8 @@ const netnsDir = "/var/run/netns/"
 // re-executes itself from a thread that entered it, as the same process (execve
 // keeps the PID); it returns only on failure, or with nil when there is nothing to
 // do. A file that cannot be read is left for the caller to report.
-func followNetNamespace(ctx context.Context, file string) error {
-	cfg, _, err := kaconf.ReadFileContext(ctx, file)
+func followNetNamespace(ctx context.Context, file, configID string) error {
+	cfg, _, err := kaconf.ReadFileConfigID(ctx, file, configID)
 	if err != nil {
 		return nil
 	}

@@ -45,7 +45,7 @@ vrrp_instance V {
 	if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfigUsers(context.Background(), name, slog.New(slog.NewTextHandler(io.Discard, nil)), fakeUsers(false))
+	cfg, err := loadConfigUsers(context.Background(), name, "", slog.New(slog.NewTextHandler(io.Discard, nil)), fakeUsers(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ vrrp_instance V {
 		t.Errorf("policy errors %v, want the missing default user named once", errs)
 	}
 	// With keepalived_script present, both stay.
-	cfg, err = loadConfigUsers(context.Background(), name, slog.New(slog.NewTextHandler(io.Discard, nil)), fakeUsers(true))
+	cfg, err = loadConfigUsers(context.Background(), name, "", slog.New(slog.NewTextHandler(io.Discard, nil)), fakeUsers(true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,7 +241,7 @@ vrrp_instance VI_1 {
 }
 `)
 	var stdout, stderr bytes.Buffer
-	err := checkFile(context.Background(), name, &stdout, &stderr)
+	err := checkFile(context.Background(), name, "", &stdout, &stderr)
 	if err == nil {
 		t.Fatalf("checkFile accepted insecure scripts; stderr:\n%s", stderr.String())
 	}

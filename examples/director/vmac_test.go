@@ -400,7 +400,7 @@ func TestCheckUseVMAC(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			err := checkFile(context.Background(), f, &stdout, &stderr)
+			err := checkFile(context.Background(), f, "", &stdout, &stderr)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("-t refused it: %v\n%s", err, stderr.String())

@@ -29,6 +29,16 @@ func ReadFileContext(ctx context.Context, name string) (*Config, []Warning, erro
 	return read(ctx, osSource{}, name, hostConfigID())
 }
 
+// ReadFileConfigID is ReadFileContext with keepalived's -i (--config-id): configID
+// selects the "@ID" conditional lines that are read. Empty means keepalived's default,
+// the host name up to its first dot.
+func ReadFileConfigID(ctx context.Context, name, configID string) (*Config, []Warning, error) {
+	if configID == "" {
+		configID = hostConfigID()
+	}
+	return read(ctx, osSource{}, name, configID)
+}
+
 // Read is ReadFile on fsys: name and relative include paths are fs.FS paths ("a/b.conf",
 // no leading slash), and an absolute include path such as /etc/keepalived/x.conf names
 // etc/keepalived/x.conf in fsys (so os.DirFS("/") behaves like ReadFile).
