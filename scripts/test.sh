@@ -128,6 +128,25 @@ test_kernel() {
 	return $rc
 }
 
+# The keepalived.conf corpus the reader's tests compare with keepalived 2.2.7
+# (TestIntegrationCorpus, TestIntegrationCorpusMeaning*): $KACONF_CORPUS when set,
+# else shared/keepalived-corpus beside the repository (the development machines'
+# layout, ../shared), else /work/shared/keepalived-corpus, where those machines keep it
+# for clones made elsewhere. Without it those tests skip, saying so.
+find_corpus() {
+	local d
+	for d in "${KACONF_CORPUS:-}" "$(pwd)/../shared/keepalived-corpus" /work/shared/keepalived-corpus; do
+		if [ -n "$d" ] && [ -d "$d" ]; then (cd "$d" && pwd); return 0; fi
+	done
+	return 1
+}
+if corpus=$(find_corpus); then
+	export KACONF_CORPUS=$corpus
+	echo "keepalived.conf corpus: $KACONF_CORPUS"
+else
+	echo "no keepalived.conf corpus found (set KACONF_CORPUS): the corpus tests will skip"
+fi
+
 step "install packages" install_packages
 step "install staticcheck" install_staticcheck
 step "gofmt" check_gofmt
