@@ -45,8 +45,9 @@ func TestIntegrationPingAndSMTPCheckers(t *testing.T) {
 }
 
 func pingAndSMTPChild(t *testing.T, peer string) {
-	s1, s2 := newSMTPSwitch(t), newSMTPSwitch(t)
-	port := func(s *smtpSwitch) string { _, p, _ := net.SplitHostPort(s.addr); return p }
+	var dialogue smtpDialogue
+	s1, s2 := newServing(t, dialogue.serve), newServing(t, dialogue.serve)
+	port := func(s *switchable) string { _, p, _ := net.SplitHostPort(s.addr); return p }
 	conf := `
 virtual_server 192.0.2.10 25 {
     protocol TCP
@@ -96,59 +97,19 @@ virtual_server 192.0.2.10 25 {
 	settle("the pingable real server back", []string{ping})
 	s2.on()
 	settle("the SMTP real server back", []string{ping, smtp})
-	if got := s1.helos(); !strings.Contains(got, "HELO test.example") {
+	if got := dialogue.lines(); !strings.Contains(got, "HELO test.example") {
 		t.Errorf("SMTP server saw %q, want HELO test.example", got)
 	}
 }
 
-// smtpSwitch is an SMTP server on a fixed loopback port that answers the
-// banner/HELO/QUIT dialogue, and that a test turns off and on.
-type smtpSwitch struct {
-	t    *testing.T
-	addr string
+// smtpDialogue answers SMTP_CHECK's banner/HELO/QUIT dialogue on a connection and
+// records the lines it was sent.
+type smtpDialogue struct {
 	mu   sync.Mutex
-	ln   net.Listener
-	done chan struct{}
 	seen []string
 }
 
-func newSMTPSwitch(t *testing.T) *smtpSwitch {
-	s := &smtpSwitch{t: t}
-	s.on()
-	s.addr = s.ln.Addr().String()
-	t.Cleanup(s.off)
-	return s
-}
-
-func (s *smtpSwitch) on() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return
-	}
-	a := s.addr
-	if a == "" {
-		a = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", a)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.ln, s.done = ln, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-}
-
-func (s *smtpSwitch) serve(c net.Conn) {
-	defer c.Close()
+func (s *smtpDialogue) serve(c net.Conn) {
 	r := bufio.NewReader(c)
 	c.Write([]byte("220 test ESMTP\r\n"))
 	for i := 0; i < 2; i++ {
@@ -167,19 +128,8 @@ func (s *smtpSwitch) serve(c net.Conn) {
 	}
 }
 
-func (s *smtpSwitch) helos() string {
+func (s *smtpDialogue) lines() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.seen, "|")
-}
-
-func (s *smtpSwitch) off() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return
-	}
-	s.ln.Close()
-	<-s.done
-	s.ln = nil
 }

@@ -168,16 +168,21 @@ func miscDynAddrOf(t *testing.T) string {
 }
 
 // switchable is a TCP listener on a fixed loopback port that a test turns off and
-// on again, to make a TCP_CHECK fail and pass.
+// on again, to make a TCP_CHECK fail and pass. serve, when set, talks to each
+// connection (in its own goroutine) before it is closed.
 type switchable struct {
-	t    *testing.T
-	addr string
-	mu   sync.Mutex
-	ln   net.Listener
+	t     *testing.T
+	addr  string
+	serve func(net.Conn)
+	mu    sync.Mutex
+	ln    net.Listener
 }
 
-func newSwitchable(t *testing.T) *switchable {
-	s := &switchable{t: t}
+func newSwitchable(t *testing.T) *switchable { return newServing(t, nil) }
+
+// newServing is newSwitchable with a server on each connection.
+func newServing(t *testing.T, serve func(net.Conn)) *switchable {
+	s := &switchable{t: t, serve: serve}
 	s.on()
 	s.addr = s.ln.Addr().String()
 	t.Cleanup(s.off)
@@ -205,7 +210,14 @@ func (s *switchable) on() {
 			if err != nil {
 				return
 			}
-			c.Close()
+			if s.serve == nil {
+				c.Close()
+				continue
+			}
+			go func() {
+				defer c.Close()
+				s.serve(c)
+			}()
 		}
 	}()
 }

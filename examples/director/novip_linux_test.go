@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,29 +31,8 @@ func TestIntegrationKeepalivedNoVIP(t *testing.T) {
 	fD, fK := conf("director", 150), conf("keepalived", 100)
 	slack := 20 * time.Second
 
-	klog, err := os.Create(filepath.Join(dir, "keepalived", "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd := filepath.Join(dir, "keepalived")
-	k := exec.Command("ip", "netns", "exec", nsK.Name, "keepalived", "-f", fK,
-		"-p", filepath.Join(kd, "k.pid"), "-r", filepath.Join(kd, "v.pid"), "-c", filepath.Join(kd, "c.pid"),
-		"-n", "-l", "-D", "--vrrp")
-	k.Stdout, k.Stderr = klog, klog
-	if err := k.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kdone := make(chan struct{})
-	go func() { k.Wait(); close(kdone) }()
-	t.Cleanup(func() {
-		k.Process.Kill()
-		<-kdone
-		klog.Close()
-		if t.Failed() {
-			t.Logf("keepalived log:\n%s", readFile(t, klog.Name()))
-		}
-	})
-	kStates := func(s string) int { return strings.Count(readFile(t, klog.Name()), "(VI_1) Entering "+s+" STATE") }
+	k := startKeepalived(t, nsK, fK)
+	kStates := func(s string) int { return strings.Count(readFile(t, k.log), "(VI_1) Entering "+s+" STATE") }
 	eventually(t, "keepalived alone becomes MASTER", slack, func() bool { return kStates("MASTER") == 1 })
 
 	d := startDirector(t, "director", nsD, fD)
