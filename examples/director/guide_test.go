@@ -43,12 +43,16 @@ func guideRows(t *testing.T, section string) [][2]string {
 		if len(cells) < 4 {
 			t.Fatalf("malformed row %q", line)
 		}
-		block := strings.Trim(strings.TrimSpace(cells[1]), "`")
-		kw := strings.Trim(strings.TrimSpace(cells[2]), "`")
-		if block == "(top level)" {
-			block = ""
+		// A row may list several blocks and several keywords, comma-separated
+		// ("`a`, `b`"): it stands for each keyword in each block.
+		for _, block := range guideCell(cells[1]) {
+			if block == "(top level)" {
+				block = ""
+			}
+			for _, kw := range guideCell(cells[2]) {
+				rows = append(rows, [2]string{block, kw})
+			}
 		}
-		rows = append(rows, [2]string{block, kw})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -57,6 +61,15 @@ func guideRows(t *testing.T, section string) [][2]string {
 		t.Fatalf("%s: no table rows under ## %s", guide, section)
 	}
 	return rows
+}
+
+// guideCell returns the comma-separated, backquoted words of a table cell.
+func guideCell(cell string) []string {
+	var ws []string
+	for _, w := range strings.Split(cell, ",") {
+		ws = append(ws, strings.Trim(strings.TrimSpace(w), "`"))
+	}
+	return ws
 }
 
 // TestMigrationGuideKeywords keeps docs/migrating-from-keepalived.md honest: its
@@ -87,7 +100,19 @@ func TestMigrationGuideKeywords(t *testing.T) {
 		"real_server":   "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n KW {\n }\n }\n}\n",
 		"SMTP_CHECK":    "virtual_server 192.0.2.10 25 {\n protocol TCP\n real_server 192.0.2.20 25 {\n SMTP_CHECK {\n KW {\n connect_ip 192.0.2.20\n }\n }\n }\n}\n",
 		"url":           "virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n HTTP_GET {\n url {\n path /\n KW x\n }\n }\n }\n}\n",
+		"vrrp_sync_group": "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n}\n" +
+			"vrrp_sync_group G {\n group {\n V\n }\n KW x\n}\n",
+		"virtual_server": "virtual_server 192.0.2.10 80 {\n protocol TCP\n KW x\n real_server 192.0.2.20 80 {\n }\n}\n",
+		// Blocks that are themselves refused: their keywords are refused with them.
+		"SSL":        "SSL {\n KW x\n}\n",
+		"garp_group": "garp_group {\n KW x\n}\n",
 	}
+	for _, ct := range []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "MISC_CHECK"} {
+		snippet[ct] = "virtual_server 192.0.2.10 80 {\n protocol TCP\n real_server 192.0.2.20 80 {\n " + ct + " {\n KW x\n }\n }\n}\n"
+	}
+	// Where a block is refused as a whole, the error names the block, not the
+	// keyword inside it.
+	refusedBlock := map[string]bool{"SSL": true, "garp_group": true}
 	kw := kaconf.Keywords()
 	for _, r := range guideRows(t, "Rejected keywords") {
 		block, k := r[0], r[1]
@@ -100,7 +125,11 @@ func TestMigrationGuideKeywords(t *testing.T) {
 				t.Fatalf("no test snippet for block %q", block)
 			}
 			_, _, err := kaconf.Read(fstest.MapFS{"k.conf": {Data: []byte(strings.ReplaceAll(src, "KW", k))}}, "k.conf")
-			if !errors.Is(err, kaconf.ErrUnknownKeyword) || !strings.Contains(err.Error(), k) {
+			named := k
+			if refusedBlock[block] {
+				named = block
+			}
+			if !errors.Is(err, kaconf.ErrUnknownKeyword) || !strings.Contains(err.Error(), named) {
 				t.Errorf("reading %s in %q: err = %v, want ErrUnknownKeyword naming it", k, block, err)
 			}
 		})
