@@ -136,6 +136,16 @@ func serviceOf(vs *kaconf.VirtualServer) ipvs.Service {
 			s.Protocol = ipvs.TCP
 		}
 	}
+	// ops and flag-1..3 (keepalived ipvswrapper.c passes vs->flags through).
+	if vs.OnePacket {
+		s.Flags |= ipvs.FlagOnePacket
+	}
+	for i, f := range []ipvs.ServiceFlags{ipvs.FlagSched1, ipvs.FlagSched2, ipvs.FlagSched3} {
+		if vs.SchedFlags&(1<<i) != 0 {
+			s.Flags |= f
+		}
+	}
+	s.PersistenceEngine = vs.PersistenceEngine
 	if vs.PersistenceTimeout > 0 {
 		s.Flags |= ipvs.FlagPersistent
 		s.Timeout = vs.PersistenceTimeout
@@ -271,12 +281,14 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 			for _, r := range v.rss {
 				if r.cfg.InhibitOnFailure || l.scaleOut {
 					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
-						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0})
+						Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method), Weight: 0,
+						UpperThreshold: r.cfg.UpperThreshold, LowerThreshold: r.cfg.LowerThreshold})
 				}
 			}
 		} else {
 			for _, r := range v.rss {
-				d := ipvs.Destination{Address: r.cfg.Addr.Addr(), Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method)}
+				d := ipvs.Destination{Address: r.cfg.Addr.Addr(), Port: r.cfg.Addr.Port(), Forward: forwardOf(r.cfg.Method),
+					UpperThreshold: r.cfg.UpperThreshold, LowerThreshold: r.cfg.LowerThreshold}
 				switch {
 				case r.alive():
 					d.Weight = int32(r.effWeight())

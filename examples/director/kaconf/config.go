@@ -432,6 +432,13 @@ type VirtualServer struct {
 	// PersistenceGranularity is persistence_granularity as a prefix length (a netmask
 	// such as 255.255.255.0 reads as 24); 0 when unset.
 	PersistenceGranularity int
+	// SchedFlags are the IPVS scheduler flags: bit 0 is flag-1 (sh-fallback,
+	// mh-fallback), bit 1 flag-2 (sh-port, mh-port), bit 2 flag-3; 0 for none.
+	SchedFlags int
+	// OnePacket is ops: one-packet scheduling (UDP or fwmark only); default off.
+	OnePacket bool
+	// PersistenceEngine is persistence_engine ("sip"); empty for none.
+	PersistenceEngine string
 	// SorryServer is sorry_server, invalid when unset; its port defaults to the virtual
 	// server's.
 	SorryServer        netip.AddrPort
@@ -469,6 +476,9 @@ type RealServer struct {
 	Method Method
 	// InhibitOnFailure is inhibit_on_failure: default the virtual server's.
 	InhibitOnFailure bool
+	// UpperThreshold and LowerThreshold are uthreshold and lthreshold: the IPVS
+	// destination's connection thresholds; 0 (the default) means none.
+	UpperThreshold, LowerThreshold uint32
 	// DelayLoop is delay_loop: default the virtual server's.
 	DelayLoop   time.Duration
 	Virtualhost string

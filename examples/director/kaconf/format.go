@@ -394,6 +394,7 @@ func formatInstance(w *writer, in *Instance) {
 	w.num("garp_lower_prio_repeat", in.GARPLowerPrioRepeat)
 	w.secs("garp_master_refresh", in.GARPMasterRefresh)
 	w.num("garp_master_refresh_repeat", in.GARPMasterRefreshRepeat)
+	w.line("lower_prio_no_advert", boolWord(in.LowerPrioNoAdvert))
 	w.close()
 }
 
@@ -436,6 +437,7 @@ func formatVS(w *writer, vs *VirtualServer) {
 	if vs.PersistenceGranularity != 0 {
 		w.num("persistence_granularity", vs.PersistenceGranularity)
 	}
+	formatAuditVS(w, vs)
 	if vs.SorryServer.IsValid() {
 		w.line("sorry_server", vs.SorryServer.Addr().String(), strconv.Itoa(int(vs.SorryServer.Port())))
 	}
@@ -461,6 +463,12 @@ func formatRS(w *writer, rs *RealServer) {
 	w.num("weight", rs.Weight)
 	w.line("lvs_method", string(rs.Method))
 	w.line("inhibit_on_failure", boolWord(rs.InhibitOnFailure))
+	if rs.UpperThreshold != 0 {
+		w.line("uthreshold", strconv.FormatUint(uint64(rs.UpperThreshold), 10))
+	}
+	if rs.LowerThreshold != 0 {
+		w.line("lthreshold", strconv.FormatUint(uint64(rs.LowerThreshold), 10))
+	}
 	w.secs("delay_loop", rs.DelayLoop)
 	w.str("virtualhost", rs.Virtualhost)
 	w.cmd("notify_up", rs.NotifyUp)

@@ -85,6 +85,7 @@ vrrp_instance VI_1 {
    garp_lower_prio_repeat 5
    garp_master_refresh 0
    garp_master_refresh_repeat 1
+   lower_prio_no_advert false
 }
 `
 	if diff := cmp.Diff(want, string(Format(c))); diff != "" {
@@ -166,6 +167,8 @@ func TestFullFileValues(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	wantWarns := []string{
+		"testdata/full.conf:32: vrrp_higher_prio_send_advert: keepalived 2.2.7's master sends one advert at its own priority before yielding to a higher-priority one; " +
+			"the director's master yields without it (the election's outcome is the same)",
 		"testdata/full.conf:62: no_accept: vrrp_instance VI_1 does not accept (no_accept, or strict mode's default): keepalived 2.2.7 adds firewall rules that drop traffic to its virtual addresses while it is MASTER; the director adds none, so they answer (add your own rules where that matters)",
 		"testdata/full.conf:179: nb_get_retry: nb_get_retry is the old name of retry (keepalived 2.2.7 reads it the same way but calls it deprecated)",
 		"testdata/full.conf:190: sni_name: keepalived 2.2.7 does not know sni_name (it sends the virtualhost as SNI); read as the SNI name to send",

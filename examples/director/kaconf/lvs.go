@@ -132,7 +132,7 @@ func vsTable() table[vsRaw] {
 		}},
 	}
 	checkOptEntries(tb, func(t *vsRaw) *checkOpts { return &t.opts })
-	return tb
+	return auditVS(tb)
 }
 
 func scheduler(d *decoder, n *node, t *vsRaw) {
@@ -187,6 +187,7 @@ func rsTable() table[rsRaw] {
 		"smtp_alert":         flagEntry(func(t *rsRaw, b bool) { t.rs.SMTPAlert = b }),
 	}
 	checkOptEntries(tb, func(t *rsRaw) *checkOpts { return &t.opts })
+	auditRS(tb)
 	for _, ct := range checkTypes {
 		tb[string(ct)] = entry[rsRaw]{block: true, fn: func(d *decoder, n *node, t *rsRaw) {
 			c := &checkRaw{c: Check{Pos: n.pos, Type: ct}, node: n}

@@ -103,7 +103,7 @@ type state struct {
 }
 
 func topTable() table[state] {
-	return table[state]{
+	return auditTop(table[state]{
 		"global_defs": {block: true, fn: func(d *decoder, n *node, st *state) {
 			if st.gnode == nil {
 				st.gnode = n
@@ -169,7 +169,7 @@ func topTable() table[state] {
 			r.seen = decode(d, "virtual_server", n.children, r, cachedTable(d, "virtual_server", vsTable))
 			st.vss = append(st.vss, r)
 		}},
-	}
+	})
 }
 
 func read(ctx context.Context, src source, name, configID string) (*Config, []Warning, error) {
@@ -247,6 +247,7 @@ func read(ctx context.Context, src source, name, configID string) (*Config, []Wa
 	cfg.StaticAddresses = st.saddrs
 	for _, r := range st.vss {
 		resolveVS(d, &cfg.Global, tfs, r)
+		resolveAuditVS(d, r)
 	}
 	crossCheckLVS(d, st.vss)
 	crossCheckVSGroups(d, st.vss)

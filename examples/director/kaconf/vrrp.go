@@ -39,7 +39,7 @@ type globalRaw struct {
 }
 
 func globalTable() table[globalRaw] {
-	return table[globalRaw]{
+	return auditGlobal(table[globalRaw]{
 		"router_id": strEntry(func(t *globalRaw, s string) { t.g.RouterID = s }),
 		"notification_email": listEntry(func(d *decoder, n *node, t *globalRaw) {
 			if len(n.args) != 0 {
@@ -96,7 +96,7 @@ func globalTable() table[globalRaw] {
 		"vrrp_skip_check_adv_addr":         ignoredArgs(func(t *globalRaw) { t.g.VRRPSkipCheckAdvAddr = true }),
 		"vrrp_strict":                      ignoredArgs(func(t *globalRaw) { t.g.VRRPStrict = true }),
 		"vrrp_check_unicast_src":           ignoredArgs(func(t *globalRaw) { t.g.VRRPCheckUnicastSrc = true }),
-		"vrrp_higher_prio_send_advert":     flagEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
+		"vrrp_higher_prio_send_advert":     higherPrioEntry(func(t *globalRaw, b bool) { t.g.VRRPHigherPrioSendAdvert = b }),
 		"vrrp_lower_prio_no_advert":        flagEntry(func(t *globalRaw, b bool) { t.g.VRRPLowerPrioNoAdvert = b }),
 		"vrrp_rt_priority":                 rtPriorityEntry(),
 		"vrrp_rlimit_rttime":               rlimitRTTimeEntry(),
@@ -117,7 +117,7 @@ func globalTable() table[globalRaw] {
 				t.g.ScriptGroup = n.arg(1)
 			}
 		}},
-	}
+	})
 }
 
 // garpInterval reads vrrp_garp_interval / vrrp_gna_interval. keepalived 2.2.7 rejects
@@ -385,7 +385,7 @@ type instRaw struct {
 }
 
 func instanceTable() table[instRaw] {
-	return table[instRaw]{
+	return auditInstance(table[instRaw]{
 		"state":             strEntry(func(t *instRaw, s string) { t.in.State = State(s) }),
 		"interface":         strEntry(func(t *instRaw, s string) { t.in.Interface = s }),
 		"virtual_router_id": intEntry(1, 255, func(t *instRaw, v int) { t.in.VRID = v }),
@@ -494,7 +494,7 @@ func instanceTable() table[instRaw] {
 			t.in.GARPMasterRefresh = v
 		}),
 		"garp_master_refresh_repeat": intEntry(1, 1000, func(t *instRaw, v int) { t.in.GARPMasterRefreshRepeat = v }),
-	}
+	})
 }
 
 func authTable() table[Auth] {
@@ -783,7 +783,7 @@ func resolveInstance(d *decoder, g *Global, r *instRaw) bool {
 		in.GARPLowerPrioDelay, in.GARPLowerPrioRepeat = 0, 0
 	}
 	// keepalived 2.2.7 vrrp.c: strict mode implies lower_prio_no_advert.
-	in.LowerPrioNoAdvert = g.VRRPLowerPrioNoAdvert || in.StrictMode
+	resolveAuditInstance(d, s, g, in)
 	if _, set := s["garp_master_refresh"]; !set {
 		in.GARPMasterRefresh = g.VRRPGARPMasterRefresh
 	}

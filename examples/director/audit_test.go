@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// TestAuditThresholdsReachIPVS: uthreshold and lthreshold become the IPVS
+// destination's upper and lower thresholds, also for an inhibited real server kept
+// at weight 0.
+func TestAuditThresholdsReachIPVS(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server 192.0.2.10 80 {
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.1 80 {
+        uthreshold 100
+        lthreshold 10
+    }
+    real_server 198.51.100.2 80 {
+    }
+}
+`)
+	noop := func(*kaconf.Command) {}
+	l := newLVSRuntime(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, &metrics{},
+		lvsHooks{changed: func() {}, runAsync: noop, runSync: noop, mail: func(string, string) {}}, false, false, false)
+	defer l.shutdown()
+	if err := l.configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	vss := l.desired()
+	if len(vss) != 1 {
+		t.Fatalf("desired: %d virtual servers, want 1", len(vss))
+	}
+	type th struct {
+		Addr         netip.Addr
+		Upper, Lower uint32
+	}
+	var got []th
+	for _, d := range vss[0].Destinations {
+		got = append(got, th{d.Address, d.UpperThreshold, d.LowerThreshold})
+	}
+	want := []th{
+		{netip.MustParseAddr("198.51.100.1"), 100, 10},
+		{netip.MustParseAddr("198.51.100.2"), 0, 0},
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("destinations' thresholds (-want +got):\n%s", diff)
+	}
+}
+
+// TestAuditLowerPrioNoAdvertReachesVRRP: an instance's lower_prio_no_advert overrides
+// the global and reaches the VRRP engine's configuration.
+func TestAuditLowerPrioNoAdvertReachesVRRP(t *testing.T) {
+	cfg := readConf(t, `
+global_defs {
+    vrrp_lower_prio_no_advert
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    lower_prio_no_advert off
+    virtual_ipaddress {
+        192.0.2.1
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 2
+    priority 100
+    virtual_ipaddress {
+        192.0.2.2
+    }
+}
+`)
+	for i, want := range []bool{false, true} {
+		c, err := vrrpConfig(cfg, &cfg.Instances[i], netip.MustParseAddr("192.0.2.100"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NoLowerPriorityAdvert != want {
+			t.Errorf("%s: NoLowerPriorityAdvert = %v, want %v", cfg.Instances[i].Name, c.NoLowerPriorityAdvert, want)
+		}
+	}
+}
+
+// TestAuditVSFlagsReachIPVS: flag-N, sh-*/mh-*, ops and persistence_engine become
+// the IPVS service's flags and persistence engine.
+func TestAuditVSFlagsReachIPVS(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server 192.0.2.10 5060 {
+    protocol UDP
+    lb_algo sh
+    sh-port
+    flag-3
+    ops
+    persistence_timeout 60
+    persistence_engine sip
+    real_server 198.51.100.1 5060 {
+    }
+}
+`)
+	s := serviceOf(&cfg.VirtualServers[0])
+	want := ipvs.FlagPersistent | ipvs.FlagOnePacket | ipvs.FlagSHPort | ipvs.FlagSched3
+	if s.Flags != want || s.PersistenceEngine != "sip" {
+		t.Errorf("service flags %v, engine %q; want %v, %q", s.Flags, s.PersistenceEngine, want, "sip")
+	}
+}
