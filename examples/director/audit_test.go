@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/examples/director/kaconf"
@@ -112,5 +117,59 @@ virtual_server 192.0.2.10 5060 {
 	want := ipvs.FlagPersistent | ipvs.FlagOnePacket | ipvs.FlagSHPort | ipvs.FlagSched3
 	if s.Flags != want || s.PersistenceEngine != "sip" {
 		t.Errorf("service flags %v, engine %q; want %v, %q", s.Flags, s.PersistenceEngine, want, "sip")
+	}
+}
+
+// TestAuditHTTPProtocol: HTTP_GET sends HTTP/1.0 as keepalived 2.2.7 does, and
+// HTTP/1.1 with http_protocol 1.1; the request line reaches a real server.
+func TestAuditHTTPProtocol(t *testing.T) {
+	for _, tt := range []struct{ line, want string }{
+		{"", "GET / HTTP/1.0"},
+		{"http_protocol 1.0C", "GET / HTTP/1.0"},
+		{"http_protocol 1.1", "GET / HTTP/1.1"},
+	} {
+		t.Run(tt.want+" "+tt.line, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			got := make(chan string, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				got <- strings.TrimSpace(line)
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}()
+			port := ln.Addr().(*net.TCPAddr).Port
+			cfg := readConf(t, fmt.Sprintf(`
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    real_server 127.0.0.1 %d {
+        HTTP_GET {
+            %s
+            url {
+                path /
+            }
+        }
+    }
+}
+`, port, tt.line))
+			vs := &cfg.VirtualServers[0]
+			hc := healthCheck(&vs.RealServers[0].Checks[0], vs.Alpha)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := hc.Checker.Check(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if line := <-got; line != tt.want {
+				t.Errorf("request line %q, want %q", line, tt.want)
+			}
+		})
 	}
 }

@@ -190,7 +190,11 @@ func healthCheck(c *kaconf.Check, alpha bool) health.Check {
 	case kaconf.CheckHTTP, kaconf.CheckSSL:
 		var checkers []health.Checker
 		for _, u := range c.URLs {
-			h := &health.HTTPChecker{Address: addr, Dial: dial, Path: u.Path, Host: u.Virtualhost, MD5: u.Digest}
+			h := &health.HTTPChecker{Address: addr, Dial: dial, Path: u.Path, Host: u.Virtualhost, MD5: u.Digest,
+				// keepalived 2.2.7 sends HTTP/1.0 unless http_protocol 1.1 (health
+				// adds Connection: close, which is 1.0C's and 1.1's and changes
+				// nothing for 1.0).
+				HTTP10: c.HTTPProtocol != "1.1"}
 			if h.Host == "" {
 				h.Host = c.Virtualhost
 			}

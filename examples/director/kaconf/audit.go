@@ -241,3 +241,19 @@ func formatAuditVS(w *writer, vs *VirtualServer) {
 		w.str("persistence_engine", vs.PersistenceEngine)
 	}
 }
+
+// auditHTTPCheck adds the audit's HTTP_GET and SSL_GET keywords to tb.
+func auditHTTPCheck(tb table[checkRaw]) table[checkRaw] {
+	// http_protocol 1.0|1.0C|1.0c|1.1 (keepalived 2.2.7 check_http.c).
+	tb["http_protocol"] = entry[checkRaw]{min: 1, max: 1, fn: func(d *decoder, n *node, t *checkRaw) {
+		switch v := n.arg(0); v {
+		case "1.0", "1.1", "1.0C":
+			t.c.HTTPProtocol = v
+		case "1.0c":
+			t.c.HTTPProtocol = "1.0C"
+		default:
+			d.errf(n, ErrValue, "%q is not an HTTP version (1.0, 1.0C or 1.1)", v)
+		}
+	}}
+	return tb
+}

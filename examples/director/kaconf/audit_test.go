@@ -190,3 +190,34 @@ func TestAuditVSFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditHTTPProtocolRead(t *testing.T) {
+	tests := []struct{ line, want, err string }{
+		{"", "", ""},
+		{"http_protocol 1.0", "1.0", ""},
+		{"http_protocol 1.0C", "1.0C", ""},
+		{"http_protocol 1.0c", "1.0C", ""},
+		{"http_protocol 1.1", "1.1", ""},
+		{"http_protocol 2", "", `kaconf: k.conf:5: http_protocol: bad value: "2" is not an HTTP version (1.0, 1.0C or 1.1)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			src := "virtual_server 192.0.2.10 443 {\n protocol TCP\n real_server 192.0.2.20 443 {\n SSL_GET {\n " + tt.line + "\n url {\n path /\n }\n }\n }\n}\n"
+			cfg, _, err := readAudit(t, src)
+			if tt.err != "" {
+				if !errors.Is(err, ErrValue) || err.Error() != tt.err {
+					t.Fatalf("err = %v, want %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+				if got := c.VirtualServers[0].RealServers[0].Checks[0].HTTPProtocol; got != tt.want {
+					t.Errorf("HTTPProtocol = %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+}

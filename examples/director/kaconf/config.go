@@ -537,6 +537,10 @@ type Check struct {
 	URLs []URL
 	// Virtualhost is virtualhost: default the real server's, then the virtual server's.
 	Virtualhost string
+	// HTTPProtocol is HTTP_GET's and SSL_GET's http_protocol: "" for keepalived's
+	// default, HTTP/1.0; "1.0", "1.0C" (HTTP/1.0 with Connection: close) or "1.1"
+	// (which also sends Connection: close) as written ("1.0c" reads as "1.0C").
+	HTTPProtocol string
 	// EnableSNI and SNIName are SSL_GET's enable_sni and sni_name.
 	EnableSNI bool
 	SNIName   string

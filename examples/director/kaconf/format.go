@@ -535,6 +535,7 @@ func formatCheck(w *writer, c *Check) {
 	}
 	if c.Type == CheckHTTP || c.Type == CheckSSL {
 		w.str("virtualhost", c.Virtualhost)
+		w.str("http_protocol", c.HTTPProtocol)
 		if c.Type == CheckSSL {
 			w.line("enable_sni", boolWord(c.EnableSNI))
 			w.str("sni_name", c.SNIName)

@@ -265,7 +265,7 @@ func checkTable(ct CheckType) table[checkRaw] {
 			d.warn(n, "keepalived 2.2.7 does not know sni_name (it sends the virtualhost as SNI); read as the SNI name to send")
 		}}
 	}
-	return tb
+	return auditHTTPCheck(tb)
 }
 
 func urlTable() table[URL] {
