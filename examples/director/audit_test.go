@@ -173,3 +173,34 @@ virtual_server 192.0.2.10 80 {
 		})
 	}
 }
+
+// TestAuditSorryServerMethodReachesIPVS: the sorry server's destination is
+// forwarded with sorry_server_lvs_method, the real servers with lb_kind.
+func TestAuditSorryServerMethodReachesIPVS(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server 192.0.2.10 80 {
+    lb_kind NAT
+    protocol TCP
+    sorry_server 198.51.100.9 80
+    sorry_server_lvs_method DR
+    sorry_server_inhibit
+    real_server 198.51.100.1 80 {
+    }
+}
+`)
+	noop := func(*kaconf.Command) {}
+	l := newLVSRuntime(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, &metrics{},
+		lvsHooks{changed: func() {}, runAsync: noop, runSync: noop, mail: func(string, string) {}}, false, false, false)
+	defer l.shutdown()
+	if err := l.configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]ipvs.ForwardMethod{}
+	for _, d := range l.desired()[0].Destinations {
+		got[d.Address.String()] = d.Forward
+	}
+	want := map[string]ipvs.ForwardMethod{"198.51.100.1": ipvs.Masquerade, "198.51.100.9": ipvs.DirectRoute}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("forwarding (-want +got):\n%s", diff)
+	}
+}

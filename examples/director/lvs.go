@@ -281,7 +281,7 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 			// inhibit_on_failure stay in the table with weight 0, as a removal of
 			// one always is.
 			vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
-				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 1})
+				Port: v.cfg.SorryServer.Port(), Forward: forwardOf(sorryMethod(&v.cfg)), Weight: 1})
 			for _, r := range v.rss {
 				if r.cfg.InhibitOnFailure || l.scaleOut {
 					vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: r.cfg.Addr.Addr(),
@@ -305,7 +305,7 @@ func (l *lvsRuntime) desired() []ipvs.VirtualServer {
 			}
 			if v.cfg.SorryServer.IsValid() && v.cfg.SorryServerInhibit {
 				vs.Destinations = append(vs.Destinations, ipvs.Destination{Address: v.cfg.SorryServer.Addr(),
-					Port: v.cfg.SorryServer.Port(), Forward: forwardOf(v.cfg.Method), Weight: 0})
+					Port: v.cfg.SorryServer.Port(), Forward: forwardOf(sorryMethod(&v.cfg)), Weight: 0})
 			}
 		}
 		if l.scaleOut {
@@ -900,4 +900,13 @@ func (l *lvsRuntime) scaleOutVIPs() (all, serving []netip.Addr) {
 		}
 	}
 	return all, serving
+}
+
+// sorryMethod is how IPVS forwards to the sorry server: sorry_server_lvs_method,
+// default the virtual server's lvs_method (keepalived 2.2.7).
+func sorryMethod(vs *kaconf.VirtualServer) kaconf.Method {
+	if vs.SorryServerMethod != "" {
+		return vs.SorryServerMethod
+	}
+	return vs.Method
 }

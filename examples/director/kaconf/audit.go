@@ -209,6 +209,16 @@ func auditVS(tb table[vsRaw]) table[vsRaw] {
 	// every service itself).
 	tb["hashed"] = flag(func(*decoder, *node, *vsRaw) {})
 	tb["persistence_engine"] = strEntry(func(t *vsRaw, s string) { t.vs.PersistenceEngine = s })
+	// sorry_server_lvs_method NAT|DR|TUN: keepalived 2.2.7 applies it to the sorry
+	// server read so far, and ignores it (with an error) before any sorry_server.
+	sm := methodEntry(func(t *vsRaw, m Method) { t.vs.SorryServerMethod = m })
+	tb["sorry_server_lvs_method"] = entry[vsRaw]{min: 1, max: 1, fn: func(d *decoder, n *node, t *vsRaw) {
+		if !t.vs.SorryServer.IsValid() {
+			d.warn(n, "keepalived 2.2.7 ignores sorry_server_lvs_method before sorry_server (\"sorry_server forwarding used without sorry_server\"); ignored (read the same way)")
+			return
+		}
+		sm.fn(d, n, t)
+	}}
 	return tb
 }
 
@@ -239,6 +249,10 @@ func formatAuditVS(w *writer, vs *VirtualServer) {
 	}
 	if vs.PersistenceEngine != "" {
 		w.str("persistence_engine", vs.PersistenceEngine)
+	}
+	if vs.SorryServer.IsValid() && vs.SorryServerMethod != "" {
+		// After sorry_server, which formatVS writes earlier in the block.
+		w.line("sorry_server_lvs_method", string(vs.SorryServerMethod))
 	}
 }
 

@@ -221,3 +221,36 @@ func TestAuditHTTPProtocolRead(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditSorryServerMethod(t *testing.T) {
+	tests := []struct {
+		name, lines string
+		want        Method
+		warns       []string
+	}{
+		{name: "default the virtual server's", lines: " sorry_server 192.0.2.30 80\n"},
+		{name: "after sorry_server", lines: " sorry_server 192.0.2.30 80\n sorry_server_lvs_method DR\n", want: MethodDR},
+		{name: "before sorry_server is ignored", lines: " sorry_server_lvs_method TUN\n sorry_server 192.0.2.30 80\n",
+			warns: []string{`k.conf:3: sorry_server_lvs_method: keepalived 2.2.7 ignores sorry_server_lvs_method before sorry_server ("sorry_server forwarding used without sorry_server"); ignored (read the same way)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "virtual_server 192.0.2.10 80 {\n protocol TCP\n" + tt.lines + " real_server 192.0.2.20 80 {\n }\n}\n"
+			cfg, warns, err := readAudit(t, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.warns, warns); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+				if got := c.VirtualServers[0].SorryServerMethod; got != tt.want {
+					t.Errorf("SorryServerMethod = %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+	if _, _, err := readAudit(t, "virtual_server 192.0.2.10 80 {\n protocol TCP\n sorry_server 192.0.2.30 80\n sorry_server_lvs_method FOO\n}\n"); !errors.Is(err, ErrValue) {
+		t.Errorf("sorry_server_lvs_method FOO: err = %v, want ErrValue", err)
+	}
+}

@@ -443,6 +443,9 @@ type VirtualServer struct {
 	// server's.
 	SorryServer        netip.AddrPort
 	SorryServerInhibit bool
+	// SorryServerMethod is sorry_server_lvs_method: how IPVS forwards to the sorry
+	// server; "" (the default) means the virtual server's Method.
+	SorryServerMethod Method
 	// Quorum is quorum: default 1; Hysteresis is hysteresis: default 0
 	// (keepalived.conf(5)).
 	Quorum     int

@@ -437,11 +437,11 @@ func formatVS(w *writer, vs *VirtualServer) {
 	if vs.PersistenceGranularity != 0 {
 		w.num("persistence_granularity", vs.PersistenceGranularity)
 	}
-	formatAuditVS(w, vs)
 	if vs.SorryServer.IsValid() {
 		w.line("sorry_server", vs.SorryServer.Addr().String(), strconv.Itoa(int(vs.SorryServer.Port())))
 	}
 	w.flag("sorry_server_inhibit", vs.SorryServerInhibit)
+	formatAuditVS(w, vs)
 	w.num("quorum", vs.Quorum)
 	w.num("hysteresis", vs.Hysteresis)
 	w.cmd("quorum_up", vs.QuorumUp)
