@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/examples/director/kaconf"
+	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/ipvs"
 )
 
@@ -202,5 +203,49 @@ virtual_server 192.0.2.10 80 {
 	want := map[string]ipvs.ForwardMethod{"198.51.100.1": ipvs.Masquerade, "198.51.100.9": ipvs.DirectRoute}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("forwarding (-want +got):\n%s", diff)
+	}
+}
+
+// TestAuditNoCheckerEmails: with no_checker_emails a checker's change is mailed
+// only when it changes the real server's state, as keepalived 2.2.7's checkers do.
+func TestAuditNoCheckerEmails(t *testing.T) {
+	for _, tt := range []struct {
+		global string
+		want   int
+	}{{"", 2}, {"no_checker_emails", 1}} {
+		t.Run(tt.global, func(t *testing.T) {
+			cfg := readConf(t, `
+global_defs {
+    `+tt.global+`
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    real_server 198.51.100.1 80 {
+        smtp_alert
+        TCP_CHECK {
+        }
+        TCP_CHECK {
+            connect_port 81
+        }
+    }
+}
+`)
+			var mails []string
+			noop := func(*kaconf.Command) {}
+			l := newLVSRuntime(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, &metrics{},
+				lvsHooks{changed: func() {}, runAsync: noop, runSync: noop, mail: func(s, _ string) { mails = append(mails, s) }}, false, false, false)
+			defer l.shutdown()
+			if err := l.configure(cfg); err != nil {
+				t.Fatal(err)
+			}
+			vc := &cfg.VirtualServers[0]
+			// The first checker's failure takes the real server down; the second's
+			// changes nothing more.
+			l.onTransition(health.Transition{Name: checkName(vc, &vc.RealServers[0], 0), Up: false})
+			l.onTransition(health.Transition{Name: checkName(vc, &vc.RealServers[0], 1), Up: false})
+			if len(mails) != tt.want {
+				t.Errorf("%d mails (%q), want %d", len(mails), mails, tt.want)
+			}
+		})
 	}
 }

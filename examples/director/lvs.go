@@ -71,6 +71,9 @@ type lvsRuntime struct {
 	opErrs   uint64
 	reads    uint64 // kernel table reads (Snapshot)
 	rid      string // router_id, for alert mails
+	// noCheckerMail is no_checker_emails: mail a checker's change only when it
+	// changes its real server's state.
+	noCheckerMail bool
 	// scaleOut is the scale-out mode (ecmp.go): failed real servers stay at
 	// weight 0, destinations go in canonical order, mh hashes ports; servable
 	// holds the services the last convergence applied with quorum held.
@@ -342,6 +345,7 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 	var after []func()
 	l.mu.Lock()
 	l.rid = routerID(&cfg.Global)
+	l.noCheckerMail = cfg.Global.NoCheckerEmails
 	oldRS := map[string]*rsRun{}
 	for _, v := range l.vss {
 		for _, r := range v.rss {
@@ -456,9 +460,10 @@ func (l *lvsRuntime) onTransition(t health.Transition) {
 				r.weight = t.Weight
 			}
 			l.log.Info("health check", "check", t.Name, "event", t.Event.String(), "reason", t.Reason, "err", t.Err)
-			// smtp_alert: keepalived's checkers mail each change of a checker's state
-			// (no_checker_emails is not supported), naming the real server's state.
-			if r.cfg.SMTPAlert && checkWas != t.Up && i < len(r.cfg.Checks) {
+			// smtp_alert: keepalived's checkers mail each change of a checker's state,
+			// naming the real server's state; with no_checker_emails only a change
+			// that changes the real server's state.
+			if r.cfg.SMTPAlert && checkWas != t.Up && i < len(r.cfg.Checks) && (!l.noCheckerMail || r.alive() != was) {
 				s, b := checkerMail(l.rid, &v.cfg, &r.cfg, r.cfg.Checks[i].Type, t.Up, r.alive())
 				after = append(after, func() { l.h.mail(s, b) })
 			}

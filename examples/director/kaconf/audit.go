@@ -3,6 +3,7 @@ package kaconf
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // The keywords added by the audit of the reader against keepalived 2.2.7's parsers
@@ -78,6 +79,11 @@ func auditGlobal(tb table[globalRaw]) table[globalRaw] {
 	for k, what := range processOnlyGlobals() {
 		tb[k] = processOnlyEntry[globalRaw](what)
 	}
+	tb["no_checker_emails"] = flagEntry(func(t *globalRaw, b bool) { t.g.NoCheckerEmails = b })
+	// min_auto_priority_delay USECS, 1..10000000 (keepalived 2.2.7 global_parser.c).
+	tb["min_auto_priority_delay"] = intEntry(1, 10000000, func(t *globalRaw, v int) {
+		t.g.RTPriority.MinAutoDelay = time.Duration(v) * time.Microsecond
+	})
 	return tb
 }
 

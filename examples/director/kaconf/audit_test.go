@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -252,5 +253,41 @@ func TestAuditSorryServerMethod(t *testing.T) {
 	}
 	if _, _, err := readAudit(t, "virtual_server 192.0.2.10 80 {\n protocol TCP\n sorry_server 192.0.2.30 80\n sorry_server_lvs_method FOO\n}\n"); !errors.Is(err, ErrValue) {
 		t.Errorf("sorry_server_lvs_method FOO: err = %v, want ErrValue", err)
+	}
+}
+
+func TestAuditGlobalMailAndAutoPriority(t *testing.T) {
+	tests := []struct {
+		line      string
+		noChecker bool
+		delay     time.Duration
+		err       error
+	}{
+		{line: "", delay: time.Second},
+		{line: "no_checker_emails", noChecker: true, delay: time.Second},
+		{line: "no_checker_emails off", delay: time.Second},
+		{line: "min_auto_priority_delay 250000", delay: 250 * time.Millisecond},
+		{line: "min_auto_priority_delay 10000000", delay: 10 * time.Second},
+		{line: "min_auto_priority_delay 0", err: ErrValue},
+		{line: "min_auto_priority_delay 10000001", err: ErrValue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			cfg, _, err := readAudit(t, "global_defs {\n "+tt.line+"\n}\n")
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+				if c.Global.NoCheckerEmails != tt.noChecker || c.Global.RTPriority.AutoDelay() != tt.delay {
+					t.Errorf("NoCheckerEmails %v, AutoDelay %v; want %v, %v", c.Global.NoCheckerEmails, c.Global.RTPriority.AutoDelay(), tt.noChecker, tt.delay)
+				}
+			}
+		})
 	}
 }

@@ -150,6 +150,9 @@ type Global struct {
 	VRRPCheckUnicastSrc      bool
 	VRRPHigherPrioSendAdvert bool
 	VRRPLowerPrioNoAdvert    bool
+	// NoCheckerEmails is no_checker_emails [BOOL]: a checker's change of state is
+	// mailed only when it changes the real server's; default off (every change).
+	NoCheckerEmails bool
 	// RTPriority is vrrp_rt_priority, vrrp_rlimit_rttime and max_auto_priority
 	// (rtprio.go).
 	RTPriority RTPriority

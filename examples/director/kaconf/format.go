@@ -250,6 +250,7 @@ func formatGlobal(w *writer, g *Global) {
 	w.flag("vrrp_check_unicast_src", g.VRRPCheckUnicastSrc)
 	w.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	w.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
+	w.flag("no_checker_emails", g.NoCheckerEmails)
 	w.writeRTPriority(g.RTPriority)
 	w.flag("enable_script_security", g.EnableScriptSecurity)
 	if g.ScriptUser != "" {

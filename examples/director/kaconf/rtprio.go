@@ -22,6 +22,9 @@ type RTPriority struct {
 	// the process takes SCHED_RR priority 1, or one more than it has, up to
 	// MaxAuto. 0 (the default) or -1 means never; the bare keyword means 99.
 	MaxAuto int
+	// MinAutoDelay is min_auto_priority_delay (given in microseconds, 1..10 s): how
+	// late a timer must fire for MaxAuto to apply; 0 when unset (see AutoDelay).
+	MinAutoDelay time.Duration
 }
 
 // RTTime is the RLIMIT_RTTIME hard limit in effect, in microseconds.
@@ -33,8 +36,13 @@ func (r RTPriority) RTTime() int {
 }
 
 // AutoDelay is how late a timer must fire for max_auto_priority to raise the
-// priority: keepalived's min_auto_priority_delay default, 1 s.
-func (r RTPriority) AutoDelay() time.Duration { return time.Second }
+// priority: MinAutoDelay, or keepalived's default, 1 s.
+func (r RTPriority) AutoDelay() time.Duration {
+	if r.MinAutoDelay == 0 {
+		return time.Second
+	}
+	return r.MinAutoDelay
+}
 
 // The SCHED_RR priority range on Linux (sched_get_priority_min/max).
 const (
@@ -101,5 +109,8 @@ func (w *writer) writeRTPriority(r RTPriority) {
 	}
 	if r.MaxAuto != 0 {
 		w.num("max_auto_priority", r.MaxAuto)
+	}
+	if r.MinAutoDelay != 0 {
+		w.num("min_auto_priority_delay", int(r.MinAutoDelay/time.Microsecond))
 	}
 }
