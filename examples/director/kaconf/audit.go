@@ -275,5 +275,9 @@ func auditHTTPCheck(tb table[checkRaw]) table[checkRaw] {
 			d.errf(n, ErrValue, "%q is not an HTTP version (1.0, 1.0C or 1.1)", v)
 		}
 	}}
+	// fast_recovery [BOOL]: keepalived then checks a recovering server's URLs back
+	// to back instead of one per delay_before_retry; the director's HTTP_GET always
+	// checks every URL of an attempt back to back (allOf in the director).
+	tb["fast_recovery"] = flagEntry(func(*checkRaw, bool) {})
 	return tb
 }

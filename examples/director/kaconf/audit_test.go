@@ -291,3 +291,16 @@ func TestAuditGlobalMailAndAutoPriority(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditFastRecovery(t *testing.T) {
+	for _, line := range []string{"fast_recovery", "fast_recovery on", "fast_recovery false"} {
+		src := "virtual_server 192.0.2.10 80 {\n protocol TCP\n real_server 192.0.2.20 80 {\n HTTP_GET {\n " + line + "\n url {\n path /\n }\n }\n }\n}\n"
+		if _, warns, err := readAudit(t, src); err != nil || len(warns) != 0 {
+			t.Errorf("%s: warnings %q, err %v; want neither", line, warns, err)
+		}
+	}
+	src := "virtual_server 192.0.2.10 80 {\n protocol TCP\n real_server 192.0.2.20 80 {\n HTTP_GET {\n fast_recovery maybe\n url {\n path /\n }\n }\n }\n}\n"
+	if _, _, err := readAudit(t, src); !errors.Is(err, ErrValue) {
+		t.Errorf("fast_recovery maybe: err = %v, want ErrValue", err)
+	}
+}
