@@ -63,6 +63,8 @@ func processOnlyGlobals() map[string]string {
 		"vrrp_rx_bufs_multiplier":             "the receive buffer of keepalived's VRRP sockets (the director sizes its own)",
 		"tmp_config_directory":                "where keepalived writes its temporary copies of the configuration (the director keeps none)",
 		"random_seed":                         "the seed of keepalived's internal random numbers (used for its own jitter, never sent)",
+		"log_unknown_vrids":                   "what keepalived logs about adverts for VRIDs it does not run",
+		"checker_log_all_failures":            "what keepalived's checkers log (the director logs every checker transition)",
 	}
 }
 
@@ -279,5 +281,16 @@ func auditHTTPCheck(tb table[checkRaw]) table[checkRaw] {
 	// to back instead of one per delay_before_retry; the director's HTTP_GET always
 	// checks every URL of an attempt back to back (allOf in the director).
 	tb["fast_recovery"] = flagEntry(func(*checkRaw, bool) {})
+	return tb
+}
+
+// checkTable is the keyword table of a checker block.
+func checkTable(ct CheckType) table[checkRaw] {
+	tb := baseCheckTable(ct)
+	if ct != CheckFile {
+		// log_all_failures BOOL (keepalived 2.2.7 check_api.c, every checker but
+		// FILE_CHECK): only what keepalived logs.
+		tb["log_all_failures"] = processOnlyEntry[checkRaw]("what keepalived's checker logs (the director logs every checker transition)")
+	}
 	return tb
 }

@@ -304,3 +304,16 @@ func TestAuditFastRecovery(t *testing.T) {
 		t.Errorf("fast_recovery maybe: err = %v, want ErrValue", err)
 	}
 }
+
+func TestAuditLogAllFailures(t *testing.T) {
+	src := "virtual_server 192.0.2.10 80 {\n protocol TCP\n real_server 192.0.2.20 80 {\n TCP_CHECK {\n log_all_failures on\n }\n }\n}\n"
+	_, warns, err := readAudit(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"k.conf:5: log_all_failures: ignored by the director: it tunes what keepalived's checker logs (the director logs every checker transition); " +
+		"nothing a VRRP peer, the kernel's tables or a script sees changes"}
+	if diff := cmp.Diff(want, warns); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}

@@ -198,7 +198,8 @@ func rsTable() table[rsRaw] {
 	return tb
 }
 
-func checkTable(ct CheckType) table[checkRaw] {
+// baseCheckTable is checkTable before the audit's additions (audit.go).
+func baseCheckTable(ct CheckType) table[checkRaw] {
 	if ct == CheckFile {
 		return fileCheckTable()
 	}
