@@ -16,6 +16,7 @@ import (
 	"github.com/lvskit/lvskit/examples/director/kaconf"
 	"github.com/lvskit/lvskit/health"
 	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/vrrp/vrrptest"
 )
 
 // TestAuditThresholdsReachIPVS: uthreshold and lthreshold become the IPVS
@@ -245,6 +246,48 @@ virtual_server 192.0.2.10 80 {
 			l.onTransition(health.Transition{Name: checkName(vc, &vc.RealServers[0], 1), Up: false})
 			if len(mails) != tt.want {
 				t.Errorf("%d mails (%q), want %d", len(mails), mails, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuditLVSFlushOnStop: with lvs_flush_on_stop the stop flushes the whole IPVS
+// table, someone else's service too, as keepalived 2.2.7; with VS, or without it,
+// only the director's services go.
+func TestAuditLVSFlushOnStop(t *testing.T) {
+	up, _ := listener(t)
+	for _, tt := range []struct {
+		line  string
+		other bool // someone else's service is left
+	}{{"", true}, {"lvs_flush_on_stop VS", true}, {"lvs_flush_on_stop", false}} {
+		t.Run(tt.line, func(t *testing.T) {
+			h := newHost(t, vrrptest.NewNetwork(), "192.0.2.1")
+			text := "global_defs {\n    " + tt.line + "\n}\n" + lvsText(up, closedPort(t), "1", "")
+			ctx := context.Background()
+			if err := h.d.start(ctx, readConf(t, text)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the service in the table", func() bool { return len(table(t, h)) == 1 })
+			c, err := ipvs.NewClient(h.ipvs.Dial())
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := ipvs.Service{Protocol: ipvs.UDP, Address: netip.MustParseAddr("192.0.2.20"), Port: 53}
+			if err := c.CreateService(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			h.d.stop()
+			var got []string
+			for _, v := range table(t, h) {
+				got = append(got, v.Service.String())
+			}
+			var want []string
+			if tt.other {
+				want = []string{other.String()}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("after stop (-want +got):\n%s", diff)
 			}
 		})
 	}

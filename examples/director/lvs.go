@@ -74,6 +74,8 @@ type lvsRuntime struct {
 	// noCheckerMail is no_checker_emails: mail a checker's change only when it
 	// changes its real server's state.
 	noCheckerMail bool
+	// flushOnStop is lvs_flush_on_stop (bare): the stop flushes the whole table.
+	flushOnStop bool
 	// scaleOut is the scale-out mode (ecmp.go): failed real servers stay at
 	// weight 0, destinations go in canonical order, mh hashes ports; servable
 	// holds the services the last convergence applied with quorum held.
@@ -346,6 +348,7 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 	l.mu.Lock()
 	l.rid = routerID(&cfg.Global)
 	l.noCheckerMail = cfg.Global.NoCheckerEmails
+	l.flushOnStop = cfg.Global.LVSFlushOnStop == "FULL"
 	oldRS := map[string]*rsRun{}
 	for _, v := range l.vss {
 		for _, r := range v.rss {
@@ -570,11 +573,21 @@ func (l *lvsRuntime) converge(ctx context.Context, states map[string]vrrp.State,
 	}
 	cur := l.view
 	flush := l.flush
+	flushAll := l.stopping && l.flushOnStop && manageTable
 	l.mu.Unlock()
 
 	var errs []error
 	if fresh {
 		errs = append(errs, l.firstConverge(ctx, sd != nil, flush))
+	}
+	if flushAll {
+		// lvs_flush_on_stop: keepalived 2.2.7 flushes the whole table at stop,
+		// other services too; then there is nothing left to remove.
+		if err := l.client.Flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("director: lvs_flush_on_stop: %w", err))
+		} else {
+			cur, stale = nil, false
+		}
 	}
 	// The table.
 	var opCount map[ipvs.OpKind]uint64

@@ -81,6 +81,9 @@ func auditGlobal(tb table[globalRaw]) table[globalRaw] {
 	for k, what := range processOnlyGlobals() {
 		tb[k] = processOnlyEntry[globalRaw](what)
 	}
+	// lvs_flush_on_stop [VS]; lvs_flush_onstop is its name before keepalived 2.1.6.
+	tb["lvs_flush_on_stop"] = lvsFlushOnStopEntry()
+	tb["lvs_flush_onstop"] = lvsFlushOnStopEntry()
 	tb["no_checker_emails"] = flagEntry(func(t *globalRaw, b bool) { t.g.NoCheckerEmails = b })
 	// min_auto_priority_delay USECS, 1..10000000 (keepalived 2.2.7 global_parser.c).
 	tb["min_auto_priority_delay"] = intEntry(1, 10000000, func(t *globalRaw, v int) {
@@ -293,4 +296,20 @@ func checkTable(ct CheckType) table[checkRaw] {
 		tb["log_all_failures"] = processOnlyEntry[checkRaw]("what keepalived's checker logs (the director logs every checker transition)")
 	}
 	return tb
+}
+
+func lvsFlushOnStopEntry() entry[globalRaw] {
+	return entry[globalRaw]{max: 1, fn: func(d *decoder, n *node, t *globalRaw) {
+		if n.key == "lvs_flush_onstop" {
+			d.warn(n, "lvs_flush_onstop is deprecated (keepalived 2.1.6 renamed it): use lvs_flush_on_stop")
+		}
+		switch {
+		case len(n.args) == 0:
+			t.g.LVSFlushOnStop = "FULL"
+		case n.arg(0) == "VS":
+			t.g.LVSFlushOnStop = "VS"
+		default:
+			d.errf(n, ErrValue, "%q: lvs_flush_on_stop takes nothing or VS", n.arg(0))
+		}
+	}}
 }

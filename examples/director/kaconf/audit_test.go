@@ -317,3 +317,40 @@ func TestAuditLogAllFailures(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+func TestAuditLVSFlushOnStopRead(t *testing.T) {
+	tests := []struct {
+		line, want string
+		warns      []string
+		err        error
+	}{
+		{line: ""},
+		{line: "lvs_flush_on_stop", want: "FULL"},
+		{line: "lvs_flush_on_stop VS", want: "VS"},
+		{line: "lvs_flush_onstop", want: "FULL",
+			warns: []string{"k.conf:2: lvs_flush_onstop: lvs_flush_onstop is deprecated (keepalived 2.1.6 renamed it): use lvs_flush_on_stop"}},
+		{line: "lvs_flush_on_stop ALL", err: ErrValue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			cfg, warns, err := readAudit(t, "global_defs {\n "+tt.line+"\n}\n")
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.warns, warns); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+				if c.Global.LVSFlushOnStop != tt.want {
+					t.Errorf("LVSFlushOnStop = %q, want %q", c.Global.LVSFlushOnStop, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -150,6 +150,10 @@ type Global struct {
 	VRRPCheckUnicastSrc      bool
 	VRRPHigherPrioSendAdvert bool
 	VRRPLowerPrioNoAdvert    bool
+	// LVSFlushOnStop is lvs_flush_on_stop: "" (the default) or "VS" removes the
+	// services the director manages at stop, "FULL" (the bare keyword) flushes the
+	// whole IPVS table, other services too (keepalived 2.2.7); -keep-ipvs keeps both.
+	LVSFlushOnStop string
 	// NoCheckerEmails is no_checker_emails [BOOL]: a checker's change of state is
 	// mailed only when it changes the real server's; default off (every change).
 	NoCheckerEmails bool

@@ -251,6 +251,12 @@ func formatGlobal(w *writer, g *Global) {
 	w.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	w.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	w.flag("no_checker_emails", g.NoCheckerEmails)
+	switch g.LVSFlushOnStop {
+	case "FULL":
+		w.line("lvs_flush_on_stop")
+	case "VS":
+		w.line("lvs_flush_on_stop", "VS")
+	}
 	w.writeRTPriority(g.RTPriority)
 	w.flag("enable_script_security", g.EnableScriptSecurity)
 	if g.ScriptUser != "" {
