@@ -292,3 +292,19 @@ func TestAuditLVSFlushOnStop(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditIPFamilyReachesIPVS: a fwmark service with ip_family inet6 is an IPv6
+// service even when its (tunnelled) real servers are IPv4.
+func TestAuditIPFamilyReachesIPVS(t *testing.T) {
+	cfg := readConf(t, `
+virtual_server fwmark 7 {
+    lb_kind TUN
+    ip_family inet6
+    real_server 198.51.100.1 0 {
+    }
+}
+`)
+	if s := serviceOf(&cfg.VirtualServers[0]); s.Family != ipvs.IPv6 {
+		t.Errorf("family %v, want IPv6", s.Family)
+	}
+}

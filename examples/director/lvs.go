@@ -123,8 +123,13 @@ func serviceOf(vs *kaconf.VirtualServer) ipvs.Service {
 	if vs.FWMark != 0 {
 		s.FWMark = vs.FWMark
 		s.Family = ipvs.IPv4
-		if len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6() {
+		switch {
+		case vs.IPFamily == "inet6":
 			s.Family = ipvs.IPv6
+		case vs.IPFamily == "":
+			if len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6() {
+				s.Family = ipvs.IPv6
+			}
 		}
 	} else {
 		s.Address, s.Port = vs.Addr.Addr(), vs.Addr.Port()

@@ -220,6 +220,7 @@ func auditVS(tb table[vsRaw]) table[vsRaw] {
 	// every service itself).
 	tb["hashed"] = flag(func(*decoder, *node, *vsRaw) {})
 	tb["persistence_engine"] = strEntry(func(t *vsRaw, s string) { t.vs.PersistenceEngine = s })
+	tb["ip_family"] = entry[vsRaw]{min: 1, max: 1, fn: ipFamily}
 	// sorry_server_lvs_method NAT|DR|TUN: keepalived 2.2.7 applies it to the sorry
 	// server read so far, and ignores it (with an error) before any sorry_server.
 	sm := methodEntry(func(t *vsRaw, m Method) { t.vs.SorryServerMethod = m })
@@ -261,6 +262,7 @@ func formatAuditVS(w *writer, vs *VirtualServer) {
 	if vs.PersistenceEngine != "" {
 		w.str("persistence_engine", vs.PersistenceEngine)
 	}
+	w.str("ip_family", vs.IPFamily)
 	if vs.SorryServer.IsValid() && vs.SorryServerMethod != "" {
 		// After sorry_server, which formatVS writes earlier in the block.
 		w.line("sorry_server_lvs_method", string(vs.SorryServerMethod))
@@ -312,4 +314,36 @@ func lvsFlushOnStopEntry() entry[globalRaw] {
 			d.errf(n, ErrValue, "%q: lvs_flush_on_stop takes nothing or VS", n.arg(0))
 		}
 	}}
+}
+
+// ipFamily reads ip_family inet|inet6. keepalived 2.2.7 (check_parser.c) ignores it,
+// with an error, when the family is already known and differs: the virtual
+// server's address, or a real server above it that is not tunnelled.
+func ipFamily(d *decoder, n *node, t *vsRaw) {
+	v := n.arg(0)
+	if v != "inet" && v != "inet6" {
+		d.errf(n, ErrValue, "%q is not inet or inet6", v)
+		return
+	}
+	six := v == "inet6"
+	known, isSix := false, false
+	if t.vs.Addr.IsValid() {
+		known, isSix = true, t.vs.Addr.Addr().Is6()
+	} else {
+		for _, r := range t.rss {
+			m := r.rs.Method
+			if m == "" {
+				m = t.vs.Method
+			}
+			if m != MethodTUN {
+				known, isSix = true, r.rs.Addr.Addr().Is6()
+				break
+			}
+		}
+	}
+	if known && isSix != six {
+		d.warn(n, fmt.Sprintf("ip_family %s conflicts with the virtual server's family: keepalived 2.2.7 ignores it (read the same way)", v))
+		return
+	}
+	t.vs.IPFamily = v
 }

@@ -354,3 +354,43 @@ func TestAuditLVSFlushOnStopRead(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditIPFamily(t *testing.T) {
+	tests := []struct {
+		name, head, lines, want string
+		warns                   []string
+	}{
+		{name: "fwmark", head: "fwmark 1", lines: " ip_family inet6\n real_server 192.0.2.20 80 {\n  lvs_method TUN\n }\n", want: "inet6"},
+		{name: "fwmark after a tunnelled real server", head: "fwmark 1", lines: " lb_kind TUN\n real_server 192.0.2.20 80 {\n }\n ip_family inet6\n", want: "inet6"},
+		{name: "fwmark after a direct real server", head: "fwmark 1", lines: " real_server 192.0.2.20 80 {\n  lvs_method DR\n }\n ip_family inet6\n",
+			warns: []string{"k.conf:5: ip_family: ip_family inet6 conflicts with the virtual server's family: keepalived 2.2.7 ignores it (read the same way)"}},
+		{name: "address of the same family", head: "192.0.2.10 80", lines: " protocol TCP\n ip_family inet\n real_server 192.0.2.20 80 {\n }\n", want: "inet"},
+		{name: "address of the other family", head: "192.0.2.10 80", lines: " protocol TCP\n ip_family inet6\n real_server 192.0.2.20 80 {\n }\n",
+			warns: []string{"k.conf:3: ip_family: ip_family inet6 conflicts with the virtual server's family: keepalived 2.2.7 ignores it (read the same way)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, warns, err := readAudit(t, "virtual_server "+tt.head+" {\n"+tt.lines+"}\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mine []string
+			for _, w := range warns {
+				if strings.Contains(w, "ip_family") {
+					mine = append(mine, w)
+				}
+			}
+			if diff := cmp.Diff(tt.warns, mine); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+				if got := c.VirtualServers[0].IPFamily; got != tt.want {
+					t.Errorf("IPFamily = %q, want %q", got, tt.want)
+				}
+			}
+		})
+	}
+	if _, _, err := readAudit(t, "virtual_server fwmark 1 {\n ip_family inet4\n}\n"); !errors.Is(err, ErrValue) {
+		t.Errorf("ip_family inet4: err = %v, want ErrValue", err)
+	}
+}

@@ -444,6 +444,10 @@ type VirtualServer struct {
 	SchedFlags int
 	// OnePacket is ops: one-packet scheduling (UDP or fwmark only); default off.
 	OnePacket bool
+	// IPFamily is ip_family, "inet" or "inet6": the family of a fwmark service;
+	// empty (the default) means its first real server's (keepalived 2.2.7 takes the
+	// first non-tunnelled one's).
+	IPFamily string
 	// PersistenceEngine is persistence_engine ("sip"); empty for none.
 	PersistenceEngine string
 	// SorryServer is sorry_server, invalid when unset; its port defaults to the virtual
