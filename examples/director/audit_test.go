@@ -308,3 +308,58 @@ virtual_server fwmark 7 {
 		t.Errorf("family %v, want IPv6", s.Family)
 	}
 }
+
+// TestAuditRSInitNotifies: with rs_init_notifies a real server that starts alive
+// runs notify_up and writes its FIFO line, at start and when a reload adds it, not
+// again for one a reload keeps; without it nothing runs until a transition.
+func TestAuditRSInitNotifies(t *testing.T) {
+	const conf = `
+global_defs {
+    GLOBAL
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    real_server 198.51.100.1 80 {
+        notify_up /bin/up1
+    }
+EXTRA}
+`
+	const extra = "    real_server 198.51.100.2 80 {\n        notify_up /bin/up2\n    }\n"
+	for _, tt := range []struct {
+		global    string
+		start     []string
+		afterLoad []string
+	}{
+		{"", nil, nil},
+		{"rs_init_notifies", []string{"/bin/up1", "RS [198.51.100.1]:tcp:80 [192.0.2.10]:tcp:80 UP"},
+			[]string{"/bin/up2", "RS [198.51.100.2]:tcp:80 [192.0.2.10]:tcp:80 UP"}},
+	} {
+		t.Run(tt.global, func(t *testing.T) {
+			var got []string
+			hooks := lvsHooks{changed: func() {}, runSync: func(*kaconf.Command) {}, mail: func(string, string) {},
+				runAsync: func(c *kaconf.Command) {
+					if c != nil {
+						got = append(got, strings.Join(c.Args, " "))
+					}
+				},
+				fifo: func(line string) { got = append(got, strings.TrimSpace(line)) }}
+			l := newLVSRuntime(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, &metrics{}, hooks, false, false, false)
+			defer l.shutdown()
+			r := strings.NewReplacer("GLOBAL", tt.global, "EXTRA", "")
+			if err := l.configure(readConf(t, r.Replace(conf))); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.start, got); diff != "" {
+				t.Errorf("at start (-want +got):\n%s", diff)
+			}
+			got = nil
+			r = strings.NewReplacer("GLOBAL", tt.global, "EXTRA", extra)
+			if err := l.configure(readConf(t, r.Replace(conf))); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.afterLoad, got); diff != "" {
+				t.Errorf("after the reload (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

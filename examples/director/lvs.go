@@ -402,6 +402,9 @@ func (l *lvsRuntime) configure(cfg *kaconf.Config) error {
 				keepChecks[n] = true
 			}
 			v.rss = append(v.rss, r)
+			if cfg.Global.RSInitNotifies && oldRS[key] == nil && r.alive() {
+				after = append(after, l.rsInitNotify(vc, rc))
+			}
 		}
 		if o := oldVS[v.svc.String()]; o != nil {
 			v.quorumUp = o.quorumUp

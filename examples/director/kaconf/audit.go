@@ -84,6 +84,7 @@ func auditGlobal(tb table[globalRaw]) table[globalRaw] {
 	// lvs_flush_on_stop [VS]; lvs_flush_onstop is its name before keepalived 2.1.6.
 	tb["lvs_flush_on_stop"] = lvsFlushOnStopEntry()
 	tb["lvs_flush_onstop"] = lvsFlushOnStopEntry()
+	tb["rs_init_notifies"] = flagEntry(func(t *globalRaw, b bool) { t.g.RSInitNotifies = b })
 	tb["no_checker_emails"] = flagEntry(func(t *globalRaw, b bool) { t.g.NoCheckerEmails = b })
 	// min_auto_priority_delay USECS, 1..10000000 (keepalived 2.2.7 global_parser.c).
 	tb["min_auto_priority_delay"] = intEntry(1, 10000000, func(t *globalRaw, v int) {

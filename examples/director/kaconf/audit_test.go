@@ -394,3 +394,20 @@ func TestAuditIPFamily(t *testing.T) {
 		t.Errorf("ip_family inet4: err = %v, want ErrValue", err)
 	}
 }
+
+func TestAuditRSInitNotifiesRead(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want bool
+	}{{"", false}, {"rs_init_notifies", true}, {"rs_init_notifies off", false}} {
+		cfg, _, err := readAudit(t, "global_defs {\n "+tt.line+"\n}\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*Config{cfg, mustReread(t, cfg)} {
+			if c.Global.RSInitNotifies != tt.want {
+				t.Errorf("%q: RSInitNotifies = %v, want %v", tt.line, c.Global.RSInitNotifies, tt.want)
+			}
+		}
+	}
+}

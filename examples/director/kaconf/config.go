@@ -154,6 +154,10 @@ type Global struct {
 	// services the director manages at stop, "FULL" (the bare keyword) flushes the
 	// whole IPVS table, other services too (keepalived 2.2.7); -keep-ipvs keeps both.
 	LVSFlushOnStop string
+	// RSInitNotifies is rs_init_notifies [BOOL]: a real server that starts alive
+	// (at start, or added by a reload) runs its notify_up and writes its notify
+	// FIFO line; default off, when only transitions notify.
+	RSInitNotifies bool
 	// NoCheckerEmails is no_checker_emails [BOOL]: a checker's change of state is
 	// mailed only when it changes the real server's; default off (every change).
 	NoCheckerEmails bool

@@ -251,6 +251,7 @@ func formatGlobal(w *writer, g *Global) {
 	w.flag("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
 	w.flag("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	w.flag("no_checker_emails", g.NoCheckerEmails)
+	w.flag("rs_init_notifies", g.RSInitNotifies)
 	switch g.LVSFlushOnStop {
 	case "FULL":
 		w.line("lvs_flush_on_stop")
