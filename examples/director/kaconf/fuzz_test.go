@@ -38,6 +38,11 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("static_rules {\n from 0.0.0.0/0 not fwmark 0/0xffffffff type goto 9 preference 3\n to 2001:db8::/32 uidrange 0-4294967294 nop\n}\n"))
 	f.Add([]byte("net_namespace blue\nstatic_routes {\n 10.8.0.0/16 via 192.0.2.1 or 192.0.2.2 dev eth0\n default nexthop via 2001:db8::1 weight 2 nexthop dev eth1\n}\n"))
 	f.Add([]byte("virtual_server 192.0.2.1 25 {\n protocol TCP\n real_server 192.0.2.2 25 {\n  SMTP_CHECK {\n   host {\n    connect_ip 192.0.2.3\n    retry 2\n   }\n   host {\n   }\n  }\n }\n}\n"))
+	// The keywords the audit of issue 14 added.
+	f.Add([]byte("global_defs {\n no_checker_emails\n rs_init_notifies\n lvs_flush_on_stop VS\n min_auto_priority_delay 5000\n vrrp_no_swap\n}\n" +
+		"vrrp_instance V {\n interface e\n virtual_router_id 1\n lower_prio_no_advert off\n check_unicast_src\n}\n" +
+		"virtual_server fwmark 3 {\n lb_algo sh\n sh-port\n flag-3\n ops\n ip_family inet6\n persistence_engine sip\n sorry_server 2001:db8::9 0\n sorry_server_lvs_method TUN\n" +
+		" real_server 2001:db8::1 0 {\n  uthreshold 10\n  lthreshold 2\n  HTTP_GET {\n   connect_port 80\n   http_protocol 1.0c\n   fast_recovery\n   url {\n    path /\n   }\n  }\n }\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		c, _, err := Read(fstest.MapFS{"k.conf": {Data: src}}, "k.conf")
 		if (c == nil) == (err == nil) {
