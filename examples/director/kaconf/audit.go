@@ -3,6 +3,7 @@ package kaconf
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,7 +109,9 @@ func auditInstance(tb table[instRaw]) table[instRaw] {
 	// lower_prio_no_advert [BOOL]: vrrp_lower_prio_no_advert for this instance
 	// (keepalived 2.2.7 vrrp_parser.c; the bare keyword means on).
 	tb["lower_prio_no_advert"] = flagEntry(func(t *instRaw, b bool) { t.in.LowerPrioNoAdvert = b })
-	tb["higher_prio_send_advert"] = higherPrioEntry(func(*instRaw, bool) {})
+	// higher_prio_send_advert [BOOL]: validated here, warned about in
+	// resolveAuditInstance, where strict mode is known.
+	tb["higher_prio_send_advert"] = flagEntry(func(*instRaw, bool) {})
 	// check_unicast_src: keepalived ignores its arguments, drops unicast adverts
 	// from addresses that are not a unicast_peer, and without unicast_peer
 	// multicasts (vrrp.c, "a unicast keyword has been specified without any
@@ -120,11 +123,14 @@ func auditInstance(tb table[instRaw]) table[instRaw] {
 	return tb
 }
 
-// higherPrioEntry reads vrrp_higher_prio_send_advert / higher_prio_send_advert
-// [BOOL]. keepalived 2.2.7 (vrrp.c) then has a master that receives an advert of a
-// higher priority send one advert of its own before it becomes backup; the
-// director's master becomes backup without it. A set flag is read with a warning
-// saying so.
+// higherPrioWarning is what a set higher_prio_send_advert changes. keepalived
+// 2.2.7 (vrrp.c) then has a master that receives an advert of a higher priority send
+// one advert of its own before it becomes backup; the director's master becomes
+// backup without it.
+const higherPrioWarning = "keepalived 2.2.7's master sends one advert at its own priority before yielding to a higher-priority one; " +
+	"the director's master yields without it (the election's outcome is the same)"
+
+// higherPrioEntry reads vrrp_higher_prio_send_advert [BOOL], with a warning when set.
 func higherPrioEntry[T any](set func(*T, bool)) entry[T] {
 	return entry[T]{max: 1, fn: func(d *decoder, n *node, t *T) {
 		v, ok := d.optBool(n)
@@ -133,8 +139,7 @@ func higherPrioEntry[T any](set func(*T, bool)) entry[T] {
 		}
 		set(t, v)
 		if v {
-			d.warn(n, "keepalived 2.2.7's master sends one advert at its own priority before yielding to a higher-priority one; "+
-				"the director's master yields without it (the election's outcome is the same)")
+			d.warn(n, higherPrioWarning)
 		}
 	}}
 }
@@ -144,6 +149,13 @@ func higherPrioEntry[T any](set func(*T, bool)) entry[T] {
 func resolveAuditInstance(d *decoder, s seen, g *Global, in *Instance) {
 	if kn, set := s["check_unicast_src"]; set && len(in.UnicastPeers) == 0 {
 		d.warn(kn, "check_unicast_src without unicast_peer: keepalived 2.2.7 multicasts and warns that a unicast keyword without peers is deprecated (read the same way)")
+	}
+	if kn, set := s["higher_prio_send_advert"]; set && (len(kn.args) == 0 || isOn(kn.arg(0))) {
+		if in.StrictMode {
+			d.warn(kn, fmt.Sprintf("%s: strict mode requires higher_prio_send_advert clear: keepalived 2.2.7 resets it (read the same way)", strictWhy(s)))
+		} else {
+			d.warn(kn, higherPrioWarning)
+		}
 	}
 	kn, set := s["lower_prio_no_advert"]
 	switch {
@@ -347,4 +359,13 @@ func ipFamily(d *decoder, n *node, t *vsRaw) {
 		return
 	}
 	t.vs.IPFamily = v
+}
+
+// isOn reports whether a <BOOL> already validated by decoder.boolean is on.
+func isOn(s string) bool {
+	switch strings.ToLower(s) {
+	case "on", "true", "yes":
+		return true
+	}
+	return false
 }

@@ -41,6 +41,8 @@ func TestAuditInstanceAdverts(t *testing.T) {
 			warns: []string{"k.conf:11: higher_prio_send_advert: keepalived 2.2.7's master sends one advert at its own priority before yielding to a higher-priority one; " +
 				"the director's master yields without it (the election's outcome is the same)"}},
 		{name: "higher_prio_send_advert off is silent", inst: " higher_prio_send_advert off\n"},
+		{name: "higher_prio_send_advert in strict mode is reset", global: "vrrp_strict", inst: " higher_prio_send_advert yes\n", lowerPrio: true,
+			warns: []string{"k.conf:11: higher_prio_send_advert: vrrp_strict: strict mode requires higher_prio_send_advert clear: keepalived 2.2.7 resets it (read the same way)"}},
 		{name: "check_unicast_src is what the director does", inst: " check_unicast_src\n unicast_peer {\n 192.0.2.9\n }\n"},
 		{name: "check_unicast_src ignores its argument", inst: " check_unicast_src off\n unicast_peer {\n 192.0.2.9\n }\n",
 			warns: []string{`k.conf:11: check_unicast_src: keepalived 2.2.7 ignores "off" after check_unicast_src and sets it (read the same way)`}},
