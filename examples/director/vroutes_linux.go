@@ -17,11 +17,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// rtnlConn is an rtnetlink socket that the route and rule backends send their
+// requests on, one call at a time, each bounded by its context's deadline.
+type rtnlConn struct {
+	mu   sync.Mutex
+	conn *netlink.Conn
+}
+
+// dialRTNL opens an rtnetlink socket in the namespace of the calling thread.
+func dialRTNL() (*rtnlConn, error) {
+	c, err := netlink.Dial(unix.NETLINK_ROUTE, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dial rtnetlink: %w", err)
+	}
+	_ = c.SetOption(netlink.ExtendedAcknowledge, true)
+	return &rtnlConn{conn: c}, nil
+}
+
+func (c *rtnlConn) Close() error { return c.conn.Close() }
+
+func (c *rtnlConn) execute(ctx context.Context, typ netlink.HeaderType, flags netlink.HeaderFlags, body []byte) ([]netlink.Message, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.conn.SetDeadline(dl)
+		defer c.conn.SetDeadline(time.Time{})
+	}
+	return c.conn.Execute(netlink.Message{Header: netlink.Header{Type: typ, Flags: netlink.Request | flags}, Data: body})
+}
+
 // nlRoutes is the rtnetlink routeBackend: RTM_NEWROUTE, RTM_DELROUTE and a dump of
 // RTM_GETROUTE on one socket, one call at a time.
 type nlRoutes struct {
-	mu   sync.Mutex
-	conn *netlink.Conn
+	*rtnlConn
 	// ifindex resolves dev; the default looks the name up in the namespace the
 	// calling thread is in, which is the socket's unless a test says otherwise.
 	ifindex func(name string) (int, error)
@@ -29,12 +57,11 @@ type nlRoutes struct {
 
 // dialKRoutes opens an rtnetlink socket in the namespace of the calling thread.
 func dialKRoutes() (routeBackend, error) {
-	c, err := netlink.Dial(unix.NETLINK_ROUTE, nil)
+	c, err := dialRTNL()
 	if err != nil {
-		return nil, fmt.Errorf("dial rtnetlink: %w", err)
+		return nil, err
 	}
-	_ = c.SetOption(netlink.ExtendedAcknowledge, true)
-	return &nlRoutes{conn: c, ifindex: func(name string) (int, error) {
+	return &nlRoutes{rtnlConn: c, ifindex: func(name string) (int, error) {
 		ifi, err := net.InterfaceByName(name)
 		if err != nil {
 			return 0, err
@@ -42,8 +69,6 @@ func dialKRoutes() (routeBackend, error) {
 		return ifi.Index, nil
 	}}, nil
 }
-
-func (n *nlRoutes) Close() error { return n.conn.Close() }
 
 var routeTypeNums = map[string]uint8{"": unix.RTN_UNICAST, "blackhole": unix.RTN_BLACKHOLE,
 	"unreachable": unix.RTN_UNREACHABLE, "prohibit": unix.RTN_PROHIBIT}
@@ -151,16 +176,6 @@ func (n *nlRoutes) multipath(r kaconf.Route) ([]byte, error) {
 		b = append(b, attrs...) // attributes are 4-byte aligned already
 	}
 	return b, nil
-}
-
-func (n *nlRoutes) execute(ctx context.Context, typ netlink.HeaderType, flags netlink.HeaderFlags, body []byte) ([]netlink.Message, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = n.conn.SetDeadline(dl)
-		defer n.conn.SetDeadline(time.Time{})
-	}
-	return n.conn.Execute(netlink.Message{Header: netlink.Header{Type: typ, Flags: netlink.Request | flags}, Data: body})
 }
 
 // Add creates r exclusively: a route of the director's with r's key that exists is

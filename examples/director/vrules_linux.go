@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/netip"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -16,22 +13,16 @@ import (
 
 // nlRules is the rtnetlink ruleBackend: RTM_NEWRULE, RTM_DELRULE and a dump of
 // RTM_GETRULE on one socket, one call at a time.
-type nlRules struct {
-	mu   sync.Mutex
-	conn *netlink.Conn
-}
+type nlRules struct{ *rtnlConn }
 
 // dialKRules opens an rtnetlink socket in the namespace of the calling thread.
 func dialKRules() (ruleBackend, error) {
-	c, err := netlink.Dial(unix.NETLINK_ROUTE, nil)
+	c, err := dialRTNL()
 	if err != nil {
-		return nil, fmt.Errorf("dial rtnetlink: %w", err)
+		return nil, err
 	}
-	_ = c.SetOption(netlink.ExtendedAcknowledge, true)
-	return &nlRules{conn: c}, nil
+	return &nlRules{c}, nil
 }
-
-func (n *nlRules) Close() error { return n.conn.Close() }
 
 // sizeofFibRuleHdr is struct fib_rule_hdr: family, dst_len, src_len, tos, table,
 // res1, res2, action, then u32 flags.
@@ -209,16 +200,6 @@ func decodeRule(b []byte) (r ruleKey, proto uint8, ok bool, err error) {
 		r.Table = table
 	}
 	return r, proto, ok, nil
-}
-
-func (n *nlRules) execute(ctx context.Context, typ netlink.HeaderType, flags netlink.HeaderFlags, body []byte) ([]netlink.Message, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = n.conn.SetDeadline(dl)
-		defer n.conn.SetDeadline(time.Time{})
-	}
-	return n.conn.Execute(netlink.Message{Header: netlink.Header{Type: typ, Flags: netlink.Request | flags}, Data: body})
 }
 
 // Add creates r exclusively; the director's identical rule already there is not
