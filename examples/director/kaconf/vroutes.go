@@ -65,15 +65,19 @@ var otherRouteTypes = []string{"local", "broadcast", "anycast", "multicast", "th
 var routeScopes = []string{"global", "site", "link", "host", "nowhere"}
 
 // routes reads the lines of a virtual_routes or static_routes block.
-func routes(d *decoder, block *node) []Route {
-	var out []Route
+func routes(d *decoder, block *node) []Route { return blockLines(d, block, readRoute) }
+
+// blockLines reads each line of a block whose lines are values (routes, rules) with
+// read; a nested block is an error.
+func blockLines[T any](d *decoder, block *node, read func(d *decoder, block string, n *node) (T, bool)) []T {
+	var out []T
 	for _, n := range block.children {
 		if n.hasBlock {
 			d.errf(n, ErrSyntax, "takes no { } block inside %s", block.key)
 			continue
 		}
-		if r, ok := readRoute(d, block.key, n); ok {
-			out = append(out, r)
+		if v, ok := read(d, block.key, n); ok {
+			out = append(out, v)
 		}
 	}
 	return out

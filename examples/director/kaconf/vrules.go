@@ -73,19 +73,7 @@ var ipProtoNames = map[string]uint8{"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "
 	"ipv6-icmp": 58, "icmpv6": 58, "sctp": 132, "udplite": 136}
 
 // rules reads the lines of a virtual_rules or static_rules block.
-func rules(d *decoder, block *node) []Rule {
-	var out []Rule
-	for _, n := range block.children {
-		if n.hasBlock {
-			d.errf(n, ErrSyntax, "takes no { } block inside %s", block.key)
-			continue
-		}
-		if r, ok := readRule(d, block.key, n); ok {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func rules(d *decoder, block *node) []Rule { return blockLines(d, block, readRule) }
 
 // ruleSelector reads the value of from or to: a prefix (an address alone is a
 // host), or all, any, default for none.
