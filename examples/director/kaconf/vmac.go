@@ -22,6 +22,10 @@ type VMAC struct {
 
 // useVMAC reads use_vmac [[name] NAME]. keepalived also takes a MAC address, a
 // route group and netlink_notify_msg; those are refused by name.
+
+// maxIfNameLen is the longest interface name Linux takes (IFNAMSIZ - 1).
+const maxIfNameLen = 15
+
 func useVMAC(d *decoder, n *node, t *instRaw) {
 	v := &VMAC{Pos: n.pos}
 	for i := 0; i < len(n.args); i++ {
@@ -59,7 +63,7 @@ func badIfname(s string) string {
 	switch {
 	case s == "":
 		return "it is empty"
-	case len(s) > 15:
+	case len(s) > maxIfNameLen:
 		return fmt.Sprintf("%d bytes, more than 15", len(s))
 	case s == "." || s == "..":
 		return "it is . or .."

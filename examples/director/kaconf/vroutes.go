@@ -256,7 +256,7 @@ func readNexthops(d *decoder, block string, n *node, words []string) ([]Nexthop,
 			}
 			nh.Via = a.Unmap()
 		case "dev":
-			if len(v) > 15 { // IFNAMSIZ - 1
+			if len(v) > maxIfNameLen {
 				d.errf(n, ErrValue, "%s: nexthop dev %q is longer than an interface name can be", block, v)
 				return nil, false
 			}

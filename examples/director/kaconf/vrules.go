@@ -232,7 +232,7 @@ func readRule(d *decoder, block string, n *node) (Rule, bool) {
 			}
 			r.FwMark, r.FwMask = uint32(m), uint32(k)
 		case "iif", "dev", "oif":
-			if len(val) > 15 {
+			if len(val) > maxIfNameLen {
 				return bad(w, val, "an interface name (at most 15 bytes)")
 			}
 			if w == "oif" {
