@@ -260,7 +260,7 @@ func (r *reconciler) wantedVMACs() (want []vmacSpec, held []string) {
 	return r.vmacWant, r.vmacKnown
 }
 
-// resyncVMACs has the next reconcile check every wanted macvlan in the kernel (a
+// resyncVMAC has the next reconcile check every wanted macvlan in the kernel (a
 // link went down or vanished).
 func (r *reconciler) resyncVMAC() {
 	r.mu.Lock()
