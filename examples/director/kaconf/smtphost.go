@@ -41,17 +41,15 @@ type hostRaw struct {
 var smtpConnKeywords = []string{"connect_ip", "connect_port", "bindto", "bind_port", "connect_timeout"}
 
 func smtpHostTable() table[hostRaw] {
-	tb := table[hostRaw]{
-		"connect_ip":      addrEntry(func(t *hostRaw, a netip.Addr) { t.h.ip = a }),
-		"connect_port":    portEntry(func(t *hostRaw, p uint16) { t.h.port = p }),
-		"bindto":          addrEntry(func(t *hostRaw, a netip.Addr) { t.h.bindTo = a }),
-		"bind_port":       portEntry(func(t *hostRaw, p uint16) { t.h.bindPort = p }),
-		"connect_timeout": secEntry(0, maxTimer, func(t *hostRaw, v time.Duration) { t.h.timeout = optDur{v, true} }),
-	}
 	// keepalived's retry, delay_before_retry, warmup and delay_loop handlers write
-	// the current checker, also inside a host block.
+	// the current checker, also inside a host block; the connection lines, below,
+	// are the host's own (connect_timeout among them).
+	tb := table[hostRaw]{}
 	checkOptEntries(tb, func(t *hostRaw) *checkOpts { return &t.parent.opts })
-	delete(tb, "connect_timeout")
+	tb["connect_ip"] = addrEntry(func(t *hostRaw, a netip.Addr) { t.h.ip = a })
+	tb["connect_port"] = portEntry(func(t *hostRaw, p uint16) { t.h.port = p })
+	tb["bindto"] = addrEntry(func(t *hostRaw, a netip.Addr) { t.h.bindTo = a })
+	tb["bind_port"] = portEntry(func(t *hostRaw, p uint16) { t.h.bindPort = p })
 	tb["connect_timeout"] = secEntry(0, maxTimer, func(t *hostRaw, v time.Duration) { t.h.timeout = optDur{v, true} })
 	return tb
 }
@@ -73,13 +71,12 @@ func expandSMTPHosts(d *decoder, cr *checkRaw, c Check, rsAddr netip.Addr, rsPor
 	if len(cr.hosts) == 0 {
 		return []Check{c}
 	}
-	d.warn(cr.node, fmt.Sprintf("SMTP_CHECK host blocks are deprecated in keepalived 2.2.7 (\"define additional checkers\"); read as keepalived reads them: %d SMTP checks", checksOf(cr)))
-	own := false
-	for _, k := range smtpConnKeywords {
-		if _, set := cr.seen[k]; set {
-			own = true
-		}
+	own := ownConnection(cr)
+	n := len(cr.hosts)
+	if own {
+		n++
 	}
+	d.warn(cr.node, fmt.Sprintf("SMTP_CHECK host blocks are deprecated in keepalived 2.2.7 (\"define additional checkers\"); read as keepalived reads them: %d SMTP checks", n))
 	var out []Check
 	if own {
 		out = append(out, c)
@@ -113,12 +110,13 @@ func expandSMTPHosts(d *decoder, cr *checkRaw, c Check, rsAddr netip.Addr, rsPor
 	return out
 }
 
-// checksOf counts the checks an SMTP_CHECK with hosts makes.
-func checksOf(cr *checkRaw) int {
+// ownConnection reports whether the SMTP_CHECK sets a connection line of its own,
+// which makes it a check beside its hosts'.
+func ownConnection(cr *checkRaw) bool {
 	for _, k := range smtpConnKeywords {
 		if _, set := cr.seen[k]; set {
-			return len(cr.hosts) + 1
+			return true
 		}
 	}
-	return len(cr.hosts)
+	return false
 }
